@@ -1,0 +1,25 @@
+#pragma once
+/// \file
+/// Awaiting Python awaitables from C++.
+///
+/// Inside a `pyasync::task`, `co_await obj` accepts any `py::object` (a coroutine, an
+/// `asyncio.Future`, a Task, any object with `__await__`) and yields its result as a
+/// `py::object`. `co_await pyasync::await_as<T>(obj)` converts the result with pybind11's casters.
+///
+/// On the event-loop thread the task delegates to the awaitable as `yield from` does: no
+/// `create_task`, no extra Future, and an awaitable that finishes at once never suspends the C++
+/// frame. The awaitable runs in the driving Task's `contextvars` context.
+/// A non-awaitable raises `TypeError` naming its type at the `co_await`; a Python exception
+/// arrives as `pyasync::python_error`, a cancellation as `pyasync::cancelled_error`.
+
+#include <pyasync/detail/python_awaiter.hpp>
+
+PYASYNC_NAMESPACE_BEGIN
+
+/// Awaits `awaitable` and converts its result to `T` (lazy: nothing runs until `co_await`).
+template <typename T>
+detail::typed_python_awaitable<T> await_as(py::object awaitable) {
+    return {std::move(awaitable)};
+}
+
+PYASYNC_NAMESPACE_END

@@ -1,0 +1,64 @@
+#pragma once
+/// \file
+/// The native Python coroutine type that owns a task (internal; see `pyasync/coroutine.hpp`).
+
+#include <pyasync/detail/driver.hpp>
+#include <pyasync/detail/task_promise.hpp>
+
+PYASYNC_NAMESPACE_BEGIN
+namespace detail {
+
+/// Names shown by `__name__`/`__qualname__`: both nullptr means "derive from the C++ function".
+struct coroutine_names {
+    PyObject *name = nullptr;
+    PyObject *qualname = nullptr;
+};
+
+/// Creates the Python coroutine object owning the frame `top` (a new reference, or nullptr with
+/// a Python error set; the frame is destroyed on failure). `keep_alive` (may be nullptr) is held
+/// for the coroutine's life: the `self` of a method, arguments a frame refers to.
+PyObject *new_coroutine(std::coroutine_handle<> top, task_promise_base &promise, result_converter convert,
+                        const coroutine_names &names, PyObject *keep_alive) noexcept;
+
+/// A frameless coroutine that re-yields `yielded` and then delegates to `iterator` until it
+/// finishes (both new references, consumed). Returns a new reference or nullptr with an error.
+PyObject *new_delegate_coroutine(PyObject *iterator, PyObject *yielded) noexcept;
+
+/// The type object (ready on return). GIL held.
+PyTypeObject *coroutine_type();
+
+template <typename T>
+PyObject *convert_task_result(task_promise_base &base) {
+    auto &promise = static_cast<task_promise<T> &>(base);
+    if constexpr (std::is_void_v<T>) {
+        (void) promise;
+        Py_RETURN_NONE;
+    } else if constexpr (std::is_base_of_v<py::handle, std::remove_cvref_t<T>>) {
+        PyObject *value = promise.value().ptr();
+        if (value == nullptr) {
+            // A default-constructed py::object means "no value": Python sees None.
+            Py_RETURN_NONE;
+        }
+        Py_INCREF(value);
+        return value;
+    } else {
+        try {
+            constexpr auto policy = std::is_lvalue_reference_v<T> ? py::return_value_policy::copy
+                                                                  : py::return_value_policy::move;
+            using value_type = std::remove_reference_t<T>;
+            return py::detail::make_caster<value_type>::cast(std::forward<T>(promise.value()), policy, nullptr)
+                .ptr();
+        } catch (py::error_already_set &error) {
+            error.restore();
+        } catch (py::builtin_exception &error) {
+            error.set_error();
+        } catch (const std::exception &error) {
+            PyErr_Format(PyExc_TypeError, "pyasync: cannot convert the C++ coroutine's %s result to Python: %s",
+                         py::type_id<T>().c_str(), error.what());
+        }
+        return nullptr;
+    }
+}
+
+} // namespace detail
+PYASYNC_NAMESPACE_END

@@ -1,0 +1,26 @@
+#pragma once
+/// \file
+/// Python objects pyasync looks up once per process (internal). GIL held for every call.
+
+#include <pyasync/config.hpp>
+
+PYASYNC_NAMESPACE_BEGIN
+namespace detail {
+
+struct module_state {
+    PyObject *cancelled_error;             ///< asyncio.CancelledError
+    PyObject *get_running_loop;            ///< asyncio.get_running_loop (the C function)
+    PyObject *set_result_unless_cancelled; ///< asyncio.futures._set_result_unless_cancelled
+    PyObject *is_coroutine_marker;         ///< asyncio.coroutines._is_coroutine
+    PyObject *cpp_error;                   ///< pyasync.CppError
+    PyObject *module;                      ///< the `pyasync` module holding CppError
+    // interned attribute names
+    PyObject *str_create_future, *str_future_blocking, *str_done, *str_throw, *str_close, *str_add_note,
+        *str_call_later, *str_cancel, *str_create_task;
+};
+
+/// The state, created on first use (imports asyncio). Throws `py::error_already_set` if that fails.
+const module_state &state();
+
+} // namespace detail
+PYASYNC_NAMESPACE_END

@@ -1,0 +1,161 @@
+#pragma once
+/// \file
+/// The promise of `pyasync::task<T>` (internal). The public type is in `pyasync/task.hpp`.
+
+#include <pyasync/config.hpp>
+#include <pyasync/detail/python_awaiter.hpp>
+
+#include <coroutine>
+#include <exception>
+#include <optional>
+#include <source_location>
+#include <stdexcept>
+#include <type_traits>
+
+PYASYNC_NAMESPACE_BEGIN
+template <typename T>
+class task;
+
+namespace detail {
+
+class driver;
+
+/// State shared by every task promise: continuation, the driver (the Python coroutine object
+/// running the outermost task, if any), the stored exception and where the coroutine lives.
+class task_promise_base {
+public:
+    /// GCC evaluates the default argument at the coroutine's definition, so every frame knows
+    /// its own function name, file and line (used for the exception note of item 6).
+    explicit task_promise_base(std::source_location where = std::source_location::current()) noexcept
+        : location_(where), origin_(where) {}
+
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+
+    struct final_awaiter {
+        bool await_ready() const noexcept { return false; }
+        template <typename Promise>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) const noexcept {
+            auto next = self.promise().continuation_;
+            return next ? next : std::noop_coroutine();
+        }
+        void await_resume() const noexcept {}
+    };
+    final_awaiter final_suspend() const noexcept { return {}; }
+
+    void unhandled_exception() noexcept {
+        exception_ = std::current_exception();
+        // The exception came out of a child task awaited here: keep the child's origin (the
+        // innermost frame), not this frame's.
+        if (child_exception_ && exception_ == child_exception_) {
+            origin_ = child_origin_;
+        }
+        child_exception_ = nullptr;
+    }
+
+    void set_continuation(std::coroutine_handle<> next) noexcept { continuation_ = next; }
+    void set_driver(driver *d) noexcept { driver_ = d; }
+    /// The Python coroutine object driving this frame, or nullptr when not driven by Python.
+    [[nodiscard]] class driver *driver_ptr() const noexcept { return driver_; }
+    [[nodiscard]] const std::source_location &location() const noexcept { return location_; }
+    [[nodiscard]] const std::source_location &origin() const noexcept { return origin_; }
+    [[nodiscard]] const std::exception_ptr &exception() const noexcept { return exception_; }
+
+    /// Called by a parent's task awaiter before the child's exception is rethrown into it.
+    void hand_origin_to(task_promise_base &parent) const noexcept {
+        if (exception_) {
+            parent.child_exception_ = exception_;
+            parent.child_origin_ = origin_;
+        }
+    }
+
+    /// Python objects awaited in a task become delegating awaiters bound to the driver;
+    /// everything else is awaited as it is.
+    template <typename Awaitable>
+    decltype(auto) await_transform(Awaitable &&awaitable) {
+        using plain = std::remove_cvref_t<Awaitable>;
+        if constexpr (std::is_base_of_v<py::handle, plain>) {
+            return python_awaiter<py::object>(driver_, py::reinterpret_borrow<py::object>(awaitable));
+        } else if constexpr (is_typed_python_awaitable<plain>::value) {
+            return python_awaiter<typename plain::result_type>(driver_, std::move(awaitable.object));
+        } else {
+            return std::forward<Awaitable>(awaitable);
+        }
+    }
+
+protected:
+    void rethrow_if_failed() const {
+        if (exception_) {
+            std::rethrow_exception(exception_);
+        }
+    }
+
+private:
+    std::coroutine_handle<> continuation_;
+    class driver *driver_ = nullptr;
+    std::exception_ptr exception_;
+    std::exception_ptr child_exception_;
+    std::source_location location_;
+    std::source_location origin_;
+    std::source_location child_origin_;
+};
+
+template <typename T>
+class task_promise final : public task_promise_base {
+public:
+    // Declared here, not inherited: the default argument must be evaluated for this promise's
+    // coroutine, not for the base constructor.
+    explicit task_promise(std::source_location where = std::source_location::current()) noexcept
+        : task_promise_base(where) {}
+    task<T> get_return_object() noexcept;
+
+    template <typename U>
+        requires std::is_convertible_v<U &&, T>
+    void return_value(U &&value) noexcept(std::is_nothrow_constructible_v<T, U &&>) {
+        value_.emplace(std::forward<U>(value));
+    }
+
+    T result() {
+        rethrow_if_failed();
+        return std::move(*value_);
+    }
+    /// The stored value, for the Python coroutine object's result conversion.
+    T &value() noexcept { return *value_; }
+
+private:
+    std::optional<T> value_;
+};
+
+template <typename T>
+class task_promise<T &> final : public task_promise_base {
+public:
+    // Declared here, not inherited: the default argument must be evaluated for this promise's
+    // coroutine, not for the base constructor.
+    explicit task_promise(std::source_location where = std::source_location::current()) noexcept
+        : task_promise_base(where) {}
+    task<T &> get_return_object() noexcept;
+    void return_value(T &value) noexcept { value_ = std::addressof(value); }
+    T &result() {
+        rethrow_if_failed();
+        return *value_;
+    }
+    T &value() noexcept { return *value_; }
+
+private:
+    T *value_ = nullptr;
+};
+
+template <>
+class task_promise<void> final : public task_promise_base {
+public:
+    // Declared here, not inherited: the default argument must be evaluated for this promise's
+    // coroutine, not for the base constructor.
+    explicit task_promise(std::source_location where = std::source_location::current()) noexcept
+        : task_promise_base(where) {}
+    task<void> get_return_object() noexcept;
+    void return_void() const noexcept {}
+    void result() const { rethrow_if_failed(); }
+};
+
+} // namespace detail
+
+PYASYNC_NAMESPACE_END

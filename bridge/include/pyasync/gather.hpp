@@ -1,0 +1,53 @@
+#pragma once
+/// \file
+/// `pyasync::gather`: await several Python awaitables concurrently from C++.
+
+#include <pyasync/detail/driver_access.hpp>
+#include <pyasync/errors.hpp>
+
+#include <memory>
+#include <vector>
+
+PYASYNC_NAMESPACE_BEGIN
+namespace detail {
+
+struct gather_state;
+
+class gather_awaiter : private parked_operation {
+public:
+    explicit gather_awaiter(std::vector<py::object> awaitables) noexcept : awaitables_(std::move(awaitables)) {}
+    /// Moved only before `co_await` starts it (GCC moves awaiters into the frame).
+    gather_awaiter(gather_awaiter &&other) noexcept : parked_operation(), awaitables_(std::move(other.awaitables_)) {}
+    gather_awaiter(const gather_awaiter &) = delete;
+    gather_awaiter &operator=(const gather_awaiter &) = delete;
+    ~gather_awaiter();
+
+    bool await_ready() const noexcept { return awaitables_.empty(); }
+    template <typename Promise>
+    void await_suspend(std::coroutine_handle<Promise> awaiting) {
+        start(driver_of(awaiting, "pyasync::gather"));
+        waiter = awaiting;
+    }
+    std::vector<py::object> await_resume();
+
+private:
+    void start(driver &d);
+    static void cancel_children(parked_operation *self) noexcept;
+
+    std::vector<py::object> awaitables_;
+    std::shared_ptr<gather_state> state_;
+};
+
+} // namespace detail
+
+/// Runs every awaitable concurrently as a Task on the running loop (in the caller's
+/// `contextvars` context) and resumes with their results, in order.
+///
+/// Structured: if one fails, the others are cancelled and the first error is rethrown here; if
+/// the calling coroutine is cancelled, every child is cancelled. Lazy: nothing starts before
+/// `co_await`. Thread: the event-loop thread, GIL held.
+inline detail::gather_awaiter gather(std::vector<py::object> awaitables) noexcept {
+    return detail::gather_awaiter(std::move(awaitables));
+}
+
+PYASYNC_NAMESPACE_END

@@ -1,0 +1,14 @@
+#pragma once
+/// \file
+/// Everything public in pyasync, for convenience.
+
+#include <pyasync/await.hpp>
+#include <pyasync/cancellation.hpp>
+#include <pyasync/cast.hpp>
+#include <pyasync/coroutine.hpp>
+#include <pyasync/def.hpp>
+#include <pyasync/errors.hpp>
+#include <pyasync/gather.hpp>
+#include <pyasync/sleep.hpp>
+#include <pyasync/task.hpp>
+#include <pyasync/task_locals.hpp>

@@ -1,0 +1,421 @@
+// The Python type of a C++ coroutine: a real coroutine for asyncio (send/throw/close, am_send,
+// __await__, names, cr_await, the "never awaited" warning).
+#include <pyasync/detail/coroutine_object.hpp>
+#include <pyasync/detail/module_state.hpp>
+
+#include <new>
+#include <string_view>
+
+PYASYNC_NAMESPACE_BEGIN
+namespace detail {
+namespace {
+
+struct coroutine_object {
+    PyObject_HEAD
+    driver drive;
+    PyObject *name;      // nullptr: derived from the C++ function on first access
+    PyObject *qualname;  // likewise
+    PyObject *keep_alive;
+    PyObject *weakrefs;
+    bool gc_tracked;
+};
+
+coroutine_object *as_coroutine(PyObject *self) { return reinterpret_cast<coroutine_object *>(self); }
+
+/// "ns::Class::method" from GCC's function_name ("pyasync::task<int> ns::Class::method(int)").
+std::string_view cpp_qualified_name(std::string_view signature) {
+    int depth = 0;
+    std::size_t open = signature.size();
+    for (std::size_t i = 0; i < signature.size(); ++i) {
+        const char c = signature[i];
+        if (c == '<') {
+            ++depth;
+        } else if (c == '>') {
+            --depth;
+        } else if (c == '(' && depth == 0) {
+            open = i;
+            break;
+        }
+    }
+    std::string_view head = signature.substr(0, open);
+    depth = 0;
+    for (std::size_t i = head.size(); i-- > 0;) {
+        const char c = head[i];
+        if (c == '>') {
+            ++depth;
+        } else if (c == '<') {
+            --depth;
+        } else if (c == ' ' && depth == 0) {
+            return head.substr(i + 1);
+        }
+    }
+    return head;
+}
+
+void derive_names(coroutine_object *self) {
+    if (self->name != nullptr && self->qualname != nullptr) {
+        return;
+    }
+    std::string qualified = "<cpp coroutine>";
+    if (const task_promise_base *promise = self->drive.top_promise()) {
+        qualified = std::string(cpp_qualified_name(promise->location().function_name()));
+    }
+    std::string dotted;
+    for (std::size_t i = 0; i < qualified.size(); ++i) {
+        if (qualified.compare(i, 2, "::") == 0) {
+            dotted += '.';
+            ++i;
+        } else {
+            dotted += qualified[i];
+        }
+    }
+    const auto last_dot = dotted.rfind('.');
+    if (self->qualname == nullptr) {
+        self->qualname = PyUnicode_FromStringAndSize(dotted.data(), static_cast<Py_ssize_t>(dotted.size()));
+    }
+    if (self->name == nullptr) {
+        const std::string name = last_dot == std::string::npos ? dotted : dotted.substr(last_dot + 1);
+        self->name = PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
+    }
+}
+
+PyObject *get_qualname_string(coroutine_object *self) {
+    derive_names(self);
+    return self->qualname;
+}
+
+void track(coroutine_object *self) {
+    if (!self->gc_tracked) {
+        self->gc_tracked = true;
+        PyObject_GC_Track(self);
+    }
+}
+
+PySendResult coroutine_am_send(PyObject *self, PyObject *arg, PyObject **result) {
+    auto *coroutine = as_coroutine(self);
+    const PySendResult status = coroutine->drive.send(arg, result);
+    if (status == PYGEN_NEXT) {
+        track(coroutine); // only a suspended coroutine can sit in a reference cycle worth collecting
+    }
+    return status;
+}
+
+/// Turns a send/throw outcome into the generator-method convention (StopIteration on return).
+PyObject *as_method_result(coroutine_object *self, PySendResult status, PyObject *result) {
+    switch (status) {
+    case PYGEN_NEXT:
+        track(self);
+        return result;
+    case PYGEN_RETURN:
+        if (result == Py_None) {
+            PyErr_SetNone(PyExc_StopIteration);
+        } else {
+            _PyGen_SetStopIterationValue(result);
+        }
+        Py_DECREF(result);
+        return nullptr;
+    case PYGEN_ERROR:
+        return nullptr;
+    }
+    return nullptr;
+}
+
+PyObject *coroutine_send(PyObject *self, PyObject *value) {
+    auto *coroutine = as_coroutine(self);
+    PyObject *result = nullptr;
+    return as_method_result(coroutine, coroutine->drive.send(value, &result), result);
+}
+
+PyObject *coroutine_iternext(PyObject *self) { return coroutine_send(self, Py_None); }
+
+/// throw(exception) or the deprecated throw(type[, value[, traceback]]), as for generators.
+PyObject *coroutine_throw(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs < 1 || nargs > 3) {
+        PyErr_Format(PyExc_TypeError, "throw expected 1 to 3 arguments, got %zd", nargs);
+        return nullptr;
+    }
+    PyObject *type = args[0];
+    PyObject *value = nargs > 1 ? args[1] : Py_None;
+    PyObject *traceback = nargs > 2 ? args[2] : Py_None;
+    PyObject *exception = nullptr;
+    if (PyExceptionInstance_Check(type)) {
+        if (value != Py_None) {
+            PyErr_SetString(PyExc_TypeError, "instance exception may not have a separate value");
+            return nullptr;
+        }
+        exception = Py_NewRef(type);
+    } else if (PyExceptionClass_Check(type)) {
+        if (PyExceptionInstance_Check(value) && PyObject_IsInstance(value, type) == 1) {
+            exception = Py_NewRef(value);
+        } else if (value == Py_None) {
+            exception = PyObject_CallNoArgs(type);
+        } else if (PyTuple_Check(value)) {
+            exception = PyObject_Call(type, value, nullptr);
+        } else {
+            exception = PyObject_CallOneArg(type, value);
+        }
+        if (exception == nullptr) {
+            return nullptr;
+        }
+    } else {
+        PyErr_Format(PyExc_TypeError, "exceptions must be classes or instances deriving from BaseException, not %s",
+                     Py_TYPE(type)->tp_name);
+        return nullptr;
+    }
+    if (traceback != Py_None) {
+        if (!PyTraceBack_Check(traceback)) {
+            Py_DECREF(exception);
+            PyErr_SetString(PyExc_TypeError, "throw() third argument must be a traceback object");
+            return nullptr;
+        }
+        PyException_SetTraceback(exception, traceback);
+    }
+    auto *coroutine = as_coroutine(self);
+    PyObject *result = nullptr;
+    const PySendResult status = coroutine->drive.throw_in(exception, &result);
+    Py_DECREF(exception);
+    return as_method_result(coroutine, status, result);
+}
+
+PyObject *coroutine_close(PyObject *self, PyObject *) {
+    if (as_coroutine(self)->drive.close() < 0) {
+        return nullptr;
+    }
+    Py_RETURN_NONE;
+}
+
+PyObject *coroutine_am_await(PyObject *self) {
+    if (as_coroutine(self)->drive.phase() == coroutine_state::suspended) {
+        PyErr_SetString(PyExc_RuntimeError, "coroutine is being awaited already");
+        return nullptr;
+    }
+    return Py_NewRef(self);
+}
+
+PyObject *coroutine_await_method(PyObject *self, PyObject *) { return coroutine_am_await(self); }
+
+/// Runs when a coroutine that is not finished is collected: warn if it never ran, then close it
+/// so its C++ frame is destroyed (RAII clean-up runs).
+void coroutine_finalize(PyObject *self) {
+    auto *coroutine = as_coroutine(self);
+    const coroutine_state state = coroutine->drive.phase();
+    if (state == coroutine_state::finished) {
+        return;
+    }
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    if (state == coroutine_state::unstarted && coroutine->drive.top_promise() != nullptr) {
+        PyObject *qualname = get_qualname_string(coroutine);
+        if (qualname == nullptr ||
+            PyErr_WarnFormat(PyExc_RuntimeWarning, 1, "coroutine '%U' was never awaited", qualname) < 0) {
+            PyErr_WriteUnraisable(self);
+        }
+    }
+    if (coroutine->drive.close() < 0) {
+        PyErr_WriteUnraisable(self);
+    }
+    PyErr_Restore(type, value, traceback);
+}
+
+void coroutine_dealloc(PyObject *self) {
+    auto *coroutine = as_coroutine(self);
+    if (coroutine->drive.phase() != coroutine_state::finished) {
+        if (PyObject_CallFinalizerFromDealloc(self) < 0) {
+            return; // resurrected
+        }
+    }
+    if (coroutine->gc_tracked) {
+        PyObject_GC_UnTrack(self);
+    }
+    if (coroutine->weakrefs != nullptr) {
+        PyObject_ClearWeakRefs(self);
+    }
+    coroutine->drive.~driver();
+    Py_XDECREF(coroutine->name);
+    Py_XDECREF(coroutine->qualname);
+    Py_XDECREF(coroutine->keep_alive);
+    PyObject_GC_Del(self);
+}
+
+int coroutine_traverse(PyObject *self, visitproc visit, void *arg) {
+    auto *coroutine = as_coroutine(self);
+    Py_VISIT(coroutine->keep_alive);
+    return coroutine->drive.traverse(visit, arg);
+}
+
+int coroutine_clear(PyObject *self) {
+    auto *coroutine = as_coroutine(self);
+    // tp_finalize (which closed the coroutine and destroyed its frame) has run before a clear.
+    coroutine->drive.destroy_frame();
+    coroutine->drive.clear_python_references();
+    Py_CLEAR(coroutine->keep_alive);
+    return 0;
+}
+
+PyObject *coroutine_repr(PyObject *self) {
+    PyObject *qualname = get_qualname_string(as_coroutine(self));
+    if (qualname == nullptr) {
+        return nullptr;
+    }
+    return PyUnicode_FromFormat("<pyasync coroutine object %U at %p>", qualname, self);
+}
+
+PyObject *get_name(PyObject *self, void *) {
+    auto *coroutine = as_coroutine(self);
+    derive_names(coroutine);
+    return Py_XNewRef(coroutine->name);
+}
+
+PyObject *get_qualname(PyObject *self, void *) { return Py_XNewRef(get_qualname_string(as_coroutine(self))); }
+
+int set_string(PyObject *&field, PyObject *value, const char *what) {
+    if (value == nullptr || !PyUnicode_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "%s must be set to a string object", what);
+        return -1;
+    }
+    Py_XSETREF(field, Py_NewRef(value));
+    return 0;
+}
+
+int set_name(PyObject *self, PyObject *value, void *) {
+    derive_names(as_coroutine(self));
+    return set_string(as_coroutine(self)->name, value, "__name__");
+}
+
+int set_qualname(PyObject *self, PyObject *value, void *) {
+    derive_names(as_coroutine(self));
+    return set_string(as_coroutine(self)->qualname, value, "__qualname__");
+}
+
+PyObject *get_cr_await(PyObject *self, void *) {
+    PyObject *awaiting = as_coroutine(self)->drive.awaiting();
+    return Py_NewRef(awaiting != nullptr ? awaiting : Py_None);
+}
+
+PyObject *get_cr_running(PyObject *self, void *) {
+    return PyBool_FromLong(as_coroutine(self)->drive.phase() == coroutine_state::running);
+}
+
+PyObject *get_cr_suspended(PyObject *self, void *) {
+    return PyBool_FromLong(as_coroutine(self)->drive.phase() == coroutine_state::suspended);
+}
+
+PyObject *get_none(PyObject *, void *) { Py_RETURN_NONE; }
+
+PyMethodDef coroutine_methods[] = {
+    {"send", coroutine_send, METH_O, PyDoc_STR("send(value) -> resume the coroutine with value.")},
+    {"throw", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(coroutine_throw)), METH_FASTCALL,
+     PyDoc_STR("throw(exception) -> raise the exception inside the coroutine at its suspension point.")},
+    {"close", coroutine_close, METH_NOARGS,
+     PyDoc_STR("close() -> destroy the C++ frame (RAII clean-up runs); an awaited Python awaitable gets "
+               "CancelledError.")},
+    {"__await__", coroutine_await_method, METH_NOARGS, PyDoc_STR("Return an iterator to be used in await expression.")},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyGetSetDef coroutine_getset[] = {
+    {"__name__", get_name, set_name, PyDoc_STR("name of the coroutine"), nullptr},
+    {"__qualname__", get_qualname, set_qualname, PyDoc_STR("qualified name of the coroutine"), nullptr},
+    {"cr_await", get_cr_await, nullptr, PyDoc_STR("object being awaited on, or None"), nullptr},
+    {"cr_running", get_cr_running, nullptr, PyDoc_STR("True while the C++ frame runs"), nullptr},
+    {"cr_suspended", get_cr_suspended, nullptr, PyDoc_STR("True while suspended"), nullptr},
+    {"cr_frame", get_none, nullptr, PyDoc_STR("always None: the frame is C++"), nullptr},
+    {"cr_code", get_none, nullptr, PyDoc_STR("always None: the code is C++"), nullptr},
+    {"cr_origin", get_none, nullptr, PyDoc_STR("always None"), nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr},
+};
+
+PyAsyncMethods coroutine_as_async = {coroutine_am_await, nullptr, nullptr, coroutine_am_send};
+
+PyTypeObject make_type() {
+    PyTypeObject type{PyVarObject_HEAD_INIT(nullptr, 0)};
+    type.tp_name = "pyasync.coroutine";
+    type.tp_basicsize = sizeof(coroutine_object);
+    type.tp_dealloc = coroutine_dealloc;
+    type.tp_as_async = &coroutine_as_async;
+    type.tp_repr = coroutine_repr;
+    type.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC;
+    type.tp_doc = PyDoc_STR("A C++20 coroutine (pyasync::task) exposed as a Python coroutine.");
+    type.tp_traverse = coroutine_traverse;
+    type.tp_clear = coroutine_clear;
+    type.tp_weaklistoffset = offsetof(coroutine_object, weakrefs);
+    type.tp_iter = PyObject_SelfIter;
+    type.tp_iternext = coroutine_iternext;
+    type.tp_methods = coroutine_methods;
+    type.tp_getset = coroutine_getset;
+    type.tp_finalize = coroutine_finalize;
+    return type;
+}
+
+PyTypeObject coroutine_type_object = make_type();
+
+coroutine_object *allocate(std::coroutine_handle<> top, task_promise_base *promise, result_converter convert) {
+    PyTypeObject *type = coroutine_type();
+    if (type == nullptr) {
+        return nullptr;
+    }
+    auto *self = PyObject_GC_New(coroutine_object, type);
+    if (self == nullptr) {
+        return nullptr;
+    }
+    new (&self->drive) driver(top, promise, convert);
+    self->name = nullptr;
+    self->qualname = nullptr;
+    self->keep_alive = nullptr;
+    self->weakrefs = nullptr;
+    self->gc_tracked = false;
+    return self;
+}
+
+} // namespace
+
+PyTypeObject *coroutine_type() {
+    static const bool ready = [] {
+        if (PyType_Ready(&coroutine_type_object) < 0) {
+            return false;
+        }
+        // asyncio's fast check: register as a collections.abc.Coroutine explicitly as well.
+        try {
+            py::module_::import("collections.abc").attr("Coroutine").attr("register")(
+                py::handle(reinterpret_cast<PyObject *>(&coroutine_type_object)));
+        } catch (py::error_already_set &) {
+            PyErr_Clear();
+        }
+        return true;
+    }();
+    if (!ready) {
+        PyErr_SetString(PyExc_SystemError, "pyasync: cannot initialise the coroutine type");
+        return nullptr;
+    }
+    return &coroutine_type_object;
+}
+
+PyObject *new_coroutine(std::coroutine_handle<> top, task_promise_base &promise, result_converter convert,
+                        const coroutine_names &names, PyObject *keep_alive) noexcept {
+    coroutine_object *self = allocate(top, &promise, convert);
+    if (self == nullptr) {
+        top.destroy();
+        return nullptr;
+    }
+    promise.set_driver(&self->drive);
+    self->name = Py_XNewRef(names.name);
+    self->qualname = Py_XNewRef(names.qualname);
+    self->keep_alive = Py_XNewRef(keep_alive);
+    return reinterpret_cast<PyObject *>(self);
+}
+
+PyObject *new_delegate_coroutine(PyObject *iterator, PyObject *yielded) noexcept {
+    coroutine_object *self = allocate({}, nullptr, nullptr);
+    if (self == nullptr) {
+        Py_DECREF(iterator);
+        Py_DECREF(yielded);
+        return nullptr;
+    }
+    self->drive.become_delegate_only(iterator, yielded);
+    self->name = PyUnicode_FromString("cleanup");
+    self->qualname = PyUnicode_FromString("pyasync.cleanup_after_close");
+    return reinterpret_cast<PyObject *>(self);
+}
+
+} // namespace detail
+PYASYNC_NAMESPACE_END

@@ -1,0 +1,377 @@
+// The driver: runs a C++ frame inside `send`, delegates to Python awaitables as `yield from`
+// does, and parks on C++ work behind one asyncio.Future. GIL held throughout.
+#include <pyasync/detail/coroutine_object.hpp>
+#include <pyasync/detail/module_state.hpp>
+
+#include <utility>
+
+PYASYNC_NAMESPACE_BEGIN
+namespace detail {
+namespace {
+
+/// `iterator.throw(exception)` as `yield from` does it. Without a `throw` method the exception is
+/// raised in the delegating frame (PYGEN_ERROR with it set).
+PySendResult throw_into(PyObject *iterator, PyObject *exception, PyObject **result) {
+    PyObject *method = nullptr;
+    if (_PyObject_LookupAttr(iterator, state().str_throw, &method) < 0) {
+        return PYGEN_ERROR;
+    }
+    if (method == nullptr) {
+        PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exception)), exception);
+        return PYGEN_ERROR;
+    }
+    PyObject *yielded = PyObject_CallOneArg(method, exception);
+    Py_DECREF(method);
+    if (yielded != nullptr) {
+        *result = yielded;
+        return PYGEN_NEXT;
+    }
+    if (PyErr_ExceptionMatches(PyExc_StopIteration)) {
+        PyObject *value = nullptr;
+        if (_PyGen_FetchStopIterationValue(&value) == 0) {
+            *result = value;
+            return PYGEN_RETURN;
+        }
+    }
+    return PYGEN_ERROR;
+}
+
+bool is_cancellation(PyObject *exception) {
+    return PyObject_TypeCheck(exception, reinterpret_cast<PyTypeObject *>(state().cancelled_error)) != 0;
+}
+
+} // namespace
+
+PyObject *driver::loop() {
+    if (loop_ == nullptr) {
+        loop_ = PyObject_CallNoArgs(state().get_running_loop);
+        if (loop_ == nullptr && PyErr_ExceptionMatches(PyExc_RuntimeError)) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_RuntimeError,
+                            "pyasync: this C++ coroutine needs the running event loop, but no loop is running "
+                            "in this thread; await it from asyncio (asyncio.run(), a Task, or another coroutine)");
+        }
+    }
+    return loop_;
+}
+
+PyObject *driver::suspension_future() {
+    if (suspension_future_ == nullptr) {
+        PyObject *event_loop = loop();
+        if (event_loop == nullptr) {
+            return nullptr;
+        }
+        suspension_future_ = PyObject_CallMethodNoArgs(event_loop, state().str_create_future);
+    }
+    return suspension_future_;
+}
+
+std::stop_token driver::stop_token() {
+    if (!stop_) {
+        stop_ = std::make_unique<std::stop_source>();
+        if (stop_requested_) {
+            stop_->request_stop();
+        }
+    }
+    return stop_->get_token();
+}
+
+void driver::request_stop() noexcept {
+    stop_requested_ = true;
+    if (stop_) {
+        stop_->request_stop();
+    }
+}
+
+void driver::release_suspension_future() noexcept { Py_CLEAR(suspension_future_); }
+
+PyObject *driver::awaiting() const noexcept {
+    if (delegate_ != nullptr) {
+        return delegate_;
+    }
+    return parked_ != nullptr ? suspension_future_ : nullptr;
+}
+
+PySendResult driver::send(PyObject *value, PyObject **result) {
+    switch (state_) {
+    case coroutine_state::unstarted:
+        if (value != Py_None) {
+            PyErr_SetString(PyExc_TypeError, "can't send non-None value to a just-started coroutine");
+            return PYGEN_ERROR;
+        }
+        if (!top_) { // a delegate-only driver first re-yields what its delegate is waiting on
+            state_ = coroutine_state::suspended;
+            *result = std::exchange(pending_yield_, nullptr);
+            return PYGEN_NEXT;
+        }
+        return resume(top_, result);
+    case coroutine_state::suspended:
+        if (delegate_ != nullptr) {
+            return forward_to_delegate(value, nullptr, result);
+        }
+        if (parked_ != nullptr) {
+            // Only the Task waiting on our future may resume a parked frame, once it is done.
+            PyObject *done = suspension_future_ != nullptr
+                                 ? PyObject_CallMethodNoArgs(suspension_future_, state().str_done)
+                                 : Py_NewRef(Py_False);
+            if (done == nullptr) {
+                return PYGEN_ERROR;
+            }
+            const bool ready = done == Py_True;
+            Py_DECREF(done);
+            if (!ready) {
+                PyErr_SetString(PyExc_RuntimeError,
+                                "pyasync: send() on a C++ coroutine that waits for C++ work; only the Task "
+                                "awaiting it may resume it, once the work completes");
+                return PYGEN_ERROR;
+            }
+            auto waiter = std::exchange(parked_, nullptr)->waiter;
+            release_suspension_future();
+            return resume(waiter, result);
+        }
+        break;
+    case coroutine_state::running:
+        PyErr_SetString(PyExc_ValueError, "coroutine already executing");
+        return PYGEN_ERROR;
+    case coroutine_state::finished:
+        PyErr_SetString(PyExc_RuntimeError, "cannot reuse already awaited coroutine");
+        return PYGEN_ERROR;
+    }
+    PyErr_SetString(PyExc_SystemError, "pyasync: coroutine suspended with nothing to resume");
+    return PYGEN_ERROR;
+}
+
+PySendResult driver::throw_in(PyObject *exception, PyObject **result) {
+    if (is_cancellation(exception)) {
+        request_stop();
+    }
+    switch (state_) {
+    case coroutine_state::unstarted:
+    case coroutine_state::finished:
+        // As for a Python coroutine: nothing ran (or nothing is left), the exception is raised.
+        state_ = coroutine_state::finished;
+        destroy_frame();
+        PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exception)), exception);
+        return PYGEN_ERROR;
+    case coroutine_state::running:
+        PyErr_SetString(PyExc_ValueError, "coroutine already executing");
+        return PYGEN_ERROR;
+    case coroutine_state::suspended:
+        if (delegate_ != nullptr) {
+            return forward_to_delegate(nullptr, exception, result);
+        }
+        if (parked_ != nullptr) {
+            parked_operation *operation = std::exchange(parked_, nullptr);
+            if (operation->cancel != nullptr) {
+                operation->cancel(operation);
+            }
+            Py_XSETREF(operation->error, Py_NewRef(exception));
+            release_suspension_future();
+            return resume(operation->waiter, result);
+        }
+        break;
+    }
+    PyErr_SetString(PyExc_SystemError, "pyasync: coroutine suspended with nothing to resume");
+    return PYGEN_ERROR;
+}
+
+PySendResult driver::resume(std::coroutine_handle<> handle, PyObject **result) {
+    state_ = coroutine_state::running;
+    handle.resume(); // exceptions end up in the promises (unhandled_exception)
+    return settle(result);
+}
+
+PySendResult driver::settle(PyObject **result) {
+    for (;;) {
+        if (top_.done()) {
+            return finish(result);
+        }
+        if (pending_yield_ != nullptr) {
+            state_ = coroutine_state::suspended;
+            *result = std::exchange(pending_yield_, nullptr);
+            return PYGEN_NEXT;
+        }
+        if (parked_ != nullptr) {
+            PyObject *future = suspension_future();
+            if (future != nullptr && PyObject_SetAttr(future, state().str_future_blocking, Py_True) == 0) {
+                state_ = coroutine_state::suspended;
+                *result = Py_NewRef(future);
+                return PYGEN_NEXT;
+            }
+            // No loop or no future: the parked operation fails at its suspension point.
+            parked_operation *operation = std::exchange(parked_, nullptr);
+            if (operation->cancel != nullptr) {
+                operation->cancel(operation);
+            }
+            Py_XSETREF(operation->error, fetch_exception());
+            release_suspension_future();
+            operation->waiter.resume();
+            continue;
+        }
+        // The frame suspended on an awaitable pyasync does not drive: it cannot be resumed from
+        // here. The frame is left alone (not destroyed) because that awaitable may still resume it.
+        state_ = coroutine_state::finished;
+        top_ = nullptr;
+        PyErr_SetString(PyExc_RuntimeError,
+                        "pyasync: the C++ coroutine suspended on an awaitable pyasync cannot drive; inside a "
+                        "pyasync::task, co_await only tasks, Python awaitables and pyasync awaitables");
+        return PYGEN_ERROR;
+    }
+}
+
+PySendResult driver::forward_to_delegate(PyObject *value, PyObject *exception, PyObject **result) {
+    state_ = coroutine_state::running;
+    PyObject *outcome = nullptr;
+    const PySendResult status = exception == nullptr ? PyIter_Send(delegate_, value, &outcome)
+                                                     : throw_into(delegate_, exception, &outcome);
+    if (status == PYGEN_NEXT) {
+        state_ = coroutine_state::suspended;
+        *result = outcome;
+        return PYGEN_NEXT;
+    }
+    Py_CLEAR(delegate_);
+    delegation_target *target = std::exchange(delegate_target_, nullptr);
+    if (target == nullptr) { // delegate-only driver: the delegate's outcome is ours
+        state_ = coroutine_state::finished;
+        *result = outcome;
+        return status;
+    }
+    if (status == PYGEN_RETURN) {
+        target->value = outcome;
+    } else {
+        target->error = fetch_exception();
+    }
+    return resume(target->waiter, result);
+}
+
+PySendResult driver::finish(PyObject **result) {
+    state_ = coroutine_state::finished;
+    PyObject *value = nullptr;
+    if (top_promise_->exception()) {
+        raise_in_python(top_promise_->exception(), top_promise_->origin(), nullptr);
+    } else {
+        value = convert_(*top_promise_);
+    }
+    destroy_frame();
+    if (value == nullptr) {
+        return PYGEN_ERROR;
+    }
+    *result = value;
+    return PYGEN_RETURN;
+}
+
+int driver::close() {
+    switch (state_) {
+    case coroutine_state::unstarted:
+    case coroutine_state::finished:
+        state_ = coroutine_state::finished;
+        Py_CLEAR(pending_yield_);
+        if (delegate_ != nullptr) { // delegate-only driver never started: close its delegate
+            PyObject *iterator = std::exchange(delegate_, nullptr);
+            PyObject *closed = nullptr;
+            if (_PyObject_LookupAttr(iterator, state().str_close, &closed) > 0) {
+                Py_XSETREF(closed, PyObject_CallNoArgs(closed));
+            }
+            Py_DECREF(iterator);
+            if (closed == nullptr && PyErr_Occurred()) {
+                return -1;
+            }
+            Py_XDECREF(closed);
+        }
+        destroy_frame();
+        return 0;
+    case coroutine_state::running:
+        PyErr_SetString(PyExc_ValueError, "coroutine already executing");
+        return -1;
+    case coroutine_state::suspended:
+        break;
+    }
+    state_ = coroutine_state::finished;
+    int status = 0;
+    if (parked_ != nullptr) {
+        parked_operation *operation = std::exchange(parked_, nullptr);
+        if (operation->cancel != nullptr) {
+            operation->cancel(operation);
+        }
+        release_suspension_future();
+    }
+    if (delegate_ != nullptr) {
+        // The awaitable we delegate to gets a CancelledError and may clean up; if its clean-up
+        // needs the loop (it yields), it finishes as a Task of its own on our loop.
+        PyObject *iterator = std::exchange(delegate_, nullptr);
+        delegate_target_ = nullptr;
+        PyObject *cancel = PyObject_CallOneArg(state().cancelled_error,
+                                               py::str("the C++ coroutine awaiting this was closed").ptr());
+        PyObject *outcome = nullptr;
+        const PySendResult sent = cancel != nullptr ? throw_into(iterator, cancel, &outcome) : PYGEN_ERROR;
+        Py_XDECREF(cancel);
+        if (sent == PYGEN_NEXT) {
+            PyObject *event_loop = loop_;
+            if (event_loop != nullptr) {
+                PyObject *rest = new_delegate_coroutine(Py_NewRef(iterator), outcome);
+                if (rest != nullptr) {
+                    PyObject *spawned = PyObject_CallMethodOneArg(event_loop, state().str_create_task, rest);
+                    Py_DECREF(rest);
+                    if (spawned == nullptr) {
+                        status = -1;
+                    }
+                    Py_XDECREF(spawned);
+                } else {
+                    status = -1;
+                }
+            } else {
+                Py_DECREF(outcome);
+                PyObject *closed = PyObject_CallMethodNoArgs(iterator, state().str_close);
+                status = closed == nullptr ? -1 : 0;
+                Py_XDECREF(closed);
+            }
+        } else if (sent == PYGEN_RETURN) {
+            Py_DECREF(outcome);
+        } else if (PyErr_Occurred() != nullptr) {
+            PyObject *error = fetch_exception();
+            if (error != nullptr && !is_cancellation(error)) {
+                PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(error)), error);
+                status = -1;
+            }
+            Py_XDECREF(error);
+        }
+        Py_DECREF(iterator);
+    }
+    destroy_frame();
+    return status;
+}
+
+void driver::become_delegate_only(PyObject *iterator, PyObject *yielded) noexcept {
+    delegate_ = iterator;
+    pending_yield_ = yielded;
+    delegate_target_ = nullptr;
+}
+
+void driver::destroy_frame() noexcept {
+    if (top_) {
+        std::exchange(top_, nullptr).destroy();
+    }
+}
+
+int driver::traverse(visitproc visit, void *arg) const {
+    Py_VISIT(delegate_);
+    Py_VISIT(pending_yield_);
+    Py_VISIT(suspension_future_);
+    Py_VISIT(loop_);
+    return 0;
+}
+
+void driver::clear_python_references() noexcept {
+    Py_CLEAR(delegate_);
+    Py_CLEAR(pending_yield_);
+    Py_CLEAR(suspension_future_);
+    Py_CLEAR(loop_);
+}
+
+driver::~driver() {
+    destroy_frame();
+    clear_python_references();
+}
+
+} // namespace detail
+PYASYNC_NAMESPACE_END

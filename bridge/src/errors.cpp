@@ -1,0 +1,180 @@
+// Errors both ways: Python exceptions into C++ (python_error, cancelled_error) and C++
+// exceptions into Python (pybind11's translators, an origin note, pyasync.CppError).
+#include <pyasync/detail/module_state.hpp>
+#include <pyasync/detail/python_awaiter.hpp>
+#include <pyasync/errors.hpp>
+
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+PYASYNC_NAMESPACE_BEGIN
+
+cancelled_error::cancelled_error() : exception_(py::none()), message_("cancelled") {}
+
+cancelled_error::cancelled_error(py::object exception) : exception_(std::move(exception)), message_("cancelled") {
+    if (exception_ && !exception_.is_none()) {
+        PyObject *text = PyObject_Str(exception_.ptr());
+        if (text != nullptr) {
+            const char *utf8 = PyUnicode_AsUTF8(text);
+            if (utf8 != nullptr && *utf8 != '\0') {
+                message_ += ": ";
+                message_ += utf8;
+            }
+            Py_DECREF(text);
+        }
+        PyErr_Clear();
+    }
+}
+
+cancelled_error::~cancelled_error() = default;
+
+py::handle cpp_error_type() { return detail::state().cpp_error; }
+
+namespace detail {
+namespace {
+
+std::string demangle(const char *mangled) {
+    int status = 0;
+    std::unique_ptr<char, void (*)(void *)> readable(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
+                                                     std::free);
+    return status == 0 && readable ? std::string(readable.get()) : std::string(mangled);
+}
+
+void add_origin_note(const std::source_location &origin, const char *coroutine_name) {
+    PyObject *exception = fetch_exception();
+    if (exception == nullptr) {
+        return;
+    }
+    std::string note = "raised in C++ coroutine ";
+    note += coroutine_name != nullptr ? coroutine_name : origin.function_name();
+    note += " at ";
+    note += origin.file_name();
+    note += ':';
+    note += std::to_string(origin.line());
+    PyObject *added = PyObject_CallMethodOneArg(exception, state().str_add_note, py::str(note).ptr());
+    if (added == nullptr) {
+        PyErr_Clear(); // a note is a courtesy: never replace the real error with a note failure
+    }
+    Py_XDECREF(added);
+    PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exception)), exception);
+    Py_DECREF(exception);
+}
+
+} // namespace
+
+PyObject *fetch_exception() noexcept {
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    if (type == nullptr) {
+        return nullptr;
+    }
+    PyErr_NormalizeException(&type, &value, &traceback);
+    if (traceback != nullptr && value != nullptr) {
+        PyException_SetTraceback(value, traceback);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+    return value;
+}
+
+[[noreturn]] void throw_python_exception(PyObject *exception) {
+    if (PyObject_TypeCheck(exception, reinterpret_cast<PyTypeObject *>(state().cancelled_error))) {
+        throw cancelled_error(py::reinterpret_steal<py::object>(exception));
+    }
+    PyObject *traceback = PyException_GetTraceback(exception);
+    PyErr_Restore(Py_NewRef(reinterpret_cast<PyObject *>(Py_TYPE(exception))), exception, traceback);
+    throw python_error();
+}
+
+void raise_in_python(const std::exception_ptr &error, const std::source_location &origin,
+                     const char *coroutine_name) noexcept {
+    try {
+        std::rethrow_exception(error);
+    } catch (py::error_already_set &python) {
+        python.restore(); // the original exception and its traceback frames, untouched
+        return;
+    } catch (cancelled_error &cancelled) {
+        if (cancelled.exception() && !cancelled.exception().is_none()) {
+            PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(cancelled.exception().ptr())),
+                            cancelled.exception().ptr());
+        } else {
+            PyErr_SetNone(state().cancelled_error);
+        }
+        return;
+    } catch (...) {
+        // pybind11's translators: module-local first, then global, as its dispatcher does.
+        // They map std::invalid_argument/domain_error -> ValueError, out_of_range -> IndexError,
+        // overflow_error -> OverflowError, bad_alloc -> MemoryError, other std::exception ->
+        // RuntimeError, plus every translator the user registered.
+        bool translated = false;
+        try {
+            translated = py::detail::apply_exception_translators(
+                             py::detail::get_local_internals().registered_exception_translators) ||
+                         py::detail::apply_exception_translators(
+                             py::detail::get_internals().registered_exception_translators);
+        } catch (...) {
+            translated = false;
+        }
+        if (!translated || !PyErr_Occurred()) {
+            PyErr_Clear();
+            const std::type_info *type = abi::__cxa_current_exception_type();
+            const std::string name = type != nullptr ? demangle(type->name()) : std::string("<unknown>");
+            PyErr_Format(state().cpp_error, "C++ exception of type %s (not a std::exception)", name.c_str());
+        }
+    }
+    if (origin.line() != 0) {
+        add_origin_note(origin, coroutine_name);
+    }
+}
+
+PyObject *get_awaitable_iterator(PyObject *awaitable) noexcept {
+    if (PyCoro_CheckExact(awaitable)) {
+        return Py_NewRef(awaitable); // CPython's own shortcut: a coroutine is its own iterator
+    }
+    PyTypeObject *type = Py_TYPE(awaitable);
+    if (PyGen_CheckExact(awaitable)) {
+        PyObject *code = PyObject_GetAttrString(awaitable, "gi_code");
+        const bool iterable_coroutine =
+            code != nullptr && (reinterpret_cast<PyCodeObject *>(code)->co_flags & CO_ITERABLE_COROUTINE) != 0;
+        Py_XDECREF(code);
+        PyErr_Clear();
+        if (iterable_coroutine) {
+            return Py_NewRef(awaitable); // a @types.coroutine generator
+        }
+    }
+    if (type->tp_as_async != nullptr && type->tp_as_async->am_await != nullptr) {
+        PyObject *iterator = type->tp_as_async->am_await(awaitable);
+        if (iterator == nullptr) {
+            return nullptr;
+        }
+        if (PyCoro_CheckExact(iterator)) {
+            Py_DECREF(iterator);
+            PyErr_SetString(PyExc_TypeError, "__await__() returned a coroutine");
+            return nullptr;
+        }
+        if (!PyIter_Check(iterator)) {
+            PyErr_Format(PyExc_TypeError, "__await__() returned non-iterator of type '%.100s'",
+                         Py_TYPE(iterator)->tp_name);
+            Py_DECREF(iterator);
+            return nullptr;
+        }
+        return iterator;
+    }
+    PyErr_Format(PyExc_TypeError,
+                 "pyasync: co_await expected an awaitable (a coroutine, Future, Task or object with __await__), "
+                 "got %.200s object",
+                 type->tp_name);
+    return nullptr;
+}
+
+[[noreturn]] void throw_no_driver(PyObject *awaitable) {
+    throw py::type_error(std::string("pyasync: co_await on a Python ") + Py_TYPE(awaitable)->tp_name +
+                         " needs the task to be driven by Python on the event-loop thread; return the task from "
+                         "a bound function, wrap it with pyasync::make_coroutine, or run it with pyasync::run");
+}
+
+} // namespace detail
+PYASYNC_NAMESPACE_END

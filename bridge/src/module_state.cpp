@@ -1,0 +1,82 @@
+#include <pyasync/detail/module_state.hpp>
+
+PYASYNC_NAMESPACE_BEGIN
+namespace detail {
+namespace {
+
+PyObject *import_attr(const char *module, const char *name) {
+    py::object value = py::module_::import(module).attr(name);
+    return value.release().ptr();
+}
+
+PyObject *intern(const char *text) {
+    PyObject *s = PyUnicode_InternFromString(text);
+    if (s == nullptr) {
+        throw py::error_already_set();
+    }
+    return s;
+}
+
+/// `pyasync.CppError` must be one class per process, whatever number of extension modules link
+/// pyasync: the first one creates the `pyasync` module in sys.modules, later ones reuse it.
+PyObject *shared_module() {
+    py::dict modules = py::module_::import("sys").attr("modules");
+    if (modules.contains("pyasync")) {
+        py::object existing = modules["pyasync"];
+        if (py::hasattr(existing, "CppError")) {
+            return existing.release().ptr();
+        }
+    }
+    py::module_ module = py::reinterpret_steal<py::module_>(PyModule_New("pyasync"));
+    if (!module) {
+        throw py::error_already_set();
+    }
+    PyObject *cpp_error = PyErr_NewExceptionWithDoc(
+        "pyasync.CppError",
+        "A C++ exception that is not a std::exception and that no pybind11 translator knows,\n"
+        "raised from a pyasync C++ coroutine. Its message names the C++ type.",
+        PyExc_RuntimeError, nullptr);
+    if (cpp_error == nullptr) {
+        throw py::error_already_set();
+    }
+    module.attr("CppError") = py::reinterpret_steal<py::object>(cpp_error);
+    module.attr("__version__") = "0.1.0";
+    module.attr("__doc__") = "pyasync: C++20 coroutines as Python coroutines (shared bridge state).";
+    modules["pyasync"] = module;
+    return module.release().ptr();
+}
+
+module_state make_state() {
+    module_state s{};
+    s.cancelled_error = import_attr("asyncio", "CancelledError");
+    s.get_running_loop = import_attr("asyncio", "get_running_loop");
+    s.set_result_unless_cancelled = import_attr("asyncio.futures", "_set_result_unless_cancelled");
+    s.is_coroutine_marker = import_attr("asyncio.coroutines", "_is_coroutine");
+    s.module = shared_module();
+    s.cpp_error = PyObject_GetAttrString(s.module, "CppError");
+    if (s.cpp_error == nullptr) {
+        throw py::error_already_set();
+    }
+    s.str_create_future = intern("create_future");
+    s.str_future_blocking = intern("_asyncio_future_blocking");
+    s.str_done = intern("done");
+    s.str_throw = intern("throw");
+    s.str_close = intern("close");
+    s.str_add_note = intern("add_note");
+    s.str_call_later = intern("call_later");
+    s.str_cancel = intern("cancel");
+    s.str_create_task = intern("create_task");
+    return s;
+}
+
+} // namespace
+
+const module_state &state() {
+    // NOTE: the references are kept for the life of the process; an embedding application that
+    // finalizes and re-initializes the interpreter must not reuse pyasync objects across that.
+    static const module_state instance = make_state();
+    return instance;
+}
+
+} // namespace detail
+PYASYNC_NAMESPACE_END

@@ -1,0 +1,93 @@
+#include <pyasync/detail/module_state.hpp>
+#include <pyasync/run.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+
+PYASYNC_NAMESPACE_BEGIN
+
+py::object resolve_loop_factory(const std::string &spec) {
+    if (spec.empty() || spec == "asyncio") {
+        return py::none();
+    }
+    if (spec == "uvloop") {
+        return py::module_::import("uvloop").attr("new_event_loop");
+    }
+    const auto colon = spec.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size()) {
+        throw py::value_error("pyasync: unknown loop factory '" + spec +
+                              "': expected 'asyncio', 'uvloop' or 'module:callable' (for example "
+                              "'uvloop:new_event_loop')");
+    }
+    py::object factory = py::module_::import(spec.substr(0, colon).c_str());
+    std::string path = spec.substr(colon + 1);
+    for (std::size_t start = 0; start <= path.size();) {
+        const auto dot = path.find('.', start);
+        factory = factory.attr(path.substr(start, dot - start).c_str());
+        if (dot == std::string::npos) {
+            break;
+        }
+        start = dot + 1;
+    }
+    if (!PyCallable_Check(factory.ptr())) {
+        throw py::type_error("pyasync: loop factory '" + spec + "' is not callable");
+    }
+    return factory;
+}
+
+namespace detail {
+
+void run_with_runner(py::object coroutine, const run_options &options) {
+    py::object runner = py::module_::import("asyncio").attr("Runner")(
+        py::arg("debug") = options.debug, py::arg("loop_factory") = resolve_loop_factory(options.loop_factory));
+    try {
+        runner.attr("run")(coroutine);
+    } catch (...) {
+        try {
+            runner.attr("close")();
+        } catch (py::error_already_set &close_error) {
+            close_error.discard_as_unraisable("pyasync::run closing its loop after an error");
+        }
+        throw;
+    }
+    runner.attr("close")();
+}
+
+void run_on_loop(py::handle loop, py::object coroutine) { loop.attr("run_until_complete")(coroutine); }
+
+run_options main_options(run_options options) {
+    if (const char *environment = std::getenv("PYASYNC_LOOP"); environment != nullptr && *environment != '\0') {
+        options.loop_factory = environment;
+    }
+    return options;
+}
+
+int report_main_error(const std::exception_ptr &error) noexcept {
+    try {
+        std::rethrow_exception(error);
+    } catch (py::error_already_set &python) {
+        if (python.matches(PyExc_KeyboardInterrupt)) {
+            std::fputs("KeyboardInterrupt\n", stderr);
+            return 130;
+        }
+        if (python.matches(PyExc_SystemExit)) {
+            py::object code = python.value().attr("code");
+            if (code.is_none()) {
+                return 0;
+            }
+            if (PyLong_Check(code.ptr())) {
+                return static_cast<int>(code.cast<long>()) & 0xff;
+            }
+            py::print(code, py::arg("file") = py::module_::import("sys").attr("stderr"));
+            return 1;
+        }
+        python.restore();
+    } catch (...) {
+        raise_in_python(std::current_exception(), std::source_location{}, "main");
+    }
+    PyErr_Print();
+    return 1;
+}
+
+} // namespace detail
+PYASYNC_NAMESPACE_END
