@@ -109,6 +109,13 @@ void raise_in_python(const std::exception_ptr &error, const std::source_location
         // They map std::invalid_argument/domain_error -> ValueError, out_of_range -> IndexError,
         // overflow_error -> OverflowError, bad_alloc -> MemoryError, other std::exception ->
         // RuntimeError, plus every translator the user registered.
+        bool is_std_exception = false;
+        try {
+            throw;
+        } catch (const std::exception &) {
+            is_std_exception = true;
+        } catch (...) {
+        }
         bool translated = false;
         try {
             translated = py::detail::apply_exception_translators(
@@ -118,7 +125,11 @@ void raise_in_python(const std::exception_ptr &error, const std::source_location
         } catch (...) {
             translated = false;
         }
-        if (!translated || !PyErr_Occurred()) {
+        // pybind11's last-resort translator turns an unknown type into a bare RuntimeError
+        // ("Caught an unknown exception!"); pyasync names the C++ type in pyasync.CppError.
+        const bool unknown = !translated || !PyErr_Occurred() ||
+                             (!is_std_exception && PyErr_Occurred() == PyExc_RuntimeError);
+        if (unknown) {
             PyErr_Clear();
             const std::type_info *type = abi::__cxa_current_exception_type();
             const std::string name = type != nullptr ? demangle(type->name()) : std::string("<unknown>");

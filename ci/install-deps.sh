@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what pyasync needs from Debian bookworm packages, only what is missing (fast when
+# everything is present). Runs apt-get as root, or through sudo.
+set -euo pipefail
+packages=(g++ cmake ninja-build ccache python3 python3-dev pybind11-dev python3-pybind11
+          python3-pytest python3-uvloop libasio-dev)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: the developer build (Debug, -Werror)
+# and the same suite under AddressSanitizer + UndefinedBehaviorSanitizer. Ends with one line
+# counting every test case run: "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash ci/install-deps.sh || exit 1
+status=0
+for preset in dev asan; do
+  echo "=== preset ${preset}: configure, build, test"
+  rm -rf "build/${preset}/junit"
+  cmake --preset "${preset}" >/dev/null || exit 1
+  cmake --build --preset "${preset}" || exit 1
+  ctest --preset "${preset}" -j2 || status=1
+done
+python3 tools/count_results.py build/dev/junit build/asan/junit || status=1
+exit $status

@@ -1,0 +1,44 @@
+"""Shared fixtures: every test that takes `run` runs once per event loop (asyncio, uvloop)."""
+import asyncio
+import gc
+import os
+
+import pytest
+
+LOOPS = {"asyncio": None}
+try:
+    import uvloop
+
+    LOOPS["uvloop"] = uvloop.new_event_loop
+except ImportError:  # pragma: no cover - Debian's python3-uvloop is a test dependency
+    pass
+
+
+@pytest.fixture(params=sorted(LOOPS))
+def loop_name(request):
+    return request.param
+
+
+@pytest.fixture
+def run(loop_name):
+    """run(coroutine) -> result, on a fresh loop of the parametrised kind (like asyncio.run)."""
+
+    def runner(coroutine, *, debug=False):
+        with asyncio.Runner(loop_factory=LOOPS[loop_name], debug=debug) as r:
+            return r.run(coroutine)
+
+    return runner
+
+
+@pytest.fixture
+def unraisable(monkeypatch):
+    """Collects unraisable exceptions (sys.unraisablehook) during a test."""
+    import sys
+
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda report: seen.append(report))
+    yield seen
+    gc.collect()
+
+
+SANITIZED = bool(os.environ.get("PYASYNC_SANITIZED"))
