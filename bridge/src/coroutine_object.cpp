@@ -123,7 +123,8 @@ PyObject *as_method_result(coroutine_object *self, PySendResult status, PyObject
 PyObject *coroutine_send(PyObject *self, PyObject *value) {
     auto *coroutine = as_coroutine(self);
     PyObject *result = nullptr;
-    return as_method_result(coroutine, coroutine->drive.send(value, &result), result);
+    const PySendResult status = coroutine->drive.send(value, &result); // before reading result
+    return as_method_result(coroutine, status, result);
 }
 
 PyObject *coroutine_iternext(PyObject *self) { return coroutine_send(self, Py_None); }
