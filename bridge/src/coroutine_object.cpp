@@ -57,8 +57,8 @@ void derive_names(coroutine_object *self) {
         return;
     }
     std::string qualified = "<cpp coroutine>";
-    if (const task_promise_base *promise = self->drive.top_promise()) {
-        qualified = std::string(cpp_qualified_name(promise->location().function_name()));
+    if (!self->drive.frameless()) {
+        qualified = std::string(cpp_qualified_name(self->drive.location().function_name()));
     }
     std::string dotted;
     for (std::size_t i = 0; i < qualified.size(); ++i) {
@@ -205,7 +205,7 @@ void coroutine_finalize(PyObject *self) {
     }
     PyObject *type, *value, *traceback;
     PyErr_Fetch(&type, &value, &traceback);
-    if (state == coroutine_state::unstarted && coroutine->drive.top_promise() != nullptr) {
+    if (state == coroutine_state::unstarted && !coroutine->drive.frameless()) {
         PyObject *qualname = get_qualname_string(coroutine);
         if (qualname == nullptr ||
             PyErr_WarnFormat(PyExc_RuntimeWarning, 1, "coroutine '%U' was never awaited", qualname) < 0) {
@@ -350,7 +350,8 @@ PyTypeObject make_type() {
 
 PyTypeObject coroutine_type_object = make_type();
 
-coroutine_object *allocate(std::coroutine_handle<> top, task_promise_base *promise, result_converter convert) {
+coroutine_object *allocate(std::coroutine_handle<> top, task_promise_base *promise, result_converter convert,
+                           std::source_location where) {
     PyTypeObject *type = coroutine_type();
     if (type == nullptr) {
         return nullptr;
@@ -359,7 +360,7 @@ coroutine_object *allocate(std::coroutine_handle<> top, task_promise_base *promi
     if (self == nullptr) {
         return nullptr;
     }
-    new (&self->drive) driver(top, promise, convert);
+    new (&self->drive) driver(top, promise, convert, where);
     self->name = nullptr;
     self->qualname = nullptr;
     self->keep_alive = nullptr;
@@ -393,7 +394,7 @@ PyTypeObject *coroutine_type() {
 
 PyObject *new_coroutine(std::coroutine_handle<> top, task_promise_base &promise, result_converter convert,
                         const coroutine_names &names, PyObject *keep_alive) noexcept {
-    coroutine_object *self = allocate(top, &promise, convert);
+    coroutine_object *self = allocate(top, &promise, convert, promise.location());
     if (self == nullptr) {
         top.destroy();
         return nullptr;
@@ -406,7 +407,7 @@ PyObject *new_coroutine(std::coroutine_handle<> top, task_promise_base &promise,
 }
 
 PyObject *new_delegate_coroutine(PyObject *iterator, PyObject *yielded) noexcept {
-    coroutine_object *self = allocate({}, nullptr, nullptr);
+    coroutine_object *self = allocate({}, nullptr, nullptr, std::source_location{});
     if (self == nullptr) {
         Py_DECREF(iterator);
         Py_DECREF(yielded);

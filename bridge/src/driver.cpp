@@ -349,6 +349,7 @@ void driver::become_delegate_only(PyObject *iterator, PyObject *yielded) noexcep
 
 void driver::destroy_frame() noexcept {
     if (top_) {
+        top_promise_ = nullptr;
         std::exchange(top_, nullptr).destroy();
     }
 }

@@ -10,6 +10,7 @@
 
 #include <coroutine>
 #include <memory>
+#include <source_location>
 #include <stop_token>
 
 PYASYNC_NAMESPACE_BEGIN
@@ -39,8 +40,9 @@ using result_converter = PyObject *(*) (task_promise_base &promise);
 
 class driver {
 public:
-    driver(std::coroutine_handle<> top, task_promise_base *promise, result_converter convert) noexcept
-        : top_(top), top_promise_(promise), convert_(convert) {}
+    driver(std::coroutine_handle<> top, task_promise_base *promise, result_converter convert,
+           std::source_location where) noexcept
+        : top_(top), top_promise_(promise), convert_(convert), location_(where) {}
     driver(const driver &) = delete;
     driver &operator=(const driver &) = delete;
 
@@ -78,7 +80,10 @@ public:
     [[nodiscard]] coroutine_state phase() const noexcept { return state_; }
     [[nodiscard]] bool started() const noexcept { return state_ != coroutine_state::unstarted; }
     [[nodiscard]] PyObject *awaiting() const noexcept; ///< for cr_await (borrowed or nullptr)
-    [[nodiscard]] const task_promise_base *top_promise() const noexcept { return top_promise_; }
+    /// Where the outermost coroutine is defined (kept after the frame is gone; empty when
+    /// frameless).
+    [[nodiscard]] const std::source_location &location() const noexcept { return location_; }
+    [[nodiscard]] bool frameless() const noexcept { return convert_ == nullptr; }
     int traverse(visitproc visit, void *arg) const;
     void clear_python_references() noexcept;
     /// Destroys the frame of a coroutine that never ran or can no longer run.
@@ -108,6 +113,7 @@ private:
     PyObject *loop_ = nullptr;
     std::unique_ptr<std::stop_source> stop_;
     bool stop_requested_ = false;
+    std::source_location location_;
     coroutine_state state_ = coroutine_state::unstarted;
 };
 
