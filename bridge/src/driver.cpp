@@ -306,7 +306,10 @@ int driver::close() {
         const PySendResult sent = cancel != nullptr ? throw_into(iterator, cancel, &outcome) : PYGEN_ERROR;
         Py_XDECREF(cancel);
         if (sent == PYGEN_NEXT) {
-            PyObject *event_loop = loop_;
+            PyObject *event_loop = loop(); // cached, or the loop running now (close() from a callback)
+            if (event_loop == nullptr) {
+                PyErr_Clear();
+            }
             if (event_loop != nullptr) {
                 PyObject *rest = new_delegate_coroutine(Py_NewRef(iterator), outcome);
                 if (rest != nullptr) {
