@@ -37,11 +37,12 @@ py::object resolve_loop_factory(const std::string &spec) {
 
 namespace detail {
 
-void run_with_runner(py::object coroutine, const run_options &options) {
+py::object run_with_runner(py::object coroutine, const run_options &options) {
     py::object runner = py::module_::import("asyncio").attr("Runner")(
         py::arg("debug") = options.debug, py::arg("loop_factory") = resolve_loop_factory(options.loop_factory));
+    py::object result;
     try {
-        runner.attr("run")(coroutine);
+        result = runner.attr("run")(coroutine);
     } catch (...) {
         try {
             runner.attr("close")();
@@ -51,6 +52,7 @@ void run_with_runner(py::object coroutine, const run_options &options) {
         throw;
     }
     runner.attr("close")();
+    return result;
 }
 
 void run_on_loop(py::handle loop, py::object coroutine) { loop.attr("run_until_complete")(coroutine); }

@@ -57,8 +57,9 @@ task<void> keep_outcome(task<T> work, run_outcome<T> &outcome) {
 }
 
 /// Runs `coroutine` with asyncio.Runner (a new loop on this thread, then cancel leftovers,
-/// shutdown_asyncgens, shutdown_default_executor, close). Throws `python_error`.
-void run_with_runner(py::object coroutine, const run_options &options);
+/// shutdown_asyncgens, shutdown_default_executor, close) and returns its result. Throws
+/// `python_error`.
+py::object run_with_runner(py::object coroutine, const run_options &options);
 /// `loop.run_until_complete(coroutine)`. Throws `python_error`.
 void run_on_loop(py::handle loop, py::object coroutine);
 
@@ -67,8 +68,10 @@ T take_outcome(run_outcome<T> &outcome) {
     if (outcome.failure) {
         std::rethrow_exception(outcome.failure);
     }
-    if constexpr (!std::is_void_v<T>) {
-        return static_cast<T>(*outcome.value);
+    if constexpr (std::is_reference_v<T>) {
+        return outcome.value->get();
+    } else if constexpr (!std::is_void_v<T>) {
+        return std::move(*outcome.value);
     }
 }
 
@@ -118,12 +121,16 @@ int main(int argc, char **argv, Entry &&entry, run_options options = {}) {
             }
         };
         using result = typename decltype(start())::value_type;
+        static_assert(std::is_void_v<result> || std::is_convertible_v<result, int>,
+                      "pyasync::main: the entry coroutine must return task<int> or task<void>");
+        // Errors travel as Python exceptions here (not as C++ ones, as `run` keeps them), so the
+        // printed traceback carries the C++ origin note and the Python frames.
+        py::object status = detail::run_with_runner(make_coroutine(start()), effective);
         if constexpr (std::is_void_v<result>) {
-            run(start(), effective);
             return 0;
         } else {
-            const int status = static_cast<int>(run(start(), effective));
-            return status < 0 ? 1 : (status > 255 ? 255 : status);
+            const int code = status.cast<int>();
+            return code < 0 ? 1 : (code > 255 ? 255 : code);
         }
     } catch (...) {
         return detail::report_main_error(std::current_exception());
