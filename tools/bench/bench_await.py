@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""ns per await, in one process and one loop, with ratios against baselines measured in the same run.
+
+Rows: the floor `await f(x)` for `async def f(x): return x`; `asyncio.sleep(0)`; create_task +
+await; `await pyasync_examples.ready(x)` through pyasync::def and through pybind11's m.def;
+C++ awaiting a Python coroutine N times in one C++ loop against Python doing the same.
+Method: N sequential awaits per case, one warm-up pass, then the median of REPEATS passes run
+round-robin, gc.collect() before each timed block. --json writes the table as JSON as well.
+"""
+import argparse
+import asyncio
+import gc
+import json
+import statistics
+import sys
+import time
+
+import pyasync_examples as ex
+
+
+async def f(x):
+    return x
+
+
+async def py_await_many(fn, n):
+    last = None
+    for _ in range(n):
+        last = await fn()
+    return last
+
+
+async def zero():
+    return 0
+
+
+def make_cases(n):
+    # Each case gets its own loop code object, so the specialising interpreter never flips.
+    async def floor():
+        for i in range(n):
+            await f(i)
+
+    async def sleep0():
+        for _ in range(n):
+            await asyncio.sleep(0)
+
+    async def create_task():
+        loop = asyncio.get_running_loop()
+        for i in range(n):
+            await loop.create_task(f(i))
+
+    async def cpp_ready():
+        ready = ex.ready
+        for i in range(n):
+            await ready(i)
+
+    async def cpp_ready_mdef():
+        ready = ex.ready_mdef
+        for i in range(n):
+            await ready(i)
+
+    async def py_awaits_python():
+        await py_await_many(zero, n)
+
+    async def cpp_awaits_python():
+        await ex.await_many(zero, n)
+
+    return {
+        "floor: await f(x)": floor,
+        "await asyncio.sleep(0)": sleep0,
+        "create_task + await": create_task,
+        "await ready(x) [pyasync::def]": cpp_ready,
+        "await ready(x) [pybind11 m.def]": cpp_ready_mdef,
+        "Python awaits Python coroutine x N": py_awaits_python,
+        "C++ awaits Python coroutine x N": cpp_awaits_python,
+    }
+
+
+async def measure(n, repeats):
+    cases = make_cases(n)
+    samples = {name: [] for name in cases}
+    for round_ in range(repeats + 1):
+        for name, case in cases.items():
+            gc.collect()
+            start = time.perf_counter_ns()
+            await case()
+            elapsed = (time.perf_counter_ns() - start) / n
+            if round_ > 0:
+                samples[name].append(elapsed)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("-n", type=int, default=200_000, help="awaits per case and pass")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+    factory = None
+    if args.loop == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        result = runner.run(measure(args.n, args.repeats))
+    floor = result["floor: await f(x)"]
+    py_delegation = result["Python awaits Python coroutine x N"]
+    print(f"pyasync await benchmark: Python {sys.version.split()[0]}, loop={args.loop}, N={args.n}, "
+          f"median of {args.repeats}")
+    print(f"{'case':40} {'ns/await':>10} {'x floor':>9}")
+    for name, ns in result.items():
+        print(f"{name:40} {ns:10.1f} {ns / floor:9.2f}")
+    cpp_delegation = result["C++ awaits Python coroutine x N"]
+    print(f"{'C++ awaits Python / Python awaits Python':40} {'':10} {cpp_delegation / py_delegation:9.2f}")
+    print("goals: ready [pyasync::def] <= 1.00x floor (stretch 0.60x); C++ awaiting Python <= 1.00x Python (stretch 0.75x)")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"n": args.n, "loop": args.loop, "ns_per_await": result,
+                       "ratio_ready_to_floor": result["await ready(x) [pyasync::def]"] / floor,
+                       "ratio_cpp_to_python_delegation": cpp_delegation / py_delegation}, out, indent=2)
+
+
+if __name__ == "__main__":
+    main()
