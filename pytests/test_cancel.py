@@ -8,6 +8,18 @@ import pyasync_examples as ex
 from _pyasync_tests import cancel as c
 
 
+async def sleeper_logging_cancellation(log, async_cleanup=False):
+    """Sleeps; logs a cancellation and, if asked, cleans up asynchronously before re-raising."""
+    try:
+        await asyncio.sleep(10)
+    except asyncio.CancelledError:
+        log.append("cancelled")
+        if async_cleanup:
+            await asyncio.sleep(0.001)  # async clean-up still gets the loop
+            log.append("cleaned up")
+        raise
+
+
 def test_task_cancel_reaches_the_cpp_frame_which_counts_and_reraises(run):
     async def main():
         before = ex.cancelled_count()
@@ -83,20 +95,12 @@ def test_the_stop_token_observes_cancellation_and_the_frame_may_return_a_value(r
 def test_cancelling_cpp_that_awaits_python_cancels_the_python_awaitable(run):
     async def main():
         log = []
-
-        async def python_side():
-            try:
-                await asyncio.sleep(10)
-            except asyncio.CancelledError:
-                log.append("python saw CancelledError")
-                raise
-
-        task = asyncio.create_task(c.guarded_await(python_side()))
+        task = asyncio.create_task(c.guarded_await(sleeper_logging_cancellation(log)))
         await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert log == ["python saw CancelledError"]
+        assert log == ["cancelled"]
 
     run(main())
 
@@ -104,22 +108,12 @@ def test_cancelling_cpp_that_awaits_python_cancels_the_python_awaitable(run):
 def test_closing_cpp_that_awaits_python_throws_cancelled_error_into_it_and_lets_it_clean_up(run):
     async def main():
         log = []
-
-        async def python_side():
-            try:
-                await asyncio.sleep(10)
-            except asyncio.CancelledError:
-                log.append("cancelled")
-                await asyncio.sleep(0.001)  # async clean-up still gets the loop
-                log.append("cleaned up")
-                raise
-
         guards = c.destroyed_guards()
-        coroutine = c.guarded_await(python_side())
+        coroutine = c.guarded_await(sleeper_logging_cancellation(log, async_cleanup=True))
         task = asyncio.ensure_future(coroutine)
         await asyncio.sleep(0.01)
         # Abandon the Task's coroutine the hard way: close it while it awaits Python.
-        task._coro.close() if hasattr(task, "_coro") else coroutine.close()
+        coroutine.close()
         assert c.destroyed_guards() == guards + 1
         await asyncio.sleep(0.05)
         assert log == ["cancelled", "cleaned up"]
