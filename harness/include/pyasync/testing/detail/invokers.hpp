@@ -1,0 +1,234 @@
+#pragma once
+/// \file
+/// The invoker types behind `PYASYNC_TEST`, `PYASYNC_TEST_F` and `PYASYNC_TEST_GLOBAL_FIXTURE`.
+///
+/// A case body is a free function `pyasync_case(Tag)` (or `pyasync_case(Tag, Fixture &)`) whose
+/// return type the user writes after the macro: none (deduced `void`: a sync case) or
+/// `-> pyasync::task<>` (an async case). The invokers name it only inside templates instantiated
+/// at the end of the translation unit, after the body is defined (GCC and Clang defer function
+/// template bodies there), so the macro needs no forward declaration of the body's type.
+
+#include <pyasync/run.hpp>
+#include <pyasync/testing/registry.hpp>
+
+#include <exception>
+#include <type_traits>
+
+namespace pyasync::testing::detail {
+
+template <typename T>
+inline constexpr bool is_task_v = false;
+template <typename T>
+inline constexpr bool is_task_v<task<T>> = true;
+
+template <typename Result>
+constexpr case_kind kind_of_result() {
+    static_assert(std::is_void_v<Result> || std::is_same_v<Result, task<>>,
+                  "PYASYNC_TEST: a case returns nothing (a sync case) or pyasync::task<> (an async case, "
+                  "written `PYASYNC_TEST(Suite, Case) -> pyasync::task<> { ... }`)");
+    return std::is_void_v<Result> ? case_kind::sync : case_kind::async;
+}
+
+/// Runs a fixture hook that is either a plain function or returns `task<>`.
+template <typename Hook>
+task<> await_hook(Hook &&hook) {
+    if constexpr (std::is_void_v<std::invoke_result_t<Hook>>) {
+        hook();
+        co_return;
+    } else {
+        co_await hook();
+    }
+}
+
+/// Runs a fixture hook from a sync case: a coroutine hook runs on the idle session loop.
+template <typename Hook>
+void run_hook(py::handle loop, Hook &&hook) {
+    if constexpr (std::is_void_v<std::invoke_result_t<Hook>>) {
+        hook();
+    } else {
+        pyasync::run_until_complete(loop, hook());
+    }
+}
+
+template <typename F>
+concept has_set_up = requires(F &f) { f.set_up(); };
+template <typename F>
+concept has_tear_down = requires(F &f) { f.tear_down(); };
+template <typename F>
+concept has_suite_set_up = requires { F::set_up_suite(); };
+template <typename F>
+concept has_suite_tear_down = requires { F::tear_down_suite(); };
+
+template <typename Fixture>
+task<> set_up(Fixture &fixture) {
+    if constexpr (has_set_up<Fixture>) {
+        co_await await_hook([&] { return fixture.set_up(); });
+    }
+}
+template <typename Fixture>
+task<> tear_down(Fixture &fixture) {
+    if constexpr (has_tear_down<Fixture>) {
+        co_await await_hook([&] { return fixture.tear_down(); });
+    }
+}
+
+/// A case written as `PYASYNC_TEST(Suite, Case)`: `pyasync_case(Tag{})` found by ADL.
+template <typename Tag>
+class function_invoker final : public case_invoker {
+    using result = decltype(pyasync_case(Tag{}));
+
+public:
+    [[nodiscard]] case_kind kind() const noexcept override { return kind_of_result<result>(); }
+    task<> run_async() override {
+        if constexpr (std::is_void_v<result>) {
+            return case_invoker::run_async();
+        } else {
+            return pyasync_case(Tag{});
+        }
+    }
+    void run_sync(py::handle loop) override {
+        if constexpr (std::is_void_v<result>) {
+            pyasync_case(Tag{});
+        } else {
+            case_invoker::run_sync(loop);
+        }
+    }
+};
+
+/// A case written as `PYASYNC_TEST_F(Fixture, Case)`: a fresh `Fixture` per case, set up before
+/// the body and torn down after it, also when the body failed; the body's error wins over a
+/// tear-down error, which is reported too.
+template <typename Tag, typename Fixture>
+class fixture_invoker final : public case_invoker {
+    using result = decltype(pyasync_case(Tag{}, std::declval<Fixture &>()));
+
+public:
+    [[nodiscard]] case_kind kind() const noexcept override { return kind_of_result<result>(); }
+    task<> run_async() override {
+        if constexpr (std::is_void_v<result>) {
+            return case_invoker::run_async();
+        } else {
+            return run_with_fixture();
+        }
+    }
+    void run_sync(py::handle loop) override {
+        if constexpr (std::is_void_v<result>) {
+            Fixture fixture;
+            if constexpr (has_set_up<Fixture>) {
+                run_hook(loop, [&] { return fixture.set_up(); });
+            }
+            std::exception_ptr failure;
+            try {
+                pyasync_case(Tag{}, fixture);
+            } catch (...) {
+                failure = std::current_exception();
+            }
+            if constexpr (has_tear_down<Fixture>) {
+                try {
+                    run_hook(loop, [&] { return fixture.tear_down(); });
+                } catch (...) {
+                    if (!failure) {
+                        throw;
+                    }
+                }
+            }
+            if (failure) {
+                std::rethrow_exception(failure);
+            }
+        } else {
+            case_invoker::run_sync(loop);
+        }
+    }
+
+private:
+    static task<> run_with_fixture() {
+        Fixture fixture;
+        co_await set_up(fixture);
+        std::exception_ptr failure;
+        try {
+            co_await pyasync_case(Tag{}, fixture);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        try {
+            co_await tear_down(fixture);
+        } catch (...) {
+            if (!failure) {
+                throw;
+            }
+        }
+        if (failure) {
+            std::rethrow_exception(failure);
+        }
+    }
+};
+
+template <typename Fixture>
+task<> suite_set_up() {
+    co_await await_hook([] { return Fixture::set_up_suite(); });
+}
+template <typename Fixture>
+task<> suite_tear_down() {
+    co_await await_hook([] { return Fixture::tear_down_suite(); });
+}
+
+template <typename Fixture>
+suite_hooks hooks_of(const char *name) {
+    suite_hooks hooks;
+    hooks.fixture = name;
+    if constexpr (has_suite_set_up<Fixture>) {
+        hooks.set_up = &suite_set_up<Fixture>;
+    }
+    if constexpr (has_suite_tear_down<Fixture>) {
+        hooks.tear_down = &suite_tear_down<Fixture>;
+    }
+    return hooks;
+}
+
+/// `PYASYNC_TEST_GLOBAL_FIXTURE(Type)`: one `Type` for the whole session.
+template <typename Fixture>
+class global_lifetime final : public fixture_lifetime {
+public:
+    task<> set_up() override { return testing::detail::set_up(fixture_); }
+    task<> tear_down() override { return testing::detail::tear_down(fixture_); }
+
+private:
+    Fixture fixture_;
+};
+
+template <typename Fixture>
+std::unique_ptr<fixture_lifetime> make_global() {
+    return std::make_unique<global_lifetime<Fixture>>();
+}
+
+/// What the macros construct at namespace scope: registers one case during static initialisation.
+/// The invoker is made through `make` (a function template) so that naming the invoker type at
+/// the macro does not instantiate it before the body is defined.
+template <typename Invoker>
+std::shared_ptr<case_invoker> make_invoker() {
+    return std::make_shared<Invoker>();
+}
+
+struct case_registrar {
+    template <typename... Attributes>
+    case_registrar(const char *suite, const char *name, const char *file, int line,
+                   std::shared_ptr<case_invoker> (*make)(), suite_hooks hooks, const Attributes &...attributes) {
+        case_info info;
+        info.suite = suite;
+        info.name = name;
+        info.file = file;
+        info.line = line;
+        info.invoker = make();
+        info.suite_fixture = hooks;
+        (attributes.apply(info), ...);
+        register_case(std::move(info));
+    }
+};
+
+struct global_fixture_registrar {
+    global_fixture_registrar(const char *name, std::unique_ptr<fixture_lifetime> (*make)()) {
+        register_global_fixture(global_fixture{name, make});
+    }
+};
+
+} // namespace pyasync::testing::detail

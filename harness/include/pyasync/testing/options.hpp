@@ -1,0 +1,84 @@
+#pragma once
+/// \file
+/// The `pyasync-test` command line, parsed: selection, listing, running and output options.
+/// Every long flag also reads `PYASYNC_TEST_<FLAG>` from the environment (`--test-threads` from
+/// `PYASYNC_TEST_TEST_THREADS`); the command line wins. GoogleTest (`--gtest_*`, `GTEST_*`),
+/// libtest and Catch2 spellings are aliases of the same options.
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace pyasync::testing {
+
+/// Exit statuses (pytest's table; 1 is what GoogleTest and pytest-cpp expect for failures).
+enum exit_status : int {
+    exit_ok = 0,          ///< every selected case passed (skips allowed)
+    exit_failed = 1,      ///< a case failed
+    exit_interrupted = 2, ///< Ctrl-C: the running case was cancelled and the summary printed
+    exit_internal = 3,    ///< the interpreter, a global fixture or the harness itself failed
+    exit_usage = 4,       ///< a bad command line (the message names the argument)
+    exit_no_tests = 5,    ///< nothing selected under `--exact` or `--fail-if-no-tests`
+};
+
+/// A bad command line: `what()` names the argument and what was expected.
+class usage_error : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+enum class ignored_mode { exclude, only, include };
+enum class list_format { none, human, terse, json, gtest, tags };
+enum class output_format { pretty, terse, json };
+enum class loop_scope { session, suite, test };
+enum class color_mode { automatic, always, never };
+enum class case_order { declared, lexical, random };
+
+struct options {
+    // Selection.
+    std::vector<std::string> filters;     ///< positional substrings (any-of); `--exact` makes them whole names
+    std::vector<std::string> tag_filters; ///< Catch2 tag expressions (`[a][b]`, `[a],[b]`, `~[slow]`)
+    bool exact = false;
+    std::vector<std::string> skips;       ///< `--skip PAT`, substring (whole name with `--exact`)
+    std::optional<std::string> gtest_filter; ///< `--filter` / `--gtest_filter`, GoogleTest grammar
+    ignored_mode ignored = ignored_mode::exclude;
+    // Listing.
+    list_format list = list_format::none;
+    // Running.
+    int test_threads = 1;
+    bool isolate = false;
+    int repeat = 1;                       ///< -1: until interrupted
+    case_order order = case_order::declared;
+    std::optional<std::uint32_t> seed;
+    bool fail_fast = false;
+    std::optional<double> timeout_seconds;
+    std::string loop_factory;             ///< "asyncio", "uvloop" or "module:callable"
+    loop_scope scope = loop_scope::session;
+    bool asyncio_debug = false;
+    bool strict_tasks = false;
+    bool capture = true;
+    // Output.
+    output_format format = output_format::pretty;
+    color_mode color = color_mode::automatic;
+    std::optional<int> durations;         ///< print the N slowest cases (0: all)
+    std::vector<std::string> junit_paths;
+    bool quiet = false;
+    bool fail_if_no_tests = false;
+    std::optional<int> skip_exit_code;
+    // Sharding.
+    std::optional<int> shard_count;
+    std::optional<int> shard_index;
+    // Internal: the child of `--isolate`.
+    bool isolated_child = false;
+    bool help = false;
+    bool version = false;
+    std::vector<std::string> python_args; ///< after `--`: `sys.argv[1:]`
+
+    /// Parses `argv` (and the environment twins). Throws `usage_error`.
+    static options parse(int argc, const char *const *argv);
+    /// The `--help` text.
+    static std::string help_text(const std::string &program);
+};
+
+} // namespace pyasync::testing

@@ -1,0 +1,117 @@
+#pragma once
+/// \file
+/// The test registry: what `PYASYNC_TEST` records about each case (its name, its place in the
+/// source, sync or async, its attributes) and how the session will invoke it.
+///
+/// Registration runs during static initialisation and never touches Python, so listing a
+/// harness binary (`--list`, `--gtest_list_tests`) is instant and needs no interpreter.
+
+#include <pyasync/task.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pyasync::testing {
+
+/// Whether a case is a plain function or a coroutine (`-> pyasync::task<>`).
+enum class case_kind { sync, async };
+
+/// How the session runs one case. One subclass per way of writing a case: a plain function, a
+/// coroutine, and either of them with a fixture (`detail/invokers.hpp`).
+class case_invoker {
+public:
+    virtual ~case_invoker() = default;
+    [[nodiscard]] virtual case_kind kind() const noexcept = 0;
+    /// Async cases: the case as a lazy task, which the session runs as an asyncio Task on its
+    /// loop, on the main thread. GIL held.
+    virtual task<> run_async();
+    /// Sync cases: runs the case on the main thread while `loop` (the session's loop) is idle,
+    /// not running, so the case may itself call `asyncio.run` or `loop.run_until_complete`.
+    /// GIL held.
+    virtual void run_sync(py::handle loop);
+};
+
+/// Suite-level hooks (a fixture's static `set_up_suite` / `tear_down_suite`), run once before
+/// the first and after the last case of the suite that the session runs. GIL held, on the loop.
+struct suite_hooks {
+    task<> (*set_up)() = nullptr;
+    task<> (*tear_down)() = nullptr;
+    /// The fixture type's name, for messages.
+    const char *fixture = nullptr;
+};
+
+/// One registered case. `suite` and `name` are C++ identifiers; the full name is `Suite.Case`.
+struct case_info {
+    std::string suite;
+    std::string name;
+    std::string file;
+    int line = 0;
+    std::vector<std::string> tags;             ///< Catch2-style, stored without brackets.
+    bool ignored = false;                      ///< `ignore("why")` or a `DISABLED_` prefix.
+    std::string ignore_reason;
+    std::optional<double> timeout_seconds;     ///< Overrides `--timeout`; exported to ctest TIMEOUT.
+    std::vector<std::string> resource_locks;   ///< Exported to ctest RESOURCE_LOCK.
+    std::shared_ptr<case_invoker> invoker;
+    suite_hooks suite_fixture;
+
+    [[nodiscard]] std::string full_name() const { return suite + "." + name; }
+    [[nodiscard]] case_kind kind() const noexcept { return invoker->kind(); }
+};
+
+// ---- Attributes: extra arguments of PYASYNC_TEST(Suite, Case, attributes...) ----
+
+/// Catch2-style tags: `tags("[net][slow]")`. A tag `[.]` or `[!ignore]` ignores the case.
+struct tags {
+    std::string_view spec;
+    void apply(case_info &info) const;
+};
+/// Registers the case as ignored (libtest's `#[ignore = "why"]`): it runs only with `--ignored`
+/// or `--include-ignored`, and ctest marks it DISABLED.
+struct ignore {
+    std::string_view reason;
+    void apply(case_info &info) const;
+};
+/// A per-case timeout, overriding `--timeout`: an async case is cancelled through asyncio, a
+/// sync case is stopped by a watchdog. Exported to ctest's TIMEOUT (plus a margin).
+struct timeout {
+    std::chrono::duration<double> limit;
+    void apply(case_info &info) const { info.timeout_seconds = limit.count(); }
+};
+/// A named resource the case needs alone: exported to ctest's RESOURCE_LOCK.
+struct resource_lock {
+    std::string_view name;
+    void apply(case_info &info) const { info.resource_locks.emplace_back(name); }
+};
+
+/// Adds a case to the registry (what the macros call; usable directly, like gtest's
+/// `RegisterTest`, to register cases in a loop). Returns its index. Static initialisation or
+/// `main`, before the session starts; no Python. Throws `std::invalid_argument` for a name
+/// that is not an identifier or is registered twice.
+std::size_t register_case(case_info info);
+
+/// Every registered case, in registration order.
+[[nodiscard]] const std::vector<case_info> &registered_cases() noexcept;
+
+/// A live session-wide fixture, as the session sees it (a type-erased `PYASYNC_TEST_GLOBAL_FIXTURE`).
+class fixture_lifetime {
+public:
+    virtual ~fixture_lifetime() = default;
+    /// Both run on the session loop (an asyncio Task), main thread, GIL held.
+    virtual task<> set_up() = 0;
+    virtual task<> tear_down() = 0;
+};
+
+/// A session-wide (global) fixture: made and set up once before the first case runs, torn down
+/// after the last one (even when cases failed). `make` runs after the interpreter started.
+struct global_fixture {
+    std::string name;
+    std::unique_ptr<fixture_lifetime> (*make)() = nullptr;
+};
+void register_global_fixture(global_fixture fixture);
+[[nodiscard]] const std::vector<global_fixture> &registered_global_fixtures() noexcept;
+
+} // namespace pyasync::testing

@@ -1,0 +1,214 @@
+// Assertions: failures go to the case that runs in the current asyncio context.
+#include "case_result.hpp"
+
+#include <pyasync/testing/assertions.hpp>
+
+#include <cxxabi.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <typeinfo>
+
+namespace pyasync::testing::detail {
+namespace {
+
+PyObject *case_var = nullptr; // owned for the life of the interpreter
+
+/// The running case: the context variable when this thread holds the GIL (so concurrent async
+/// cases each see their own), else the case on the main thread.
+case_result *current_case(result_table &table) {
+    int id = table.sync_case;
+    if (case_var != nullptr && Py_IsInitialized() && PyGILState_Check()) {
+        PyObject *value = nullptr;
+        if (PyContextVar_Get(case_var, nullptr, &value) == 0 && value != nullptr) {
+            id = static_cast<int>(PyLong_AsLong(value));
+            Py_DECREF(value);
+        }
+        PyErr_Clear();
+    }
+    if (id < 0 || id >= static_cast<int>(table.results.size())) {
+        return nullptr;
+    }
+    return table.results[static_cast<std::size_t>(id)].get();
+}
+
+std::string demangle(const char *name) {
+    int status = 0;
+    char *readable = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+    std::string text = status == 0 && readable != nullptr ? readable : name;
+    std::free(readable);
+    return text;
+}
+
+std::string location(const char *file, int line) { return std::string(file) + ":" + std::to_string(line); }
+
+} // namespace
+
+result_table &results() {
+    static result_table table;
+    return table;
+}
+
+void install_case_variable() {
+    if (case_var == nullptr) {
+        case_var = PyContextVar_New("pyasync_test_case", nullptr);
+        if (case_var == nullptr) {
+            throw py::error_already_set();
+        }
+    }
+}
+
+py::handle case_variable() { return case_var; }
+
+void report_failure(const char *file, int line, std::string message) {
+    auto &table = results();
+    std::lock_guard lock(table.mutex);
+    std::string text = location(file, line) + ": Failure\n" + message;
+    case_result *result = current_case(table);
+    if (result == nullptr || result->finished) {
+        ++table.late_failures;
+        std::fprintf(stderr, "pyasync-test: a failure outside any running case%s%s:\n%s\n",
+                     result != nullptr ? " (after the end of " : "",
+                     result != nullptr ? (result->info->full_name() + ")").c_str() : "", text.c_str());
+        return;
+    }
+    result->fail(std::move(text));
+}
+
+void report_fatal_failure(const char *file, int line, std::string message) {
+    report_failure(file, line, std::move(message));
+    {
+        auto &table = results();
+        std::lock_guard lock(table.mutex);
+        if (case_result *result = current_case(table)) {
+            result->fatal_raised = true;
+        }
+    }
+    throw fatal_failure{};
+}
+
+void skip_now(std::string reason) {
+    {
+        auto &table = results();
+        std::lock_guard lock(table.mutex);
+        if (case_result *result = current_case(table)) {
+            result->skip_raised = true;
+            result->skip_reason = reason;
+        }
+    }
+    throw skip_case{std::move(reason)};
+}
+
+std::string python_traceback(py::error_already_set &error) {
+    try {
+        py::object lines = py::module_::import("traceback")
+                               .attr("format_exception")(error.type(), error.value(), error.trace());
+        return py::str("").attr("join")(lines).cast<std::string>();
+    } catch (py::error_already_set &) {
+        return error.what();
+    }
+}
+
+std::string describe_current_exception() {
+    try {
+        throw;
+    } catch (py::error_already_set &python) {
+        return "Python exception:\n" + python_traceback(python);
+    } catch (const cancelled_error &cancelled) {
+        return std::string("pyasync::cancelled_error: ") + cancelled.what();
+    } catch (const std::exception &error) {
+        return demangle(typeid(error).name()) + ": " + error.what();
+    } catch (...) {
+        const std::type_info *type = abi::__cxa_current_exception_type();
+        return (type != nullptr ? demangle(type->name()) : std::string("unknown type")) +
+               " (not a std::exception)";
+    }
+}
+
+std::string current_exception_message() {
+    try {
+        throw;
+    } catch (py::error_already_set &python) {
+        return py::str(python.value()).cast<std::string>();
+    } catch (const cancelled_error &cancelled) {
+        return cancelled.what();
+    } catch (const std::exception &error) {
+        return error.what();
+    } catch (...) {
+        return {};
+    }
+}
+
+std::string quoted(std::string_view text) {
+    std::string out = "\"";
+    for (char c : text) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\t': out += "\\t"; break;
+        default: out += c;
+        }
+    }
+    return out + "\"";
+}
+
+std::string python_repr(py::handle object) {
+    if (!object) {
+        return "NULL";
+    }
+    if (!Py_IsInitialized() || !PyGILState_Check()) {
+        return "<Python object>";
+    }
+    try {
+        return py::repr(object).cast<std::string>();
+    } catch (py::error_already_set &) {
+        return "<repr failed>";
+    }
+}
+
+namespace {
+void report(bool fatal, const char *file, int line, std::string message) {
+    if (fatal) {
+        report_fatal_failure(file, line, std::move(message));
+    }
+    report_failure(file, line, std::move(message));
+}
+} // namespace
+
+void report_assertion(bool fatal, const char *file, int line, const char *macro, const char *expression,
+                      const std::string &expansion) {
+    std::string message = std::string("  ") + macro + "(" + expression + ")\n";
+    if (expansion != expression) {
+        message += "  with expansion: " + expansion;
+    }
+    report(fatal, file, line, std::move(message));
+}
+
+void report_unexpected_exception(bool fatal, const char *file, int line, const char *macro,
+                                 const char *expression) {
+    report(fatal, file, line,
+           std::string("  ") + macro + "(" + expression + ")\n  threw " + describe_current_exception());
+}
+
+void report_no_exception(bool fatal, const char *file, int line, const char *macro, const char *expression,
+                         const char *expected) {
+    report(fatal, file, line,
+           std::string("  ") + macro + "(" + expression + ")\n  expected " + expected + ", nothing was thrown");
+}
+
+void report_wrong_exception(bool fatal, const char *file, int line, const char *macro, const char *expression,
+                            const char *expected) {
+    report(fatal, file, line,
+           std::string("  ") + macro + "(" + expression + ")\n  expected " + expected + ", got " +
+               describe_current_exception());
+}
+
+void report_wrong_message(bool fatal, const char *file, int line, const char *macro, const char *expression,
+                          std::string_view expected, const std::string &actual) {
+    report(fatal, file, line,
+           std::string("  ") + macro + "(" + expression + ")\n  expected a message containing " +
+               quoted(expected) + ", got " + quoted(actual));
+}
+
+} // namespace pyasync::testing::detail

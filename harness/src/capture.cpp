@@ -1,0 +1,158 @@
+// Output capture and the sync-case watchdog.
+#include "capture.hpp"
+
+#include <pybind11/pybind11.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <execinfo.h>
+#include <fcntl.h>
+#include <iostream>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace pyasync::testing::detail {
+namespace py = pybind11;
+
+namespace {
+pthread_t main_thread = pthread_self();
+
+void write_all(int fd, const char *data, std::size_t size) noexcept {
+    while (size > 0) {
+        const ssize_t written = ::write(fd, data, size);
+        if (written <= 0) {
+            return;
+        }
+        data += written;
+        size -= static_cast<std::size_t>(written);
+    }
+}
+
+void write_text(int fd, const char *text) noexcept { write_all(fd, text, std::strlen(text)); }
+
+extern "C" void print_native_stack(int signal_number) {
+    // Async-signal context: only write(2) and backtrace (its first call may allocate; the
+    // watchdog primes it before the signal is sent).
+    write_text(STDERR_FILENO, "\nNative stack of the main thread (most recent call first):\n");
+    void *frames[128];
+    const int depth = backtrace(frames, 128);
+    backtrace_symbols_fd(frames, depth, STDERR_FILENO);
+    std::signal(signal_number, SIG_DFL);
+    std::raise(signal_number);
+}
+} // namespace
+
+void flush_all_output() {
+    std::fflush(nullptr);
+    std::cout.flush();
+    std::cerr.flush();
+    if (Py_IsInitialized() && PyGILState_Check()) {
+        for (const char *stream : {"stdout", "stderr"}) {
+            PyObject *file = PySys_GetObject(stream); // borrowed
+            if (file != nullptr && file != Py_None) {
+                PyObject *result = PyObject_CallMethod(file, "flush", nullptr);
+                Py_XDECREF(result);
+                PyErr_Clear();
+            }
+        }
+    }
+}
+
+output_capture::~output_capture() {
+    if (active()) {
+        stop();
+    }
+}
+
+void output_capture::start() {
+    flush_all_output();
+    file_ = memfd_create("pyasync-test-output", MFD_CLOEXEC);
+    if (file_ < 0) {
+        return; // no capture rather than no run
+    }
+    saved_out_ = dup(STDOUT_FILENO);
+    saved_err_ = dup(STDERR_FILENO);
+    dup2(file_, STDOUT_FILENO);
+    dup2(file_, STDERR_FILENO);
+}
+
+std::string output_capture::stop() {
+    if (!active()) {
+        return {};
+    }
+    flush_all_output();
+    dup2(saved_out_, STDOUT_FILENO);
+    dup2(saved_err_, STDERR_FILENO);
+    close(saved_out_);
+    close(saved_err_);
+    std::string text;
+    char buffer[8192];
+    lseek(file_, 0, SEEK_SET);
+    for (ssize_t n; (n = read(file_, buffer, sizeof buffer)) > 0;) {
+        text.append(buffer, static_cast<std::size_t>(n));
+    }
+    close(file_);
+    file_ = saved_out_ = saved_err_ = -1;
+    return text;
+}
+
+void output_capture::release_to_stderr() noexcept {
+    if (!active()) {
+        return;
+    }
+    std::fflush(nullptr);
+    dup2(saved_out_, STDOUT_FILENO);
+    dup2(saved_err_, STDERR_FILENO);
+    write_text(STDERR_FILENO, "---- captured output so far ----\n");
+    char buffer[8192];
+    lseek(file_, 0, SEEK_SET);
+    for (ssize_t n; (n = read(file_, buffer, sizeof buffer)) > 0;) {
+        write_all(STDERR_FILENO, buffer, static_cast<std::size_t>(n));
+    }
+    write_text(STDERR_FILENO, "---- end of captured output ----\n");
+}
+
+void watchdog::install_native_stack_dump() {
+    main_thread = pthread_self();
+    struct sigaction action {};
+    action.sa_handler = print_native_stack;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGABRT, &action, nullptr);
+}
+
+void watchdog::arm(double seconds, std::string what, std::function<void()> on_expiry) {
+    disarm();
+    armed_ = true;
+    thread_ = std::thread([this, seconds, what = std::move(what), on_expiry = std::move(on_expiry)] {
+        std::unique_lock lock(mutex_);
+        if (wake_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return !armed_; })) {
+            return;
+        }
+        void *prime[1];
+        backtrace(prime, 1); // loads libgcc now, not inside the signal handler
+        on_expiry();
+        const std::string message = "\n[ TIMEOUT  ] " + what + "\nPython stacks follow (faulthandler), then the native stack; the run aborts.\n";
+        write_all(STDERR_FILENO, message.data(), message.size());
+        pthread_kill(main_thread, SIGABRT);
+        // The main thread is aborting; never return into the case.
+        for (;;) {
+            pause();
+        }
+    });
+}
+
+void watchdog::disarm() {
+    if (!thread_.joinable()) {
+        return;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        armed_ = false;
+    }
+    wake_.notify_all();
+    thread_.join();
+}
+
+} // namespace pyasync::testing::detail

@@ -1,0 +1,53 @@
+#pragma once
+// Internal: the outcome of one case run, and the table the assertions write into.
+
+#include <pyasync/testing/registry.hpp>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace pyasync::testing::detail {
+
+enum class outcome { passed, failed, skipped, ignored };
+
+struct case_result {
+    const case_info *info = nullptr;
+    int iteration = 0;
+    outcome status = outcome::passed;
+    std::vector<std::string> failures; ///< each "file:line: Failure\n  …"
+    std::string skip_reason;
+    std::string output;                ///< captured stdout + stderr
+    double seconds = 0;
+    bool fatal_raised = false;         ///< a REQUIRE already recorded why the case ended
+    bool skip_raised = false;
+    bool finished = false;             ///< failures after this are "late" (a leftover task)
+    bool timed_out = false;
+    bool interrupted = false;
+
+    void fail(std::string message) {
+        failures.push_back(std::move(message));
+        status = outcome::failed;
+    }
+    [[nodiscard]] std::string failure_text() const;
+};
+
+/// The results of the session, indexed by the id the context variable holds. Guarded by
+/// `mutex` because assertions may run on other threads.
+struct result_table {
+    std::mutex mutex;
+    std::vector<std::unique_ptr<case_result>> results;
+    int sync_case = -1;  ///< the case running on the main thread, for threads without a context
+    int late_failures = 0;
+};
+result_table &results();
+
+/// The formatted traceback of a Python exception. GIL held.
+std::string python_traceback(py::error_already_set &error);
+/// Creates the context variable assertions read (after the interpreter started). GIL held.
+void install_case_variable();
+/// The context variable holding the running case's id. GIL held.
+py::handle case_variable();
+
+} // namespace pyasync::testing::detail

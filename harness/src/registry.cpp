@@ -1,0 +1,113 @@
+// The registry and the attributes: static-initialisation time, no Python.
+#include <pyasync/testing/registry.hpp>
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+
+namespace pyasync::testing {
+namespace {
+
+std::vector<case_info> &mutable_cases() {
+    static std::vector<case_info> cases;
+    return cases;
+}
+std::vector<global_fixture> &mutable_fixtures() {
+    static std::vector<global_fixture> fixtures;
+    return fixtures;
+}
+
+bool is_identifier(const std::string &name) {
+    if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) {
+        return false;
+    }
+    return std::all_of(name.begin(), name.end(),
+                       [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+} // namespace
+
+task<> case_invoker::run_async() {
+    throw std::logic_error("pyasync-test: run_async called on a sync case (a harness bug)");
+}
+
+void case_invoker::run_sync(py::handle) {
+    throw std::logic_error("pyasync-test: run_sync called on an async case (a harness bug)");
+}
+
+void tags::apply(case_info &info) const {
+    std::string_view rest = spec;
+    while (!rest.empty()) {
+        const auto open = rest.find('[');
+        if (open == std::string_view::npos) {
+            if (rest.find_first_not_of(" ") != std::string_view::npos) {
+                throw std::invalid_argument("pyasync-test: tags(\"" + std::string(spec) +
+                                            "\"): expected tags in brackets, like \"[net][slow]\"");
+            }
+            break;
+        }
+        const auto close = rest.find(']', open);
+        if (close == std::string_view::npos || close == open + 1) {
+            throw std::invalid_argument("pyasync-test: tags(\"" + std::string(spec) +
+                                        "\"): an empty or unclosed tag; expected \"[name]\"");
+        }
+        std::string tag(rest.substr(open + 1, close - open - 1));
+        if (tag == "." || tag == "!ignore") {
+            info.ignored = true;
+            if (info.ignore_reason.empty()) {
+                info.ignore_reason = "hidden tag [" + tag + "]";
+            }
+        } else if (tag.starts_with(".")) {
+            // Catch2's "[.integration]": hidden and tagged.
+            info.ignored = true;
+            info.ignore_reason = "hidden tag [" + tag + "]";
+            tag.erase(0, 1);
+        }
+        if (tag != "." && tag != "!ignore") {
+            info.tags.push_back(std::move(tag));
+        }
+        rest.remove_prefix(close + 1);
+    }
+}
+
+void ignore::apply(case_info &info) const {
+    info.ignored = true;
+    info.ignore_reason = std::string(reason);
+}
+
+std::size_t register_case(case_info info) {
+    for (const std::string *part : {&info.suite, &info.name}) {
+        if (!is_identifier(*part)) {
+            throw std::invalid_argument("pyasync-test: case name '" + info.suite + "." + info.name +
+                                        "' at " + info.file + ":" + std::to_string(info.line) +
+                                        ": suite and case must be C++ identifiers");
+        }
+    }
+    if (info.invoker == nullptr) {
+        throw std::invalid_argument("pyasync-test: case '" + info.full_name() + "' has no invoker");
+    }
+    if (info.suite.starts_with("DISABLED_") || info.name.starts_with("DISABLED_")) {
+        info.ignored = true;
+        if (info.ignore_reason.empty()) {
+            info.ignore_reason = "DISABLED_ prefix";
+        }
+    }
+    auto &cases = mutable_cases();
+    for (const case_info &existing : cases) {
+        if (existing.suite == info.suite && existing.name == info.name) {
+            throw std::invalid_argument("pyasync-test: case '" + info.full_name() + "' registered twice: " +
+                                        existing.file + ":" + std::to_string(existing.line) + " and " +
+                                        info.file + ":" + std::to_string(info.line));
+        }
+    }
+    cases.push_back(std::move(info));
+    return cases.size() - 1;
+}
+
+const std::vector<case_info> &registered_cases() noexcept { return mutable_cases(); }
+
+void register_global_fixture(global_fixture fixture) { mutable_fixtures().push_back(std::move(fixture)); }
+
+const std::vector<global_fixture> &registered_global_fixtures() noexcept { return mutable_fixtures(); }
+
+} // namespace pyasync::testing

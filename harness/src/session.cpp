@@ -1,0 +1,201 @@
+// The session: parse, select, list or run, report, exit status.
+#include "runner.hpp"
+
+#include <pyasync/testing/session.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <unistd.h>
+
+namespace pyasync::testing {
+namespace detail {
+
+std::uint32_t effective_seed(const options &opts) {
+    static const std::uint32_t chosen = [&] {
+        if (opts.seed) {
+            return *opts.seed;
+        }
+        if (const char *value = std::getenv("TEST_RANDOM_SEED"); value != nullptr && *value != '\0') {
+            return static_cast<std::uint32_t>(std::strtoul(value, nullptr, 10));
+        }
+        return static_cast<std::uint32_t>(std::random_device{}() % 100000);
+    }();
+    return chosen;
+}
+
+} // namespace detail
+
+namespace {
+
+const char *environment(const char *name) {
+    const char *value = std::getenv(name);
+    return value != nullptr && *value != '\0' ? value : nullptr;
+}
+
+int parse_shard_variable(const char *name, const char *value) {
+    char *end = nullptr;
+    const long parsed = std::strtol(value, &end, 10);
+    if (*end != '\0' || parsed < 0) {
+        throw usage_error(std::string("invalid ") + name + "='" + value + "': expected an integer >= 0");
+    }
+    return static_cast<int>(parsed);
+}
+
+/// The Bazel/gtest sharding protocol, unless --shard-count/--shard-index were given.
+void apply_shard_environment(options &opts) {
+    if (opts.shard_count) {
+        return;
+    }
+    for (const auto &[total_name, index_name] : {std::pair{"TEST_TOTAL_SHARDS", "TEST_SHARD_INDEX"},
+                                                 std::pair{"GTEST_TOTAL_SHARDS", "GTEST_SHARD_INDEX"}}) {
+        const char *total = environment(total_name);
+        const char *index = environment(index_name);
+        if (total == nullptr && index == nullptr) {
+            continue;
+        }
+        if (total == nullptr || index == nullptr) {
+            throw usage_error(std::string(total == nullptr ? index_name : total_name) + " is set but " +
+                              (total == nullptr ? total_name : index_name) + " is not: set both or neither");
+        }
+        const int count = parse_shard_variable(total_name, total);
+        const int at = parse_shard_variable(index_name, index);
+        if (count < 1 || at >= count) {
+            throw usage_error(std::string(index_name) + "=" + index + " is out of range for " + total_name + "=" + total);
+        }
+        opts.shard_count = count;
+        opts.shard_index = at;
+        return;
+    }
+}
+
+void touch(const char *path) { std::ofstream{path, std::ios::app}; }
+
+/// What an --isolate parent passes on to each child.
+std::vector<std::string> forwarded_arguments(const options &opts) {
+    std::vector<std::string> out;
+    if (!opts.loop_factory.empty()) {
+        out.insert(out.end(), {"--loop-factory", opts.loop_factory});
+    }
+    if (opts.timeout_seconds) {
+        out.insert(out.end(), {"--timeout", std::to_string(*opts.timeout_seconds)});
+    }
+    if (opts.asyncio_debug) {
+        out.emplace_back("--asyncio-debug");
+    }
+    if (opts.strict_tasks) {
+        out.emplace_back("--strict-tasks");
+    }
+    if (!opts.python_args.empty()) {
+        out.emplace_back("--");
+        out.insert(out.end(), opts.python_args.begin(), opts.python_args.end());
+    }
+    return out;
+}
+
+} // namespace
+
+session::session(int argc, const char *const *argv)
+    : program_(argc > 0 ? argv[0] : "pyasync-test"), arguments_(argv, argv + argc) {}
+
+int session::run() {
+    std::vector<const char *> argv;
+    for (const std::string &argument : arguments_) {
+        argv.push_back(argument.c_str());
+    }
+    options opts;
+    try {
+        opts = options::parse(static_cast<int>(argv.size()), argv.data());
+        apply_shard_environment(opts);
+        detail::validate_filters(opts);
+    } catch (const usage_error &error) {
+        std::fprintf(stderr, "%s: error: %s\n", program_.c_str(), error.what());
+        return exit_usage;
+    }
+    if (opts.help) {
+        std::cout << options::help_text(program_) << "\nAlso accepts --gtest_list_tests, --gtest_filter, "
+                     "--gtest_output, --gtest_repeat, --gtest_shuffle and other GoogleTest flags.\n";
+        return exit_ok;
+    }
+    if (opts.version) {
+        std::cout << "pyasync-test " << PYASYNC_VERSION_MAJOR << "." << PYASYNC_VERSION_MINOR << "."
+                  << PYASYNC_VERSION_PATCH << "\n";
+        return exit_ok;
+    }
+    for (const char *name : {"TEST_SHARD_STATUS_FILE", "GTEST_SHARD_STATUS_FILE"}) {
+        if (const char *path = environment(name)) {
+            touch(path);
+        }
+    }
+    detail::selection chosen = detail::select_cases(registered_cases(), opts);
+    if (opts.list != list_format::none) {
+        detail::write_listing(std::cout, chosen, opts);
+        std::cout.flush();
+        return exit_ok;
+    }
+    if (opts.shard_count) {
+        detail::keep_shard(chosen, *opts.shard_count, *opts.shard_index);
+    }
+    const bool exact_names_missed = opts.exact && !opts.filters.empty() && chosen.runnable.empty() && chosen.ignored.empty();
+    if (chosen.runnable.empty() && (opts.fail_if_no_tests || exact_names_missed)) {
+        std::fprintf(stderr, "%s: no case selected (%zu registered, %zu filtered out)%s\n", program_.c_str(),
+                     registered_cases().size(), chosen.filtered_out,
+                     exact_names_missed ? "; --exact compares whole names like Suite.Case (see --list)" : "");
+        return exit_no_tests;
+    }
+    const char *premature_exit_file = environment("TEST_PREMATURE_EXIT_FILE");
+    if (premature_exit_file != nullptr) {
+        touch(premature_exit_file);
+    }
+    std::FILE *out = nullptr;
+    if (const char *fd = environment("PYASYNC_TEST_EVENT_FD"); fd != nullptr && opts.isolated_child) {
+        out = fdopen(std::atoi(fd), "w");
+    }
+    if (out == nullptr) {
+        out = fdopen(dup(STDOUT_FILENO), "w");
+    }
+    detail::reporter report(opts, out);
+    detail::run_record record;
+    const auto start = std::chrono::steady_clock::now();
+    int status = opts.isolate && !opts.isolated_child
+                     ? detail::run_isolated(opts, chosen, program_, forwarded_arguments(opts), report, record)
+                     : detail::run_in_process(opts, chosen, program_, report, record, out);
+    record.totals.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    record.totals.filtered_out = chosen.filtered_out;
+    report.run_finished(record.results, record.totals);
+    if (status == exit_ok) {
+        if (record.totals.failed != 0 || detail::results().late_failures != 0) {
+            status = exit_failed;
+        } else if (opts.skip_exit_code && record.totals.passed == 0 && record.totals.skipped != 0) {
+            status = *opts.skip_exit_code;
+        }
+    }
+    std::map<std::string, std::string> properties;
+    if (opts.order == case_order::random) {
+        properties["seed"] = std::to_string(detail::effective_seed(opts));
+    }
+    if (opts.shard_count) {
+        properties["shard"] = std::to_string(*opts.shard_index) + "/" + std::to_string(*opts.shard_count);
+    }
+    if (!record.python_version.empty()) {
+        properties["python"] = record.python_version;
+    }
+    for (const std::string &path : opts.junit_paths) {
+        if (!detail::write_junit(path, program_, record.results, record.totals, properties) && status == exit_ok) {
+            status = exit_internal;
+        }
+    }
+    std::fclose(out);
+    if (premature_exit_file != nullptr) {
+        std::remove(premature_exit_file);
+    }
+    return status;
+}
+
+} // namespace pyasync::testing
+
+namespace pyasync {
+int harness_main(int argc, char **argv) { return testing::session(argc, argv).run(); }
+} // namespace pyasync
