@@ -386,8 +386,8 @@ void in_process_runner::run_sync_case(const case_info &info, int iteration) {
                                   sync_capture_->release_to_stderr();
                               }
                               result.fail(result.info->file + ":" + std::to_string(result.info->line) +
-                                          ": Failure\n  timed out after " + std::to_string(*limit) +
-                                          " s (sync case: stopped by the watchdog; stacks on stderr)");
+                                          ": Failure\n  timed out after " + format_seconds(*limit) +
+                                          " (sync case: stopped by the watchdog; stacks on stderr)");
                               result.status = outcome::failed;
                               for (const std::string &path : opts_.junit_paths) {
                                   write_junit(path, program_, record_.results, record_.totals, {{"partial", "timed out"}});

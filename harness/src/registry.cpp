@@ -1,4 +1,5 @@
 // The registry and the attributes: static-initialisation time, no Python.
+#include <pyasync/testing/detail/invokers.hpp>
 #include <pyasync/testing/registry.hpp>
 
 #include <algorithm>
@@ -111,3 +112,29 @@ void register_global_fixture(global_fixture fixture) { mutable_fixtures().push_b
 const std::vector<global_fixture> &registered_global_fixtures() noexcept { return mutable_fixtures(); }
 
 } // namespace pyasync::testing
+
+namespace pyasync::testing::detail {
+
+task<> completed() { co_return; }
+
+task<> run_fixture_case(erased_fixture_case erased) {
+    co_await erased.set_up(erased.fixture.get());
+    std::exception_ptr failure;
+    try {
+        co_await erased.body(erased.fixture.get());
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    try {
+        co_await erased.tear_down(erased.fixture.get());
+    } catch (...) {
+        if (!failure) {
+            throw;
+        }
+    }
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+}
+
+} // namespace pyasync::testing::detail

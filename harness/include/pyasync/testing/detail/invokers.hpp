@@ -29,14 +29,23 @@ constexpr case_kind kind_of_result() {
     return std::is_void_v<Result> ? case_kind::sync : case_kind::async;
 }
 
-/// Runs a fixture hook that is either a plain function or returns `task<>`.
+// No coroutine below is a template over the user's types: GCC 12 warns (-Wsubobject-linkage)
+// when a coroutine frame in a header holds a type from an anonymous namespace, which is where
+// fixtures usually live. Hooks are called eagerly and their own task is returned; the one
+// coroutine that strings them together (`run_fixture_case`) is compiled in the library.
+
+/// An already finished task, for a hook that is a plain function. Lazy, like every task.
+task<> completed();
+
+/// Calls a hook that is either a plain function or returns `task<>`, and returns a task to
+/// await (the hook's own, or a finished one). The hook runs now for a plain function.
 template <typename Hook>
-task<> await_hook(Hook &&hook) {
+task<> call_hook(Hook &&hook) {
     if constexpr (std::is_void_v<std::invoke_result_t<Hook>>) {
         hook();
-        co_return;
+        return completed();
     } else {
-        co_await hook();
+        return hook();
     }
 }
 
@@ -62,15 +71,29 @@ concept has_suite_tear_down = requires { F::tear_down_suite(); };
 template <typename Fixture>
 task<> set_up(Fixture &fixture) {
     if constexpr (has_set_up<Fixture>) {
-        co_await await_hook([&] { return fixture.set_up(); });
+        return call_hook([&] { return fixture.set_up(); });
+    } else {
+        return completed();
     }
 }
 template <typename Fixture>
 task<> tear_down(Fixture &fixture) {
     if constexpr (has_tear_down<Fixture>) {
-        co_await await_hook([&] { return fixture.tear_down(); });
+        return call_hook([&] { return fixture.tear_down(); });
+    } else {
+        return completed();
     }
 }
+
+/// A fixture case with the fixture's type erased: set up, body, tear down (also after a
+/// failure; the body's error wins over a tear-down error). Compiled in the library.
+struct erased_fixture_case {
+    std::shared_ptr<void> fixture;
+    task<> (*set_up)(void *fixture);
+    task<> (*body)(void *fixture);
+    task<> (*tear_down)(void *fixture);
+};
+task<> run_fixture_case(erased_fixture_case erased);
 
 /// A case written as `PYASYNC_TEST(Suite, Case)`: `pyasync_case(Tag{})` found by ADL.
 template <typename Tag>
@@ -97,7 +120,7 @@ public:
 
 /// A case written as `PYASYNC_TEST_F(Fixture, Case)`: a fresh `Fixture` per case, set up before
 /// the body and torn down after it, also when the body failed; the body's error wins over a
-/// tear-down error, which is reported too.
+/// tear-down error.
 template <typename Tag, typename Fixture>
 class fixture_invoker final : public case_invoker {
     using result = decltype(pyasync_case(Tag{}, std::declval<Fixture &>()));
@@ -142,34 +165,23 @@ public:
 
 private:
     static task<> run_with_fixture() {
-        Fixture fixture;
-        co_await set_up(fixture);
-        std::exception_ptr failure;
-        try {
-            co_await pyasync_case(Tag{}, fixture);
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        try {
-            co_await tear_down(fixture);
-        } catch (...) {
-            if (!failure) {
-                throw;
-            }
-        }
-        if (failure) {
-            std::rethrow_exception(failure);
-        }
+        erased_fixture_case erased{
+            std::make_shared<Fixture>(),
+            [](void *fixture) { return testing::detail::set_up(*static_cast<Fixture *>(fixture)); },
+            [](void *fixture) -> task<> { return pyasync_case(Tag{}, *static_cast<Fixture *>(fixture)); },
+            [](void *fixture) { return testing::detail::tear_down(*static_cast<Fixture *>(fixture)); },
+        };
+        return run_fixture_case(std::move(erased));
     }
 };
 
 template <typename Fixture>
 task<> suite_set_up() {
-    co_await await_hook([] { return Fixture::set_up_suite(); });
+    return call_hook([] { return Fixture::set_up_suite(); });
 }
 template <typename Fixture>
 task<> suite_tear_down() {
-    co_await await_hook([] { return Fixture::tear_down_suite(); });
+    return call_hook([] { return Fixture::tear_down_suite(); });
 }
 
 template <typename Fixture>
