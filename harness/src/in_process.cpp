@@ -292,6 +292,10 @@ int id_of(const case_result &result) {
     return -1;
 }
 
+std::string where_of(const case_result &result) {
+    return result.info->file + ":" + std::to_string(result.info->line) + ": Failure\n  ";
+}
+
 void in_process_runner::absorb_exception(case_result &result) {
     try {
         throw;
@@ -309,12 +313,12 @@ void in_process_runner::absorb_exception(case_result &result) {
             result.fail("interrupted by Ctrl-C");
             return;
         }
-        result.fail("a Python exception escaped the case:\n" + python_traceback(error));
+        result.fail(where_of(result) + "a Python exception escaped the case:\n" + python_traceback(error));
     } catch (...) {
         if (result.fatal_raised || result.skip_raised) {
             return;
         }
-        result.fail("an exception escaped the case: " + describe_current_exception());
+        result.fail(where_of(result) + "an exception escaped the case: " + describe_current_exception());
     }
 }
 
@@ -638,8 +642,14 @@ void in_process_runner::on_interrupt() {
     interrupted_ = true;
     stop_ = true;
     std::fputs("\npyasync-test: interrupted: cancelling the running case (Ctrl-C again exits at once)\n", stderr);
-    for (PyObject *running : running_tasks_) {
-        py::handle(running).attr("cancel")();
+    // The handler runs inside the selector's retry loop: cancelling here would not wake the loop
+    // from a long select(). call_soon_threadsafe writes the loop's self-pipe, so it wakes.
+    if (loop_ && !running_tasks_.empty()) {
+        loop_.attr("call_soon_threadsafe")(py::cpp_function([this] {
+            for (PyObject *running : running_tasks_) {
+                py::handle(running).attr("cancel")(py::str("pyasync-test: interrupted"));
+            }
+        }));
     }
     if (in_sync_case_) {
         PyErr_SetNone(PyExc_KeyboardInterrupt);
