@@ -3,7 +3,8 @@
 # everything is present). Runs apt-get as root, or through sudo.
 set -euo pipefail
 packages=(g++ cmake ninja-build ccache python3 python3-dev pybind11-dev python3-pybind11
-          python3-pytest python3-uvloop libasio-dev nlohmann-json3-dev)
+          python3-pytest python3-uvloop libasio-dev nlohmann-json3-dev
+          python3-pytest-asyncio)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -3,7 +3,7 @@
 #include <pyasync/testing/registry.hpp>
 
 #include <algorithm>
-#include <set>
+#include <unordered_map>
 #include <stdexcept>
 
 namespace pyasync::testing {
@@ -94,12 +94,13 @@ std::size_t register_case(case_info info) {
         }
     }
     auto &cases = mutable_cases();
-    for (const case_info &existing : cases) {
-        if (existing.suite == info.suite && existing.name == info.name) {
-            throw std::invalid_argument("pyasync-test: case '" + info.full_name() + "' registered twice: " +
-                                        existing.file + ":" + std::to_string(existing.line) + " and " +
-                                        info.file + ":" + std::to_string(info.line));
-        }
+    static std::unordered_map<std::string, std::size_t> index_by_name; // O(1) duplicate check
+    const auto [existing, inserted] = index_by_name.emplace(info.full_name(), cases.size());
+    if (!inserted) {
+        const case_info &first = cases[existing->second];
+        throw std::invalid_argument("pyasync-test: case '" + info.full_name() + "' registered twice: " + first.file +
+                                    ":" + std::to_string(first.line) + " and " + info.file + ":" +
+                                    std::to_string(info.line));
     }
     cases.push_back(std::move(info));
     return cases.size() - 1;

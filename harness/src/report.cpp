@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -362,6 +363,10 @@ bool write_junit(const std::string &path, const std::string &program, const std:
         xml << "  </testsuite>\n";
     }
     xml << "</testsuites>\n";
+    if (const auto parent = std::filesystem::path(target).parent_path(); !parent.empty()) {
+        std::error_code ignored; // a failure shows when the file cannot be opened
+        std::filesystem::create_directories(parent, ignored);
+    }
     std::ofstream file(target, std::ios::binary | std::ios::trunc);
     if (!file) {
         std::fprintf(stderr, "pyasync-test: cannot write the JUnit report '%s': %s\n", target.c_str(), std::strerror(errno));
