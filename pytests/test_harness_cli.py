@@ -124,9 +124,13 @@ def test_exit_3_when_a_global_fixture_fails():
 def test_exit_2_when_interrupted_cancels_the_running_case_and_prints_the_summary():
     process = subprocess.Popen([PROBE, "Hang.async_sleeps_forever", "Probe.passes", "--include-ignored", "--order", "lex"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
+    started = ""
+    while "[ RUN      ] Hang.async_sleeps_forever" not in started:  # the case is running: interrupt it
+        started += process.stdout.readline()
+    time.sleep(0.2)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=30)
+    stdout = started + stdout
     assert process.returncode == 2
     assert "interrupted by Ctrl-C" in stdout and "[  FAILED  ] Hang.async_sleeps_forever" in stdout
     assert "Probe.passes" not in names_run(stdout)

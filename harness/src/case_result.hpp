@@ -14,6 +14,7 @@ enum class outcome { passed, failed, skipped, ignored };
 
 struct case_result {
     const case_info *info = nullptr;
+    int id = -1;                       ///< index in `results()`, the value of the context variable
     int iteration = 0;
     outcome status = outcome::passed;
     std::vector<std::string> failures; ///< each "file:line: Failure\n  …"

@@ -21,6 +21,7 @@ case_result &run_record::add(const case_info &info, int iteration) {
     std::lock_guard lock(table.mutex);
     table.results.push_back(std::make_unique<case_result>());
     case_result &result = *table.results.back();
+    result.id = static_cast<int>(table.results.size() - 1);
     result.info = &info;
     result.iteration = iteration;
     results.push_back(&result);
@@ -44,6 +45,10 @@ std::string format_seconds(double seconds) {
     char text[32];
     std::snprintf(text, sizeof text, "%g s", seconds);
     return text;
+}
+
+std::string where_of(const case_result &result) {
+    return result.info->file + ":" + std::to_string(result.info->line) + ": Failure\n  ";
 }
 
 double seconds_since(clock::time_point start) {
@@ -87,9 +92,8 @@ struct suite_state {
 
 class in_process_runner {
 public:
-    in_process_runner(const options &opts, const std::string &program, reporter &report, run_record &record,
-                      std::FILE *real_stdout)
-        : opts_(opts), program_(program), report_(report), record_(record), real_stdout_(real_stdout) {}
+    in_process_runner(const options &opts, const std::string &program, reporter &report, run_record &record)
+        : opts_(opts), program_(program), report_(report), record_(record) {}
 
     int run(const selection &chosen);
 
@@ -106,6 +110,8 @@ private:
     task<> run_async_case(const case_info &info, int iteration);
     task<> case_body(const case_info &info, case_result &result);
     void absorb_exception(case_result &result);
+    /// Fails a case whose suite set-up failed; true when it did.
+    bool failed_with_its_suite(case_result &result);
     void finish(case_result &result, std::optional<output_capture> &capture);
     void check_leftover_tasks(case_result &result, py::handle keep);
     // Suite fixtures.
@@ -123,7 +129,6 @@ private:
     const std::string &program_;
     reporter &report_;
     run_record &record_;
-    std::FILE *real_stdout_;
     py::dict helpers_;
     py::object loop_;
     std::string loop_suite_;
@@ -281,19 +286,13 @@ void in_process_runner::execute(const std::vector<const case_info *> &order, int
     }
 }
 
-int id_of(const case_result &result) {
-    auto &table = results();
-    std::lock_guard lock(table.mutex);
-    for (std::size_t i = table.results.size(); i-- > 0;) {
-        if (table.results[i].get() == &result) {
-            return static_cast<int>(i);
-        }
-    }
-    return -1;
-}
 
-std::string where_of(const case_result &result) {
-    return result.info->file + ":" + std::to_string(result.info->line) + ": Failure\n  ";
+bool in_process_runner::failed_with_its_suite(case_result &result) {
+    const suite_state &state = suites_[result.info->suite];
+    if (state.failed) {
+        result.fail("suite set-up failed (" + result.info->suite + "):\n" + state.failure);
+    }
+    return state.failed;
 }
 
 void in_process_runner::absorb_exception(case_result &result) {
@@ -366,64 +365,61 @@ void in_process_runner::check_leftover_tasks(case_result &result, py::handle kee
 void in_process_runner::run_sync_case(const case_info &info, int iteration) {
     case_result &result = record_.add(info, iteration);
     report_.case_started(info);
-    const int id = id_of(result);
+    const int id = result.id;
     {
         auto &table = results();
         std::lock_guard lock(table.mutex);
         table.sync_case = id;
     }
-    if (suites_[info.suite].failed) {
-        result.fail("suite set-up failed (" + info.suite + "):\n" + suites_[info.suite].failure);
-    } else {
-        std::optional<output_capture> capture;
-        if (capture_enabled(opts_)) {
-            capture.emplace();
-            capture->start();
-            sync_capture_ = &*capture;
-        }
-        PyObject *token = PyContextVar_Set(case_variable().ptr(), py::int_(id).ptr());
-        const auto limit = info.timeout_seconds ? info.timeout_seconds : opts_.timeout_seconds;
-        if (limit) {
-            watchdog_.arm(*limit, info.full_name() + ": sync case exceeded its timeout of " + format_seconds(*limit),
-                          [this, &result, limit] {
-                              if (sync_capture_ != nullptr) {
-                                  sync_capture_->release_to_stderr();
-                              }
-                              result.fail(result.info->file + ":" + std::to_string(result.info->line) +
-                                          ": Failure\n  timed out after " + format_seconds(*limit) +
-                                          " (sync case: stopped by the watchdog; stacks on stderr)");
-                              result.status = outcome::failed;
-                              for (const std::string &path : opts_.junit_paths) {
-                                  write_junit(path, program_, record_.results, record_.totals, {{"partial", "timed out"}});
-                              }
-                          });
-        }
-        const auto start = clock::now();
-        in_sync_case_ = true;
-        try {
-            info.invoker->run_sync(loop_);
-        } catch (...) {
-            absorb_exception(result);
-        }
-        in_sync_case_ = false;
-        result.seconds = seconds_since(start);
-        watchdog_.disarm();
-        if (token != nullptr) {
-            PyContextVar_Reset(case_variable().ptr(), token);
-            Py_DECREF(token);
-        }
-        PyErr_Clear();
-        sync_capture_ = nullptr;
-        finish(result, capture);
-        try {
-            pyasync::run_until_complete(loop_, tear_down_suite_if_last(info));
-        } catch (...) {
-            std::fprintf(stderr, "pyasync-test: suite tear-down failed: %s\n", describe_current_exception().c_str());
-        }
+    if (failed_with_its_suite(result)) {
+        std::optional<output_capture> none;
+        finish(result, none);
         return;
     }
-    std::optional<output_capture> none;
-    finish(result, none);
+    std::optional<output_capture> capture;
+    if (capture_enabled(opts_)) {
+        capture.emplace();
+        capture->start();
+        sync_capture_ = &*capture;
+    }
+    PyObject *token = PyContextVar_Set(case_variable().ptr(), py::int_(id).ptr());
+    const auto limit = time_limit(info, opts_);
+    if (limit) {
+        watchdog_.arm(*limit, info.full_name() + ": sync case exceeded its timeout of " + format_seconds(*limit),
+                      [this, &result, limit] {
+                          if (sync_capture_ != nullptr) {
+                              sync_capture_->release_to_stderr();
+                          }
+                          result.fail(where_of(result) + "timed out after " + format_seconds(*limit) +
+                                      " (sync case: stopped by the watchdog; stacks on stderr)");
+                          result.status = outcome::failed;
+                          for (const std::string &path : opts_.junit_paths) {
+                              write_junit(path, program_, record_.results, record_.totals, {{"partial", "timed out"}});
+                          }
+                      });
+    }
+    const auto start = clock::now();
+    in_sync_case_ = true;
+    try {
+        info.invoker->run_sync(loop_);
+    } catch (...) {
+        absorb_exception(result);
+    }
+    in_sync_case_ = false;
+    result.seconds = seconds_since(start);
+    watchdog_.disarm();
+    if (token != nullptr) {
+        PyContextVar_Reset(case_variable().ptr(), token);
+        Py_DECREF(token);
+    }
+    PyErr_Clear();
+    sync_capture_ = nullptr;
+    finish(result, capture);
+    try {
+        pyasync::run_until_complete(loop_, tear_down_suite_if_last(info));
+    } catch (...) {
+        std::fprintf(stderr, "pyasync-test: suite tear-down failed: %s\n", describe_current_exception().c_str());
+    }
 }
 
 // ---- async cases -------------------------------------------------------------------------
@@ -465,7 +461,7 @@ task<> in_process_runner::case_body(const case_info &info, case_result &result) 
             result.interrupted = true;
             result.fail("interrupted by Ctrl-C");
         } else if (!result.fatal_raised) {
-            result.fail(info.file + ":" + std::to_string(info.line) + ": Failure\n  the case was cancelled (" +
+            result.fail(where_of(result) + "the case was cancelled (" +
                         cancel_message + ") and let the cancellation escape");
         }
     }
@@ -474,14 +470,13 @@ task<> in_process_runner::case_body(const case_info &info, case_result &result) 
 task<> in_process_runner::run_async_case(const case_info &info, int iteration) {
     case_result &result = record_.add(info, iteration);
     report_.case_started(info);
-    if (suites_[info.suite].failed) {
-        result.fail("suite set-up failed (" + info.suite + "):\n" + suites_[info.suite].failure);
+    if (failed_with_its_suite(result)) {
         std::optional<output_capture> none;
         finish(result, none);
         co_await tear_down_suite_if_last(info);
         co_return;
     }
-    const int id = id_of(result);
+    const int id = result.id;
     std::optional<output_capture> capture;
     if (capture_enabled(opts_)) {
         capture.emplace();
@@ -507,7 +502,7 @@ task<> in_process_runner::run_async_case(const case_info &info, int iteration) {
 
     py::object timer;
     py::object grace_timer;
-    const auto limit = info.timeout_seconds ? info.timeout_seconds : opts_.timeout_seconds;
+    const auto limit = time_limit(info, opts_);
     if (limit) {
         timer = loop_.attr("call_later")(*limit, py::cpp_function([&, limit] {
             if (case_task.attr("done")().cast<bool>()) {
@@ -516,7 +511,7 @@ task<> in_process_runner::run_async_case(const case_info &info, int iteration) {
             const std::string label = info.full_name() + " (C++ case at " + info.file + ":" + std::to_string(info.line) + ")";
             const std::string where = helpers_["describe_suspension"](case_task, label).cast<std::string>();
             result.timed_out = true;
-            result.fail(info.file + ":" + std::to_string(info.line) + ": Failure\n  timed out after " +
+            result.fail(where_of(result) + "timed out after " +
                         format_seconds(*limit) + "; cancelled through asyncio while suspended at:\n" + where);
             case_task.attr("cancel")(py::str("pyasync-test: timed out"));
             // A case that swallows its cancellation is abandoned after a grace period.
@@ -660,7 +655,7 @@ void in_process_runner::on_interrupt() {
 } // namespace
 
 int run_in_process(const options &opts, const selection &chosen, const std::string &program, reporter &report,
-                   run_record &record, std::FILE *real_stdout) {
+                   run_record &record) {
     // The interpreter outlives the runner, which holds Python objects.
     std::optional<py::scoped_interpreter> interpreter;
     if (!Py_IsInitialized()) {
@@ -672,7 +667,7 @@ int run_in_process(const options &opts, const selection &chosen, const std::stri
         interpreter.emplace(true, static_cast<int>(argv.size()), argv.data());
     }
     record.python_version = Py_GetVersion();
-    in_process_runner runner(opts, program, report, record, real_stdout);
+    in_process_runner runner(opts, program, report, record);
     return runner.run(chosen);
 }
 

@@ -145,7 +145,7 @@ int run_isolated(const options &opts, const selection &chosen, const std::string
             std::vector<std::string> arguments{program, "--isolated-child", "--exact", info->full_name(),
                                                "--include-ignored", "--format", "json", "--nocapture"};
             arguments.insert(arguments.end(), forwarded.begin(), forwarded.end());
-            const auto limit = info->timeout_seconds ? info->timeout_seconds : opts.timeout_seconds;
+            const auto limit = time_limit(*info, opts);
             const auto start = std::chrono::steady_clock::now();
             child_outcome child = run_child(arguments, limit);
             result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

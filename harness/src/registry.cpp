@@ -138,4 +138,26 @@ task<> run_fixture_case(erased_fixture_case erased) {
     }
 }
 
+void run_fixture_case_sync(const std::function<void()> &set_up, const std::function<void()> &body,
+                           const std::function<void()> &tear_down) {
+    // The async order is the one above; a sync case runs the same order without a loop turn.
+    set_up();
+    std::exception_ptr failure;
+    try {
+        body();
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    try {
+        tear_down();
+    } catch (...) {
+        if (!failure) {
+            throw;
+        }
+    }
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+}
+
 } // namespace pyasync::testing::detail

@@ -87,8 +87,6 @@ std::string xml_escape(std::string_view text, bool attribute) {
     return out;
 }
 
-std::string display_name(const case_result &result) { return result.info->full_name(); }
-
 std::string case_result::failure_text() const {
     std::string text;
     for (const std::string &failure : failures) {
@@ -153,7 +151,7 @@ void reporter::case_started(const case_info &info) {
 }
 
 void reporter::case_finished(const case_result &result) {
-    const std::string name = display_name(result);
+    const std::string name = result.info->full_name();
     if (opts_.format == output_format::json) {
         nlohmann::json event{{"type", "test"}, {"name", name}, {"exec_time", result.seconds}};
         switch (result.status) {
@@ -260,17 +258,17 @@ void reporter::run_finished(const std::vector<const case_result *> &results, con
         if (!failed.empty()) {
             emit(paint(red, "[  FAILED  ]") + " " + plural(failed.size(), "test") + ", listed below:");
             for (const case_result *result : failed) {
-                emit(paint(red, "[  FAILED  ]") + " " + display_name(*result));
+                emit(paint(red, "[  FAILED  ]") + " " + result->info->full_name());
             }
         }
     } else if (!failed.empty()) {
         emit("\nfailures:");
         for (const case_result *result : failed) {
-            emit("\n---- " + display_name(*result) + " ----\n" + result->output + result->failure_text());
+            emit("\n---- " + result->info->full_name() + " ----\n" + result->output + result->failure_text());
         }
         emit("failures:");
         for (const case_result *result : failed) {
-            emit("    " + display_name(*result));
+            emit("    " + result->info->full_name());
         }
     }
     if (opts_.durations) {
@@ -282,7 +280,7 @@ void reporter::run_finished(const std::vector<const case_result *> &results, con
         }
         emit("slowest " + plural(slowest.size(), "case") + ":");
         for (const case_result *result : slowest) {
-            emit("  " + fixed(result->seconds, 3) + "s " + display_name(*result));
+            emit("  " + fixed(result->seconds, 3) + "s " + result->info->full_name());
         }
     }
     if (totals.interrupted) {

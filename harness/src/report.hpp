@@ -51,7 +51,4 @@ bool write_junit(const std::string &path, const std::string &program,
 /// Text made valid UTF-8 and XML 1.0, then escaped for an element or an attribute.
 std::string xml_escape(std::string_view text, bool attribute);
 
-/// "Suite.Case" for display with a repeat iteration, as gtest-style lines show it.
-std::string display_name(const case_result &result);
-
 } // namespace pyasync::testing::detail

@@ -21,11 +21,16 @@ struct run_record {
 
 /// Runs `chosen` in this process. Returns the exit status.
 int run_in_process(const options &opts, const selection &chosen, const std::string &program, reporter &report,
-                   run_record &record, std::FILE *real_stdout);
+                   run_record &record);
 
 /// Runs each case of `chosen` in a child process (`--isolate`); no interpreter here.
 int run_isolated(const options &opts, const selection &chosen, const std::string &program,
                  const std::vector<std::string> &forwarded, reporter &report, run_record &record);
+
+/// The case's own timeout, else --timeout.
+inline std::optional<double> time_limit(const case_info &info, const options &opts) {
+    return info.timeout_seconds ? info.timeout_seconds : opts.timeout_seconds;
+}
 
 /// The seed of this run: `--seed`, else TEST_RANDOM_SEED, else from the clock.
 std::uint32_t effective_seed(const options &opts);

@@ -161,7 +161,7 @@ int session::run() {
     const auto start = std::chrono::steady_clock::now();
     int status = opts.isolate && !opts.isolated_child
                      ? detail::run_isolated(opts, chosen, program_, forwarded_arguments(opts), report, record)
-                     : detail::run_in_process(opts, chosen, program_, report, record, out);
+                     : detail::run_in_process(opts, chosen, program_, report, record);
     record.totals.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     record.totals.filtered_out = chosen.filtered_out;
     report.run_finished(record.results, record.totals);

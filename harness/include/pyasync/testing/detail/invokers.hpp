@@ -12,6 +12,7 @@
 #include <pyasync/testing/registry.hpp>
 
 #include <exception>
+#include <functional>
 #include <type_traits>
 
 namespace pyasync::testing::detail {
@@ -68,21 +69,21 @@ concept has_suite_set_up = requires { F::set_up_suite(); };
 template <typename F>
 concept has_suite_tear_down = requires { F::tear_down_suite(); };
 
+/// `set_up(fixture)` / `tear_down(fixture)`: the fixture's hook as a task to await, or a
+/// finished task when the fixture has no such hook.
 template <typename Fixture>
 task<> set_up(Fixture &fixture) {
     if constexpr (has_set_up<Fixture>) {
         return call_hook([&] { return fixture.set_up(); });
-    } else {
-        return completed();
     }
+    return completed();
 }
 template <typename Fixture>
 task<> tear_down(Fixture &fixture) {
     if constexpr (has_tear_down<Fixture>) {
         return call_hook([&] { return fixture.tear_down(); });
-    } else {
-        return completed();
     }
+    return completed();
 }
 
 /// A fixture case with the fixture's type erased: set up, body, tear down (also after a
@@ -94,6 +95,10 @@ struct erased_fixture_case {
     task<> (*tear_down)(void *fixture);
 };
 task<> run_fixture_case(erased_fixture_case erased);
+/// The same order for a sync case: `set_up`, then `body`, then `tear_down` even when the body
+/// threw; the body's error wins over a tear-down error.
+void run_fixture_case_sync(const std::function<void()> &set_up, const std::function<void()> &body,
+                           const std::function<void()> &tear_down);
 
 /// A case written as `PYASYNC_TEST(Suite, Case)`: `pyasync_case(Tag{})` found by ADL.
 template <typename Tag>
@@ -137,27 +142,18 @@ public:
     void run_sync(py::handle loop) override {
         if constexpr (std::is_void_v<result>) {
             Fixture fixture;
-            if constexpr (has_set_up<Fixture>) {
-                run_hook(loop, [&] { return fixture.set_up(); });
-            }
-            std::exception_ptr failure;
-            try {
-                pyasync_case(Tag{}, fixture);
-            } catch (...) {
-                failure = std::current_exception();
-            }
-            if constexpr (has_tear_down<Fixture>) {
-                try {
-                    run_hook(loop, [&] { return fixture.tear_down(); });
-                } catch (...) {
-                    if (!failure) {
-                        throw;
+            run_fixture_case_sync(
+                [&] {
+                    if constexpr (has_set_up<Fixture>) {
+                        run_hook(loop, [&] { return fixture.set_up(); });
                     }
-                }
-            }
-            if (failure) {
-                std::rethrow_exception(failure);
-            }
+                },
+                [&] { pyasync_case(Tag{}, fixture); },
+                [&] {
+                    if constexpr (has_tear_down<Fixture>) {
+                        run_hook(loop, [&] { return fixture.tear_down(); });
+                    }
+                });
         } else {
             case_invoker::run_sync(loop);
         }
