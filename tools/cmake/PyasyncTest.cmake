@@ -5,10 +5,14 @@ pyasync_add_test_executable
 A harness binary: PYASYNC_TEST cases linked with ``pyasync::harness_main``::
 
   pyasync_add_test_executable(<target> SOURCES <src>... [LIBRARIES <lib>...]
-                              [PYTHONPATH <dir>...] [ENVIRONMENT <VAR=value>...])
+                              [PYTHONPATH <dir>...] [ENVIRONMENT <VAR=value>...]
+                              [EXCLUDE_FROM_DRIVER])
 
 The Python path and environment are stored on the target and given to every test that
-``pyasync_discover_tests`` registers for it.
+``pyasync_discover_tests`` registers for it. The binary is also registered for the
+``pyasync-test`` driver (``pyasync-test --build-dir <build tree>`` runs every registered binary
+with its environment) through ``<build tree>/pyasync-test/[<config>/]<target>.binary``, unless
+``EXCLUDE_FROM_DRIVER`` is given (helper binaries whose cases fail on purpose).
 
 pyasync_discover_tests
 ----------------------
@@ -33,7 +37,7 @@ from the case's tags, ``TIMEOUT`` from its ``timeout(...)`` plus 30 s, ``RESOURC
 set(_PYASYNC_ADD_TESTS_SCRIPT ${CMAKE_CURRENT_LIST_DIR}/PyasyncAddTests.cmake)
 
 function(pyasync_add_test_executable target)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SOURCES;LIBRARIES;PYTHONPATH;ENVIRONMENT")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "EXCLUDE_FROM_DRIVER" "" "SOURCES;LIBRARIES;PYTHONPATH;ENVIRONMENT")
   if(NOT arg_SOURCES)
     message(FATAL_ERROR "pyasync_add_test_executable(${target}): SOURCES is required")
   endif()
@@ -45,6 +49,21 @@ function(pyasync_add_test_executable target)
     list(APPEND environment "PYTHONPATH=${python_path}")
   endif()
   set_property(TARGET ${target} PROPERTY PYASYNC_TEST_ENVIRONMENT "${environment}")
+  if(NOT arg_EXCLUDE_FROM_DRIVER)
+    # One line per fact (path=, env=): generator expressions are evaluated, and the driver
+    # needs no CMake to read it.
+    set(manifest "path=$<TARGET_FILE:${target}>\n")
+    foreach(setting IN LISTS environment)
+      string(APPEND manifest "env=${setting}\n")
+    endforeach()
+    get_property(multi_config GLOBAL PROPERTY GENERATOR_IS_MULTI_CONFIG)
+    if(multi_config)
+      set(manifest_dir ${CMAKE_BINARY_DIR}/pyasync-test/$<CONFIG>)
+    else()
+      set(manifest_dir ${CMAKE_BINARY_DIR}/pyasync-test)
+    endif()
+    file(GENERATE OUTPUT ${manifest_dir}/${target}.binary CONTENT "${manifest}")
+  endif()
 endfunction()
 
 function(pyasync_discover_tests target)
