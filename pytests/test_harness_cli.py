@@ -44,6 +44,10 @@ def names_run(stdout):
     return re.findall(r"^\[ RUN      \] (\S+)", stdout, re.M)
 
 
+def names_failed(stdout):
+    return re.findall(r"^\[  FAILED  \] (\S+) \(", stdout, re.M)
+
+
 # ---- listing ------------------------------------------------------------------------------
 
 def test_list_human_terse_and_gtest_layouts_match_approved():
@@ -69,7 +73,7 @@ def test_listing_never_starts_python():
     # A broken PYTHONHOME makes interpreter start-up fatal: listing must not notice.
     result = probe("--list", "--format", "json", env={"PYTHONHOME": "/nonexistent"})
     assert result.returncode == 0 and result.stderr == ""
-    assert len(json.loads(result.stdout)["cases"]) == 23
+    assert len(json.loads(result.stdout)["cases"]) == 26
 
 
 def test_list_ignored_lists_only_ignored():
@@ -145,7 +149,7 @@ def test_exit_2_when_interrupted_cancels_the_running_case_and_prints_the_summary
     (["Probe", "--skip", "fails", "--skip", "print", "--skip", "exception", "--skip", "tagged", "--skip", "task",
       "--skip", "throws"], ["Probe.passes", "Probe.async_passes", "Probe.skipped"]),
     (["--gtest_filter=Probe.*pass*:Parallel.a-*async*"], ["Probe.passes", "Parallel.a"]),
-    (["--filter", "-Probe.*:Parallel.*:Loop.*:Crash.*"], []),
+    (["--filter", "-Probe.*:Parallel.*:Loop.*:Crash.*:Unawaited.*"], []),
     (["[net]"], ["Probe.tagged_net"]),
     (["[net],[fast]"], ["Probe.tagged_net", "Probe.tagged_fast"]),
     (["Probe.tagged", "~[net]"], ["Probe.tagged_fast"]),
@@ -234,6 +238,19 @@ def test_strict_tasks_fails_a_case_that_leaves_tasks_pending():
     assert lenient.returncode == 0 and "1 task(s) still pending after the case; cancelled" in lenient.stdout
     strict = probe("Probe.leaves_a_task_pending", "--strict-tasks")
     assert strict.returncode == 1 and "Failure (--strict-tasks)" in strict.stdout
+
+
+def test_strict_tasks_fails_a_case_that_never_awaits_a_coroutine():
+    lenient = probe("Unawaited.")
+    assert lenient.returncode == 0, lenient.stdout
+    assert ("warning: Unawaited.drops_a_python_coroutine: 1 coroutine(s) never awaited:\n"
+            "  coroutine 'forgotten' was never awaited") in lenient.stdout
+    assert "coroutine '{anonymous}.forgotten_in_cpp' was never awaited" in lenient.stdout  # a C++ coroutine too
+    strict = probe("Unawaited.", "--strict-tasks")
+    assert strict.returncode == 1
+    assert names_failed(strict.stdout) == ["Unawaited.drops_a_python_coroutine", "Unawaited.drops_a_cpp_coroutine",
+                                           "Unawaited.drops_one_in_a_reference_cycle"]  # the collector ran
+    assert strict.stdout.count("(--strict-tasks) 1 coroutine(s) never awaited:") == 3
 
 
 def test_async_timeout_cancels_through_asyncio_and_says_where():
@@ -331,7 +348,7 @@ def ctest_names(*arguments):
 
 def test_pyasync_discover_tests_registers_each_case_with_labels():
     names = ctest_names("-R", "^suite\\.")
-    assert "suite.Matrix.cancel_complete_race_1000_times" in names and len(names) == 16
+    assert "suite.Matrix.cancel_complete_race_1000_times" in names and len(names) == 21
     assert ctest_names("-L", "race") == ["suite.Matrix.cancel_complete_race_1000_times"]
 
 

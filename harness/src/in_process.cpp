@@ -55,7 +55,8 @@ double seconds_since(clock::time_point start) {
     return std::chrono::duration<double>(clock::now() - start).count();
 }
 
-/// Python helpers: where a Task is suspended, and the tasks a case left behind.
+/// Python helpers: where a Task is suspended, the tasks a case left behind, and the coroutines
+/// it never awaited.
 constexpr const char *python_helpers = R"(
 def describe_suspension(task, label):
     lines = [f'  {label}']
@@ -81,6 +82,32 @@ def describe_suspension(task, label):
 def leftover_tasks(loop, keep):
     import asyncio
     return [t for t in asyncio.all_tasks(loop) if t not in keep and not t.done()]
+
+class UnawaitedCoroutines:
+    # Every "coroutine ... was never awaited" RuntimeWarning (Python's and pyasync's) passes
+    # through warnings._showwarnmsg: record it, then show it as usual. The filter, appended so a
+    # user's own filters still win, shows each one, not only the first per source line.
+    def __init__(self):
+        import warnings
+        self.warnings = warnings
+        self.seen = []
+        warnings.filterwarnings('always', message=r'coroutine .* was never awaited', category=RuntimeWarning,
+                                append=True)
+        self.original = warnings._showwarnmsg
+        def record(message):
+            if issubclass(message.category, RuntimeWarning) and 'was never awaited' in str(message.message):
+                self.seen.append(f'{message.message} (reported at {message.filename}:{message.lineno})')
+            return self.original(message)
+        warnings._showwarnmsg = record
+
+    def since(self, mark, collect):
+        if collect:
+            import gc
+            gc.collect()  # coroutines kept alive only by a reference cycle
+        return self.seen[mark:]
+
+    def uninstall(self):
+        self.warnings._showwarnmsg = self.original
 )";
 
 struct suite_state {
@@ -114,6 +141,8 @@ private:
     bool failed_with_its_suite(case_result &result);
     void finish(case_result &result, std::optional<output_capture> &capture);
     void check_leftover_tasks(case_result &result, py::handle keep);
+    std::size_t unawaited_mark() const;
+    void check_unawaited_coroutines(case_result &result, std::size_t mark);
     // Suite fixtures.
     void set_up_suite_now(const case_info &info);
     task<> tear_down_suite_if_last(const case_info &info);
@@ -130,6 +159,7 @@ private:
     reporter &report_;
     run_record &record_;
     py::dict helpers_;
+    py::object unawaited_; ///< UnawaitedCoroutines: every never-awaited warning of the session
     py::object loop_;
     std::string loop_suite_;
     bool stop_ = false;
@@ -148,6 +178,7 @@ int in_process_runner::run(const selection &chosen) {
     try {
         install_case_variable();
         py::exec(python_helpers, helpers_);
+        unawaited_ = helpers_["UnawaitedCoroutines"]();
         py::module_::import("faulthandler").attr("enable")(py::arg("all_threads") = true);
         install_interrupt_handler();
         open_loop();
@@ -192,6 +223,7 @@ int in_process_runner::run(const selection &chosen) {
     tear_down_remaining_suites();
     tear_down_global_fixtures();
     close_loop();
+    unawaited_.attr("uninstall")();
     record_.totals.interrupted = interrupted_;
     if (interrupted_) {
         return exit_interrupted;
@@ -342,6 +374,29 @@ void in_process_runner::finish(case_result &result, std::optional<output_capture
     }
 }
 
+std::size_t in_process_runner::unawaited_mark() const { return py::len(unawaited_.attr("seen")); }
+
+// Only with one case in flight: with several, a warning cannot be pinned on the case that caused it.
+void in_process_runner::check_unawaited_coroutines(case_result &result, std::size_t mark) {
+    if (opts_.test_threads != 1) {
+        return;
+    }
+    py::list found = unawaited_.attr("since")(mark, opts_.strict_tasks);
+    if (py::len(found) == 0) {
+        return;
+    }
+    std::string list;
+    for (py::handle warning : found) {
+        list += "\n  " + warning.cast<std::string>();
+    }
+    const std::string message = std::to_string(py::len(found)) + " coroutine(s) never awaited:" + list;
+    if (opts_.strict_tasks) {
+        result.fail(where_of(result) + "(--strict-tasks) " + message);
+    } else {
+        report_.note("warning: " + result.info->full_name() + ": " + message + " (--strict-tasks makes this a failure)");
+    }
+}
+
 void in_process_runner::check_leftover_tasks(case_result &result, py::handle keep) {
     py::list leftovers = helpers_["leftover_tasks"](loop_, keep);
     if (py::len(leftovers) == 0) {
@@ -383,6 +438,7 @@ void in_process_runner::run_sync_case(const case_info &info, int iteration) {
         sync_capture_ = &*capture;
     }
     PyObject *token = PyContextVar_Set(case_variable().ptr(), py::int_(id).ptr());
+    const std::size_t unawaited = unawaited_mark();
     const auto limit = time_limit(info, opts_);
     if (limit) {
         watchdog_.arm(*limit, info.full_name() + ": sync case exceeded its timeout of " + format_seconds(*limit),
@@ -413,6 +469,7 @@ void in_process_runner::run_sync_case(const case_info &info, int iteration) {
         Py_DECREF(token);
     }
     PyErr_Clear();
+    check_unawaited_coroutines(result, unawaited);
     sync_capture_ = nullptr;
     finish(result, capture);
     try {
@@ -489,6 +546,7 @@ task<> in_process_runner::run_async_case(const case_info &info, int iteration) {
     Py_XDECREF(token);
     PyContext_Exit(context.ptr());
 
+    const std::size_t unawaited = unawaited_mark();
     py::object case_task = loop_.attr("create_task")(make_coroutine(case_body(info, result)),
                                                       py::arg("name") = info.full_name(), py::arg("context") = context);
     py::object done = loop_.attr("create_future")();
@@ -540,6 +598,7 @@ task<> in_process_runner::run_async_case(const case_info &info, int iteration) {
     if (opts_.test_threads == 1) {
         check_leftover_tasks(result, py::make_tuple(py::module_::import("asyncio").attr("current_task")()));
     }
+    check_unawaited_coroutines(result, unawaited);
     finish(result, capture);
     co_await tear_down_suite_if_last(info);
 }

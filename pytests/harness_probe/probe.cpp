@@ -81,6 +81,31 @@ PYASYNC_TEST(Probe, leaves_a_task_pending) -> pyasync::task<> {
 
 PYASYNC_TEST(DISABLED_Probe, disabled_by_prefix) {}
 
+// Never-awaited coroutines: a Python one dropped by a sync case, a C++ one dropped by an async
+// case, and one that only a reference cycle keeps alive until the collector runs.
+namespace {
+py::module_ forgetful_module() {
+    return pyasync::fixtures::module_from_source("probe_forgetful", R"(
+async def forgotten():
+    pass
+
+def forget_in_a_cycle():
+    box = [forgotten()]
+    box.append(box)
+)");
+}
+pyasync::task<int> forgotten_in_cpp() { co_return 1; }
+} // namespace
+
+PYASYNC_TEST(Unawaited, drops_a_python_coroutine) { forgetful_module().attr("forgotten")(); }
+
+PYASYNC_TEST(Unawaited, drops_a_cpp_coroutine) -> pyasync::task<> {
+    pyasync::make_coroutine(forgotten_in_cpp());
+    co_await pyasync::sleep(0);
+}
+
+PYASYNC_TEST(Unawaited, drops_one_in_a_reference_cycle) { forgetful_module().attr("forget_in_a_cycle")(); }
+
 // Concurrency: each prints when it starts and ends.
 PYASYNC_TEST(Parallel, a) -> pyasync::task<> { std::cout << "start a\n"; co_await pyasync::sleep(0.05); std::cout << "end a\n"; }
 PYASYNC_TEST(Parallel, b) -> pyasync::task<> { std::cout << "start b\n"; co_await pyasync::sleep(0.05); std::cout << "end b\n"; }
