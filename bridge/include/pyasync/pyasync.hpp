@@ -9,6 +9,8 @@
 #include <pyasync/def.hpp>
 #include <pyasync/errors.hpp>
 #include <pyasync/gather.hpp>
+#include <pyasync/runtime.hpp>
 #include <pyasync/sleep.hpp>
+#include <pyasync/spawn.hpp>
 #include <pyasync/task.hpp>
 #include <pyasync/task_locals.hpp>

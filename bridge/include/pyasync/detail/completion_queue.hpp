@@ -1,0 +1,64 @@
+#pragma once
+/// \file
+/// The cross-thread completion queue of one event loop (internal).
+///
+/// Any thread pushes without the GIL; the loop is woken only when the queue goes from empty to
+/// non-empty (an eventfd the loop watches with `add_reader`, or, for loops without it, one
+/// `call_soon_threadsafe` per batch). The loop thread drains the whole batch with the GIL held.
+
+#include <pyasync/config.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+PYASYNC_NAMESPACE_BEGIN
+namespace detail {
+
+/// One completion in flight: an intrusive node, delivered on the loop thread with the GIL
+/// (`deliver`), or dropped on any thread without it when its loop is gone (`discard`).
+struct completion {
+    completion *next = nullptr;
+    void (*deliver)(completion *self) noexcept = nullptr;
+    void (*discard)(completion *self) noexcept = nullptr;
+};
+
+struct completion_counts {
+    std::uint64_t delivered = 0;         ///< completions delivered on the loop
+    std::uint64_t batches = 0;           ///< times the loop was woken to drain
+    std::uint64_t dropped_after_close = 0; ///< completions that arrived after the loop closed
+};
+
+class completion_queue : public std::enable_shared_from_this<completion_queue> {
+public:
+    /// The queue of `loop`, created on first use: eager, loop thread, GIL held. Throws
+    /// `py::error_already_set` when the loop cannot be watched.
+    static std::shared_ptr<completion_queue> of(PyObject *loop);
+
+    /// Any thread, no GIL. After the loop closed, `item` is discarded here and counted.
+    void push(completion *item) noexcept;
+
+    /// Totals of every queue in the process (for tests and benchmarks). Any thread.
+    static completion_counts totals() noexcept;
+
+    ~completion_queue();
+    completion_queue(const completion_queue &) = delete;
+    completion_queue &operator=(const completion_queue &) = delete;
+
+    /// Internal (used by the loop-side callbacks).
+    void drain() noexcept;
+    void close() noexcept;
+    explicit completion_queue(PyObject *loop);
+
+private:
+    void wake() noexcept;
+
+    std::atomic<completion *> head_{nullptr};
+    int eventfd_ = -1;
+    PyObject *loop_ = nullptr;          ///< borrowed: the loop's finalizer closes us first
+    PyObject *drain_callable_ = nullptr; ///< for call_soon_threadsafe; owned
+    bool uses_reader_ = false;
+};
+
+} // namespace detail
+PYASYNC_NAMESPACE_END

@@ -1,0 +1,206 @@
+#pragma once
+/// \file
+/// One bridged operation on the runtime (internal): the state shared by the awaiter, parked on
+/// the loop thread, and the work running on a runtime thread, handed back through the loop's
+/// completion queue.
+
+#include <pyasync/detail/completion_queue.hpp>
+#include <pyasync/detail/driver_access.hpp>
+#include <pyasync/errors.hpp>
+#include <pyasync/runtime.hpp>
+
+#include <atomic>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <type_traits>
+#include <utility>
+
+PYASYNC_NAMESPACE_BEGIN
+namespace detail {
+
+std::atomic<std::size_t> &live_operations() noexcept;
+/// Wakes the Task waiting on the parked driver `owner` (loop thread, GIL held).
+void wake_parked(driver &owner) noexcept;
+
+template <typename T>
+struct result_slot {
+    std::optional<T> value;
+    template <typename Fn, typename... Args>
+    void fill(Fn &fn, Args &&...args) { value.emplace(std::invoke(fn, std::forward<Args>(args)...)); }
+    T take() { return std::move(*value); }
+};
+template <>
+struct result_slot<void> {
+    template <typename Fn, typename... Args>
+    void fill(Fn &fn, Args &&...args) { std::invoke(fn, std::forward<Args>(args)...); }
+    void take() {}
+};
+
+/// Two references: the awaiter's and the work's. The work writes the outcome, then pushes the
+/// operation on the loop's queue; the loop delivers it (waking the parked Task unless the
+/// awaiter gave up) and drops the work's reference. `abandoned` and `owner` are touched only
+/// on the loop thread (or with the GIL held), never by the work.
+template <typename T>
+class runtime_operation final : public completion {
+public:
+    runtime_operation() noexcept {
+        deliver = &on_deliver;
+        discard = &on_discard;
+        live_operations().fetch_add(1, std::memory_order_relaxed);
+    }
+    ~runtime_operation() { live_operations().fetch_sub(1, std::memory_order_relaxed); }
+    runtime_operation(const runtime_operation &) = delete;
+    runtime_operation &operator=(const runtime_operation &) = delete;
+
+    /// Runs `fn` (with the stop token when it takes one) and keeps its value or exception.
+    template <typename Fn>
+    void run(Fn &fn) noexcept {
+        try {
+            if constexpr (std::is_invocable_v<Fn &, std::stop_token>) {
+                slot.fill(fn, stop.get_token());
+            } else {
+                slot.fill(fn);
+            }
+        } catch (...) {
+            error = std::current_exception();
+        }
+    }
+    /// Any thread, no GIL: hands the operation (and the work's reference) to the loop.
+    void complete() noexcept { queue->push(this); }
+    void release() noexcept {
+        if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            delete this;
+        }
+    }
+    /// Loop thread: the awaiter no longer waits; stop the work if it can be stopped.
+    void abandon() noexcept {
+        abandoned = true;
+        stop.request_stop();
+        if (timer) {
+            timer->cancel();
+        }
+    }
+
+    std::atomic<int> refs{2};
+    bool abandoned = false;
+    driver *owner = nullptr;
+    std::shared_ptr<completion_queue> queue;
+    std::shared_ptr<timer_handle> timer;
+    std::stop_source stop;
+    result_slot<T> slot;
+    std::exception_ptr error;
+
+private:
+    static void on_deliver(completion *self) noexcept {
+        auto *operation = static_cast<runtime_operation *>(self);
+        if (!operation->abandoned) {
+            wake_parked(*operation->owner);
+        }
+        operation->release();
+    }
+    static void on_discard(completion *self) noexcept { static_cast<runtime_operation *>(self)->release(); }
+};
+
+/// The work's reference, shared by the job a runtime runs: completes the operation once, or
+/// releases it if the runtime drops the job without running it (shut down).
+template <typename T, typename Fn>
+class work_reference {
+public:
+    work_reference(runtime_operation<T> *operation, Fn fn) : operation_(operation), fn_(std::move(fn)) {}
+    work_reference(const work_reference &) = delete;
+    work_reference &operator=(const work_reference &) = delete;
+    ~work_reference() {
+        if (operation_ != nullptr) {
+            operation_->release();
+        }
+    }
+    void run_and_complete() noexcept {
+        if (auto *operation = std::exchange(operation_, nullptr)) {
+            operation->run(fn_);
+            operation->complete();
+        }
+    }
+
+private:
+    runtime_operation<T> *operation_;
+    Fn fn_;
+};
+
+/// The awaiter of a runtime operation inside a task driven by Python: parks the frame on the
+/// driver's Future, launches the work, and resumes with its value, its exception, or
+/// `cancelled_error` when the Task was cancelled meanwhile (the late completion is dropped).
+template <typename T, typename Launch>
+class operation_awaiter : private parked_operation {
+public:
+    operation_awaiter(const char *what, Launch launch) : what_(what), launch_(std::move(launch)) {}
+    operation_awaiter(operation_awaiter &&other) noexcept
+        : parked_operation(), what_(other.what_), launch_(std::move(other.launch_)) {}
+    operation_awaiter(const operation_awaiter &) = delete;
+    operation_awaiter &operator=(const operation_awaiter &) = delete;
+    ~operation_awaiter() {
+        if (operation_ != nullptr) { // the frame was destroyed while parked
+            operation_->abandon();
+            operation_->release();
+        }
+        Py_XDECREF(error);
+    }
+
+    bool await_ready() const noexcept { return false; }
+
+    template <typename Promise>
+    void await_suspend(std::coroutine_handle<Promise> awaiting) {
+        driver &owner = driver_of(awaiting, what_);
+        if (owner.suspension_future() == nullptr) {
+            throw python_error();
+        }
+        auto *operation = new runtime_operation<T>();
+        operation->owner = &owner;
+        try {
+            operation->queue = completion_queue::of(owner.loop());
+            launch_(operation); // from here the work owns its reference
+        } catch (...) {
+            operation->release();
+            operation->release();
+            throw;
+        }
+        operation_ = operation;
+        waiter = awaiting;
+        cancel = &on_cancel;
+        owner.park(*this);
+    }
+
+    T await_resume() {
+        runtime_operation<T> *operation = std::exchange(operation_, nullptr);
+        struct releaser {
+            runtime_operation<T> *held;
+            ~releaser() { held->release(); }
+        } release_at_exit{operation};
+        if (error != nullptr) {
+            throw_python_exception(std::exchange(error, nullptr));
+        }
+        if (operation->error) {
+            std::rethrow_exception(operation->error);
+        }
+        return operation->slot.take();
+    }
+
+private:
+    static void on_cancel(parked_operation *self) noexcept {
+        static_cast<operation_awaiter *>(self)->operation_->abandon();
+    }
+
+    const char *what_;
+    Launch launch_;
+    runtime_operation<T> *operation_ = nullptr;
+};
+
+template <typename T, typename Launch>
+operation_awaiter<T, Launch> make_operation_awaiter(const char *what, Launch launch) {
+    return operation_awaiter<T, Launch>(what, std::move(launch));
+}
+
+} // namespace detail
+PYASYNC_NAMESPACE_END

@@ -1,0 +1,68 @@
+#pragma once
+/// \file
+/// Running C++ work off the event loop from a task: `pyasync::spawn` (CPU work on the runtime's
+/// workers), `pyasync::spawn_blocking` (calls that block) and `pyasync::runtime_sleep` (the
+/// runtime's timers). Each result comes back through the loop's completion queue: the worker
+/// never takes the GIL, and the loop is woken once per batch of completions.
+
+#include <pyasync/detail/runtime_operation.hpp>
+
+#include <chrono>
+#include <memory>
+#include <stop_token>
+#include <type_traits>
+
+PYASYNC_NAMESPACE_BEGIN
+namespace detail {
+
+template <typename Fn>
+using work_result_t = std::conditional_t<std::is_invocable_v<Fn &, std::stop_token>,
+                                         std::invoke_result<Fn &, std::stop_token>, std::invoke_result<Fn &>>::type;
+
+template <typename Fn>
+auto run_on(runtime &engine, bool blocking, Fn fn, const char *what) {
+    using result = work_result_t<Fn>;
+    return make_operation_awaiter<result>(what, [&engine, blocking, fn = std::move(fn)](
+                                                    runtime_operation<result> *operation) mutable {
+        auto work = std::make_shared<work_reference<result, Fn>>(operation, std::move(fn));
+        runtime::job job = [work] { work->run_and_complete(); };
+        blocking ? engine.spawn_blocking(std::move(job)) : engine.spawn(std::move(job));
+    });
+}
+
+} // namespace detail
+
+/// `co_await pyasync::spawn(fn)` runs `fn()` (or `fn(stop_token)`) on a runtime worker and
+/// resumes the task on the loop thread with its value or exception.
+///
+/// Lazy: `fn` starts at `co_await`. `fn` runs without the GIL and must not touch Python (see
+/// `pyasync/gil.hpp`). When the awaiting Task is cancelled, the task resumes at once with
+/// `pyasync::cancelled_error`, `fn`'s stop token is stopped, and its late result is dropped on
+/// the loop thread. The awaiting task must be driven by Python on the loop thread.
+template <typename Fn>
+auto spawn(Fn fn, runtime &engine = default_runtime()) {
+    return detail::run_on(engine, false, std::move(fn), "pyasync::spawn");
+}
+
+/// As `spawn`, on the runtime's blocking pool: for calls that block (files, locks, `sleep`,
+/// foreign libraries), so they never hold up the workers or the loop.
+template <typename Fn>
+auto spawn_blocking(Fn fn, runtime &engine = default_runtime()) {
+    return detail::run_on(engine, true, std::move(fn), "pyasync::spawn_blocking");
+}
+
+/// `co_await pyasync::runtime_sleep(delay)` suspends the task on a runtime timer (not the
+/// loop's). Lazy; cancelling the awaiting Task cancels the timer. For sleeping on the loop's own
+/// clock (which `fixtures::virtual_clock` controls), use `pyasync::sleep`.
+template <typename Rep, typename Period>
+auto runtime_sleep(std::chrono::duration<Rep, Period> delay, runtime &engine = default_runtime()) {
+    const auto nanoseconds = std::chrono::duration_cast<std::chrono::nanoseconds>(delay);
+    return detail::make_operation_awaiter<void>(
+        "pyasync::runtime_sleep", [&engine, nanoseconds](detail::runtime_operation<void> *operation) {
+            auto noop = [] {};
+            auto work = std::make_shared<detail::work_reference<void, decltype(noop)>>(operation, noop);
+            operation->timer = engine.schedule_after(nanoseconds, [work](bool) { work->run_and_complete(); });
+        });
+}
+
+PYASYNC_NAMESPACE_END
