@@ -1,0 +1,139 @@
+"""The background runtime: C++ work off the loop, results back through the batched completion
+queue, cancellation that stops the work and drops late results, a user-written runtime.
+
+Each extension module links its own copy of the static bridge (its own runtime and counters), so
+pending() and completion_counts() are asked of the module whose functions did the work."""
+import asyncio
+import gc
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import pyasync_examples as ex
+from _pyasync_tests import runtime as r
+
+
+async def settle(predicate, seconds=10.0):
+    """Waits (on the loop) until predicate() holds: no fixed sleeps in assertions."""
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
+    return predicate()
+
+
+def test_values_come_back_from_workers_and_the_blocking_pool(run):
+    async def main():
+        return (await ex.threaded_ready("value"), await ex.spawn_blocking_sum(100_000),
+                await ex.runtime_sleep(0.01, "slept"))
+    assert run(main()) == ("value", sum(range(100_000)), "slept")
+
+
+def test_spawned_work_runs_on_another_thread(run):
+    assert run(r.thread_of_spawn()) != r.main_thread()
+
+
+def test_an_exception_in_blocking_work_reaches_python_mapped(run):
+    with pytest.raises(ValueError, match="bad block"):
+        run(r.blocking_raise("bad block"))
+
+
+def test_ten_thousand_completions_arrive_in_batches(run):
+    before = r.completion_counts()
+
+    async def main():
+        return await asyncio.gather(*(r.echo_on_worker(i) for i in range(10_000)))
+    assert run(main()) == list(range(10_000))
+    after = r.completion_counts()
+    delivered = after["delivered"] - before["delivered"]
+    assert delivered == 10_000
+    assert after["batches"] - before["batches"] < delivered  # the loop was not woken once per result
+    assert r.pending() == 0
+
+
+def test_sleep_many_runs_concurrently_on_runtime_timers(run):
+    async def main():
+        start = time.monotonic()
+        count = await ex.sleep_many(2_000, 0.2)
+        return count, time.monotonic() - start
+    count, elapsed = run(main())
+    assert count == 2_000
+    assert elapsed < 2_000 * 0.2 / 10  # concurrent, not one after another
+    assert ex.pending() == 0
+
+
+def test_cancelling_blocking_work_stops_its_token_and_leaks_nothing(run):
+    async def main():
+        stops = r.stops_seen()
+        task = asyncio.ensure_future(r.block_until_stopped())
+        await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await settle(lambda: r.stops_seen() == stops + 1)
+        assert await settle(lambda: r.pending() == 0)
+    run(main())
+
+
+def test_cancelling_a_runtime_sleep_cancels_its_timer(run):
+    async def main():
+        task = asyncio.ensure_future(ex.runtime_sleep(60))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # Without the timer's cancellation the operation would stay alive for a minute.
+        assert await settle(lambda: ex.pending() == 0)
+    run(main())
+
+
+def test_a_completion_after_its_loop_closed_is_dropped_and_counted(loop_name):
+    before = r.completion_counts()["dropped_after_close"]
+
+    async def main():
+        asyncio.ensure_future(r.blocking_sleep(0.2))  # still running when the loop closes
+        await asyncio.sleep(0.01)
+    if loop_name == "uvloop":
+        import uvloop
+        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    else:
+        runner = asyncio.Runner()
+    with runner:
+        runner.run(main())
+    del runner
+    gc.collect()
+    deadline = time.monotonic() + 10
+    while r.pending() != 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert r.pending() == 0
+    # The cancelled frame abandoned the operation; its late completion found the loop gone.
+    assert r.completion_counts()["dropped_after_close"] == before + 1
+
+
+def test_a_user_written_runtime_runs_the_same_algorithms(run):
+    assert run(r.on_user_runtime(21)) == (42, True)
+
+
+def test_pyasync_threads_is_validated_with_a_clear_error():
+    code = ("import asyncio, pyasync_examples as ex\n"
+            "try:\n    asyncio.run(ex.threaded_ready(1))\n"
+            "except ValueError as error:\n    print('ValueError:', error)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYASYNC_THREADS": "many"})
+    assert "ValueError: PYASYNC_THREADS is 'many': expected a whole number of threads from 1 to 1024" in result.stdout
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_process_exits_cleanly_with_work_still_running():
+    code = ("import asyncio, pyasync_examples as ex\n"
+            "async def main():\n"
+            "    for _ in range(1000):\n"
+            "        asyncio.ensure_future(ex.spawn_blocking_sum(10**6))\n"
+            "    asyncio.ensure_future(ex.runtime_sleep(60))\n"
+            "    await asyncio.sleep(0.01)\n"
+            "asyncio.run(main())\n")
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert time.monotonic() - start < 30
