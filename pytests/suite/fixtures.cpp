@@ -6,7 +6,6 @@
 #include <pyasync/pyasync.hpp>
 #include <pyasync/test.hpp>
 
-#include <chrono>
 #include <cmath>
 #include <fstream>
 
@@ -81,13 +80,10 @@ bool near(double seconds, double expected) { return std::abs(seconds - expected)
 } // namespace
 
 PYASYNC_TEST_F(virtual_clock, an_hour_of_sleep_passes_at_once) -> pyasync::task<> {
-    const auto start = std::chrono::steady_clock::now();
     co_await pyasync::sleep(3600);
     co_await py::module_::import("asyncio").attr("sleep")(1800);
     PYASYNC_CHECK(near(fixture.elapsed(), 5400.0));
-    PYASYNC_CHECK(fixture.jumps() == 2u);
-    // Behaviour, not speed: without the clock this case would run for 90 minutes.
-    PYASYNC_CHECK(std::chrono::steady_clock::now() - start < std::chrono::minutes(1));
+    PYASYNC_CHECK(fixture.jumps() == 2u); // two jumps, no waiting: without them the case would time out
 }
 
 PYASYNC_TEST_F(virtual_clock, advance_runs_exactly_the_timers_due_in_order) -> pyasync::task<> {

@@ -100,67 +100,61 @@ task<> run_fixture_case(erased_fixture_case erased);
 void run_fixture_case_sync(const std::function<void()> &set_up, const std::function<void()> &body,
                            const std::function<void()> &tear_down);
 
-/// A case written as `PYASYNC_TEST(Suite, Case)`: `pyasync_case(Tag{})` found by ADL.
-template <typename Tag>
-class function_invoker final : public case_invoker {
-    using result = decltype(pyasync_case(Tag{}));
-
+/// What every case invoker shares: its kind follows from the body's return type (`void` or
+/// `task<>`), and only the matching entry point runs the body (`Derived::body_sync(loop)` or
+/// `Derived::body_async()`); the other one is the base's (which reports the mismatch).
+template <typename Derived, typename Result>
+class invoker_of_kind : public case_invoker {
 public:
-    [[nodiscard]] case_kind kind() const noexcept override { return kind_of_result<result>(); }
+    [[nodiscard]] case_kind kind() const noexcept override { return kind_of_result<Result>(); }
     task<> run_async() override {
-        if constexpr (std::is_void_v<result>) {
+        if constexpr (std::is_void_v<Result>) {
             return case_invoker::run_async();
         } else {
-            return pyasync_case(Tag{});
+            return Derived::body_async();
         }
     }
     void run_sync(py::handle loop) override {
-        if constexpr (std::is_void_v<result>) {
-            pyasync_case(Tag{});
+        if constexpr (std::is_void_v<Result>) {
+            Derived::body_sync(loop);
         } else {
             case_invoker::run_sync(loop);
         }
     }
 };
 
+/// A case written as `PYASYNC_TEST(Suite, Case)`: `pyasync_case(Tag{})` found by ADL.
+template <typename Tag>
+class function_invoker final : public invoker_of_kind<function_invoker<Tag>, decltype(pyasync_case(Tag{}))> {
+public:
+    static task<> body_async() { return pyasync_case(Tag{}); }
+    static void body_sync(py::handle) { pyasync_case(Tag{}); }
+};
+
 /// A case written as `PYASYNC_TEST_F(Fixture, Case)`: a fresh `Fixture` per case, set up before
 /// the body and torn down after it, also when the body failed; the body's error wins over a
 /// tear-down error.
 template <typename Tag, typename Fixture>
-class fixture_invoker final : public case_invoker {
-    using result = decltype(pyasync_case(Tag{}, std::declval<Fixture &>()));
-
+class fixture_invoker final
+    : public invoker_of_kind<fixture_invoker<Tag, Fixture>, decltype(pyasync_case(Tag{}, std::declval<Fixture &>()))> {
 public:
-    [[nodiscard]] case_kind kind() const noexcept override { return kind_of_result<result>(); }
-    task<> run_async() override {
-        if constexpr (std::is_void_v<result>) {
-            return case_invoker::run_async();
-        } else {
-            return run_with_fixture();
-        }
-    }
-    void run_sync(py::handle loop) override {
-        if constexpr (std::is_void_v<result>) {
-            Fixture fixture;
-            run_fixture_case_sync(
-                [&] {
-                    if constexpr (has_set_up<Fixture>) {
-                        run_hook(loop, [&] { return fixture.set_up(); });
-                    }
-                },
-                [&] { pyasync_case(Tag{}, fixture); },
-                [&] {
-                    if constexpr (has_tear_down<Fixture>) {
-                        run_hook(loop, [&] { return fixture.tear_down(); });
-                    }
-                });
-        } else {
-            case_invoker::run_sync(loop);
-        }
+    static void body_sync(py::handle loop) {
+        Fixture fixture;
+        run_fixture_case_sync(
+            [&] {
+                if constexpr (has_set_up<Fixture>) {
+                    run_hook(loop, [&] { return fixture.set_up(); });
+                }
+            },
+            [&] { pyasync_case(Tag{}, fixture); },
+            [&] {
+                if constexpr (has_tear_down<Fixture>) {
+                    run_hook(loop, [&] { return fixture.tear_down(); });
+                }
+            });
     }
 
-private:
-    static task<> run_with_fixture() {
+    static task<> body_async() {
         erased_fixture_case erased{
             std::make_shared<Fixture>(),
             [](void *fixture) { return testing::detail::set_up(*static_cast<Fixture *>(fixture)); },
