@@ -115,7 +115,7 @@ pyasync::task<void> blocking_sleep(double seconds) {
 pyasync::task<py::tuple> on_user_runtime(long value) {
     auto [doubled, where] = co_await pyasync::spawn(
         [value] { return std::pair(value * 2, thread_name(std::this_thread::get_id())); }, user_runtime());
-    co_await pyasync::runtime_sleep(std::chrono::milliseconds(5), user_runtime());
+    co_await pyasync::sleep(std::chrono::milliseconds(5), user_runtime());
     co_return py::make_tuple(doubled, where == thread_name(user_runtime().id()));
 }
 

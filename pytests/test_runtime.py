@@ -26,7 +26,7 @@ async def settle(predicate, seconds=10.0):
 def test_values_come_back_from_workers_and_the_blocking_pool(run):
     async def main():
         return (await ex.threaded_ready("value"), await ex.spawn_blocking_sum(100_000),
-                await ex.runtime_sleep(0.01, "slept"))
+                await ex.sleep(0.01, "slept"))
     assert run(main()) == ("value", sum(range(100_000)), "slept")
 
 
@@ -80,7 +80,7 @@ def test_cancelling_blocking_work_stops_its_token_and_leaks_nothing(run):
 
 def test_cancelling_a_runtime_sleep_cancels_its_timer(run):
     async def main():
-        task = asyncio.ensure_future(ex.runtime_sleep(60))
+        task = asyncio.ensure_future(ex.sleep(60))
         await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -132,7 +132,7 @@ def test_a_process_exits_cleanly_with_work_still_running():
             "async def main():\n"
             "    for _ in range(1000):\n"
             "        asyncio.ensure_future(ex.spawn_blocking_sum(10**6))\n"
-            "    asyncio.ensure_future(ex.runtime_sleep(60))\n"
+            "    asyncio.ensure_future(ex.sleep(60))\n"
             "    await asyncio.sleep(0.01)\n"
             "asyncio.run(main())\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -361,6 +361,7 @@ coroutine_object *allocate(std::coroutine_handle<> top, task_promise_base *promi
         return nullptr;
     }
     new (&self->drive) driver(top, promise, convert, where);
+    self->drive.set_owner(reinterpret_cast<PyObject *>(self));
     self->name = nullptr;
     self->qualname = nullptr;
     self->keep_alive = nullptr;
@@ -405,6 +406,8 @@ PyObject *new_coroutine(std::coroutine_handle<> top, task_promise_base &promise,
     self->keep_alive = Py_XNewRef(keep_alive);
     return reinterpret_cast<PyObject *>(self);
 }
+
+driver &driver_of_coroutine(PyObject *object) noexcept { return as_coroutine(object)->drive; }
 
 PyObject *new_delegate_coroutine(PyObject *iterator, PyObject *yielded) noexcept {
     coroutine_object *self = allocate({}, nullptr, nullptr, std::source_location{});

@@ -109,6 +109,10 @@ PySendResult driver::send(PyObject *value, PyObject **result) {
         if (delegate_ != nullptr) {
             return forward_to_delegate(value, nullptr, result);
         }
+        if (parked_ == &away_park_ && !away_arrived_) {
+            // The frame is still away: the Task's first send after start_away, or a stray one.
+            return yield_suspension_future(result);
+        }
         if (parked_ != nullptr) {
             // Only the Task waiting on our future may resume a parked frame, once it is done.
             PyObject *done = suspension_future_ != nullptr
@@ -125,9 +129,12 @@ PySendResult driver::send(PyObject *value, PyObject **result) {
                                 "awaiting it may resume it, once the work completes");
                 return PYGEN_ERROR;
             }
-            auto waiter = std::exchange(parked_, nullptr)->waiter;
+            parked_operation *operation = std::exchange(parked_, nullptr);
             release_suspension_future();
-            return resume(waiter, result);
+            if (operation == &away_park_) {
+                return arrive(result);
+            }
+            return resume(operation->waiter, result);
         }
         break;
     case coroutine_state::running:
@@ -142,8 +149,21 @@ PySendResult driver::send(PyObject *value, PyObject **result) {
 }
 
 PySendResult driver::throw_in(PyObject *exception, PyObject **result) {
+    const bool frame_away = parked_ == &away_park_;
+    if (frame_away) {
+        record_away_error(exception); // before the stop: a stop callback may deliver it away
+    }
     if (is_cancellation(exception)) {
         request_stop();
+    }
+    if (frame_away) {
+        if (!away_arrived_) { // still running away: it gets the exception when it comes home
+            release_suspension_future();
+            return yield_suspension_future(result);
+        }
+        parked_ = nullptr;
+        release_suspension_future();
+        return arrive(result);
     }
     switch (state_) {
     case coroutine_state::unstarted:
@@ -183,6 +203,9 @@ PySendResult driver::resume(std::coroutine_handle<> handle, PyObject **result) {
 
 PySendResult driver::settle(PyObject **result) {
     for (;;) {
+        if (parked_ == &away_park_) { // the frame runs on another thread: touch nothing of it
+            return yield_suspension_future(result);
+        }
         if (top_.done()) {
             return finish(result);
         }
@@ -241,11 +264,17 @@ PySendResult driver::forward_to_delegate(PyObject *value, PyObject *exception, P
     } else {
         target->error = fetch_exception();
     }
+    if (target->settle_on_loop != nullptr) {
+        return send_back_away(*target, result);
+    }
     return resume(target->waiter, result);
 }
 
 PySendResult driver::finish(PyObject **result) {
     state_ = coroutine_state::finished;
+    // A cancellation recorded while away that the frame never saw: it finished first, and its
+    // outcome stands (as when a Python coroutine catches CancelledError and returns).
+    Py_CLEAR(away_error_);
     PyObject *value = nullptr;
     if (top_promise_->exception()) {
         raise_in_python(top_promise_->exception(), top_promise_->origin(), nullptr);
@@ -285,6 +314,13 @@ int driver::close() {
         return -1;
     case coroutine_state::suspended:
         break;
+    }
+    if (away_on_ != nullptr) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "pyasync: cannot close a C++ coroutine while its frame runs on a runtime thread (after "
+                        "pyasync::resume_on); cancel the Task awaiting it instead, which is delivered when the "
+                        "frame comes back to the loop");
+        return -1;
     }
     state_ = coroutine_state::finished;
     int status = 0;
@@ -362,10 +398,13 @@ int driver::traverse(visitproc visit, void *arg) const {
     Py_VISIT(pending_yield_);
     Py_VISIT(suspension_future_);
     Py_VISIT(loop_);
+    Py_VISIT(away_error_);
+    // owner_ is not visited while held: a frame away is a root, whatever the cycles around it.
     return 0;
 }
 
 void driver::clear_python_references() noexcept {
+    Py_CLEAR(away_error_);
     Py_CLEAR(delegate_);
     Py_CLEAR(pending_yield_);
     Py_CLEAR(suspension_future_);

@@ -12,21 +12,32 @@
 
 PYASYNC_NAMESPACE_BEGIN
 
-cancelled_error::cancelled_error() : exception_(py::none()), message_("cancelled") {}
+cancelled_error::cancelled_error() : message_("cancelled") {}
 
-cancelled_error::cancelled_error(py::object exception) : exception_(std::move(exception)), message_("cancelled") {
-    if (exception_ && !exception_.is_none()) {
-        PyObject *text = PyObject_Str(exception_.ptr());
-        if (text != nullptr) {
-            const char *utf8 = PyUnicode_AsUTF8(text);
-            if (utf8 != nullptr && *utf8 != '\0') {
-                message_ += ": ";
-                message_ += utf8;
-            }
-            Py_DECREF(text);
-        }
-        PyErr_Clear();
+cancelled_error::cancelled_error(py::object exception) : message_("cancelled") {
+    if (!exception || exception.is_none()) {
+        return;
     }
+    if (PyObject *text = PyObject_Str(exception.ptr())) {
+        const char *utf8 = PyUnicode_AsUTF8(text);
+        if (utf8 != nullptr && *utf8 != '\0') {
+            message_ += ": ";
+            message_ += utf8;
+        }
+        Py_DECREF(text);
+    }
+    PyErr_Clear();
+    // Copies of the error may be dropped on a runtime thread: the last one takes the GIL to
+    // release the Python object (as pybind11's error_already_set does).
+    exception_ = std::shared_ptr<py::object>(new py::object(std::move(exception)), [](py::object *held) {
+        py::gil_scoped_acquire gil;
+        delete held;
+    });
+}
+
+const py::object &cancelled_error::exception() const noexcept {
+    static const py::object none_made_in_cpp;
+    return exception_ ? *exception_ : none_made_in_cpp;
 }
 
 cancelled_error::~cancelled_error() = default;

@@ -80,7 +80,7 @@ bool near(double seconds, double expected) { return std::abs(seconds - expected)
 } // namespace
 
 PYASYNC_TEST_F(virtual_clock, an_hour_of_sleep_passes_at_once) -> pyasync::task<> {
-    co_await pyasync::sleep(3600);
+    co_await pyasync::loop_sleep(3600);
     co_await py::module_::import("asyncio").attr("sleep")(1800);
     PYASYNC_CHECK(near(fixture.elapsed(), 5400.0));
     PYASYNC_CHECK(fixture.jumps() == 2u); // two jumps, no waiting: without them the case would time out
@@ -120,12 +120,12 @@ PYASYNC_TEST(VirtualClock, tear_down_gives_the_loop_its_real_clock_back) -> pyas
         virtual_clock clock;
         clock.set_up();
         PYASYNC_CHECK(py::dict(loop.attr("__dict__")).contains("time"));
-        co_await pyasync::sleep(1000);
+        co_await pyasync::loop_sleep(1000);
         PYASYNC_CHECK(near(clock.elapsed(), 1000.0));
     } // the destructor tears it down
     PYASYNC_CHECK(!py::dict(loop.attr("__dict__")).contains("time"));
     const double before = loop.attr("time")().cast<double>();
-    co_await pyasync::sleep(0.01);
+    co_await pyasync::loop_sleep(0.01);
     const double after = loop.attr("time")().cast<double>();
     PYASYNC_CHECK(after - before >= 0.01);
     PYASYNC_CHECK(after - before < 100.0);

@@ -17,9 +17,17 @@
 PYASYNC_NAMESPACE_BEGIN
 
 /// Awaits `awaitable` and converts its result to `T` (lazy: nothing runs until `co_await`).
+/// The object is borrowed for the `co_await` (it must outlive it); no reference count changes,
+/// so this works on a runtime thread too, where the result is converted on the loop thread.
 template <typename T>
-detail::typed_python_awaitable<T> await_as(py::object awaitable) {
-    return {std::move(awaitable)};
+detail::typed_python_awaitable<T> await_as(py::handle awaitable) noexcept {
+    return {awaitable.ptr(), false};
+}
+
+/// As above, taking over the reference of a temporary (`await_as<int>(fn())`).
+template <typename T>
+detail::typed_python_awaitable<T> await_as(py::object &&awaitable) noexcept {
+    return {awaitable.release().ptr(), true};
 }
 
 PYASYNC_NAMESPACE_END

@@ -5,6 +5,7 @@
 #include <pyasync/config.hpp>
 
 #include <exception>
+#include <memory>
 #include <source_location>
 #include <string>
 
@@ -46,11 +47,12 @@ public:
 
     /// "cancelled", or "cancelled: <message given to Task.cancel()>".
     [[nodiscard]] const char *what() const noexcept { return message_.c_str(); }
-    /// The `asyncio.CancelledError` instance (None when made in C++).
-    [[nodiscard]] const py::object &exception() const noexcept { return exception_; }
+    /// The `asyncio.CancelledError` instance, or an empty (null) object when made in C++. GIL
+    /// held to use it; the error itself may be copied and dropped on any thread.
+    [[nodiscard]] const py::object &exception() const noexcept;
 
 private:
-    py::object exception_;
+    std::shared_ptr<py::object> exception_;
     std::string message_;
 };
 

@@ -25,7 +25,7 @@ public:
     bool await_ready() const noexcept { return awaitables_.empty(); }
     template <typename Promise>
     void await_suspend(std::coroutine_handle<Promise> awaiting) {
-        start(driver_of(awaiting, "pyasync::gather"));
+        start(loop_driver_of(awaiting, "pyasync::gather"));
         waiter = awaiting;
     }
     std::vector<py::object> await_resume();

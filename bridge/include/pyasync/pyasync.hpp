@@ -8,7 +8,11 @@
 #include <pyasync/coroutine.hpp>
 #include <pyasync/def.hpp>
 #include <pyasync/errors.hpp>
+#include <pyasync/future_into_py.hpp>
 #include <pyasync/gather.hpp>
+#include <pyasync/gil.hpp>
+#include <pyasync/loop_sleep.hpp>
+#include <pyasync/resume_on.hpp>
 #include <pyasync/runtime.hpp>
 #include <pyasync/sleep.hpp>
 #include <pyasync/spawn.hpp>

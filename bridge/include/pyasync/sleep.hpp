@@ -1,55 +1,39 @@
 #pragma once
 /// \file
-/// `pyasync::sleep`: suspend a task on the event loop's timer.
+/// `pyasync::sleep`: suspend a task on a runtime timer.
 
-#include <pyasync/detail/driver_access.hpp>
-#include <pyasync/errors.hpp>
+#include <pyasync/detail/runtime_operation.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <memory>
 
 PYASYNC_NAMESPACE_BEGIN
-namespace detail {
 
-class sleep_awaiter : private parked_operation {
-public:
-    explicit sleep_awaiter(double seconds) noexcept : seconds_(seconds) {}
-    /// Moved only before `co_await` starts it (GCC moves awaiters into the frame).
-    sleep_awaiter(sleep_awaiter &&other) noexcept : parked_operation(), seconds_(other.seconds_) {}
-    sleep_awaiter(const sleep_awaiter &) = delete;
-    sleep_awaiter &operator=(const sleep_awaiter &) = delete;
-    ~sleep_awaiter();
-
-    bool await_ready() const noexcept { return false; } // like asyncio.sleep(0), a zero sleep yields once
-
-    template <typename Promise>
-    void await_suspend(std::coroutine_handle<Promise> awaiting) {
-        start(driver_of(awaiting, "pyasync::sleep"));
-        waiter = awaiting;
-    }
-
-    void await_resume();
-
-private:
-    void start(driver &d);
-    static void cancel_timer(parked_operation *self) noexcept;
-
-    double seconds_;
-    PyObject *timer_ = nullptr;
-};
-
-} // namespace detail
-
-/// Suspends the calling task for `seconds` on the running loop's timer (`loop.call_later`).
+/// `co_await pyasync::sleep(delay)` suspends the calling task for `delay` on a timer of `engine`
+/// (the default runtime's unless given), not on the loop: the loop thread does nothing until
+/// the timer fires and its completion comes back through the loop's queue.
 ///
-/// Lazy (nothing happens until `co_await`). Parks the frame behind one asyncio.Future, so the
-/// driving Task sleeps like `asyncio.sleep`; cancelling the Task cancels the timer and throws
-/// `pyasync::cancelled_error` here. Thread: the event-loop thread, GIL held.
-inline detail::sleep_awaiter sleep(double seconds) noexcept { return detail::sleep_awaiter(seconds); }
-
-/// As `sleep(double)`, for a `std::chrono` duration.
+/// Lazy: the timer starts at `co_await`. Cancelling the awaiting Task cancels the timer and
+/// throws `pyasync::cancelled_error` here. Works on the loop thread (GIL held) and in a frame
+/// away on a runtime (`resume_on`), where the frame resumes on the runtime. A zero or negative
+/// delay still suspends once. For the loop's own clock (which `fixtures::virtual_clock`
+/// controls), use `pyasync::loop_sleep`.
 template <typename Rep, typename Period>
-detail::sleep_awaiter sleep(std::chrono::duration<Rep, Period> delay) noexcept {
-    return detail::sleep_awaiter(std::chrono::duration<double>(delay).count());
+auto sleep(std::chrono::duration<Rep, Period> delay, runtime &engine = default_runtime()) {
+    const auto nanoseconds = std::max(std::chrono::duration_cast<std::chrono::nanoseconds>(delay),
+                                      std::chrono::nanoseconds::zero());
+    return detail::make_operation_awaiter<void>(
+        "pyasync::sleep", [&engine, nanoseconds](detail::runtime_operation<void> *operation) {
+            auto no_value = [] {};
+            auto work = std::make_shared<detail::work_reference<void, decltype(no_value)>>(operation, no_value);
+            operation->timer = engine.schedule_after(nanoseconds, [work](bool) { work->run_and_complete(); });
+        });
+}
+
+/// As above, for a delay in seconds.
+inline auto sleep(double seconds, runtime &engine = default_runtime()) {
+    return sleep(std::chrono::duration<double>(seconds), engine);
 }
 
 PYASYNC_NAMESPACE_END

@@ -1,13 +1,13 @@
 #pragma once
 /// \file
 /// Running C++ work off the event loop from a task: `pyasync::spawn` (CPU work on the runtime's
-/// workers), `pyasync::spawn_blocking` (calls that block) and `pyasync::runtime_sleep` (the
-/// runtime's timers). Each result comes back through the loop's completion queue: the worker
-/// never takes the GIL, and the loop is woken once per batch of completions.
+/// workers) and `pyasync::spawn_blocking` (calls that block). Each result comes back through the
+/// loop's completion queue: the worker never takes the GIL, and the loop is woken once per batch
+/// of completions. From a frame away on a runtime (`resume_on`), the frame resumes on the thread
+/// that finished the work instead, with no loop involved.
 
 #include <pyasync/detail/runtime_operation.hpp>
 
-#include <chrono>
 #include <memory>
 #include <stop_token>
 #include <type_traits>
@@ -54,20 +54,6 @@ auto spawn(Fn &&fn, runtime &engine = default_runtime()) {
 template <typename Fn>
 auto spawn_blocking(Fn &&fn, runtime &engine = default_runtime()) {
     return detail::run_on(engine, true, std::decay_t<Fn>(std::forward<Fn>(fn)), "pyasync::spawn_blocking");
-}
-
-/// `co_await pyasync::runtime_sleep(delay)` suspends the task on a runtime timer (not the
-/// loop's). Lazy; cancelling the awaiting Task cancels the timer. For sleeping on the loop's own
-/// clock (which `fixtures::virtual_clock` controls), use `pyasync::sleep`.
-template <typename Rep, typename Period>
-auto runtime_sleep(std::chrono::duration<Rep, Period> delay, runtime &engine = default_runtime()) {
-    const auto nanoseconds = std::chrono::duration_cast<std::chrono::nanoseconds>(delay);
-    return detail::make_operation_awaiter<void>(
-        "pyasync::runtime_sleep", [&engine, nanoseconds](detail::runtime_operation<void> *operation) {
-            auto noop = [] {};
-            auto work = std::make_shared<detail::work_reference<void, decltype(noop)>>(operation, noop);
-            operation->timer = engine.schedule_after(nanoseconds, [work](bool) { work->run_and_complete(); });
-        });
 }
 
 PYASYNC_NAMESPACE_END

@@ -27,6 +27,9 @@ PyObject *new_delegate_coroutine(PyObject *iterator, PyObject *yielded) noexcept
 /// The type object (ready on return). GIL held.
 PyTypeObject *coroutine_type();
 
+/// The driver of a coroutine object made by `new_coroutine` (`object` must be one).
+driver &driver_of_coroutine(PyObject *object) noexcept;
+
 template <typename T>
 PyObject *convert_task_result(task_promise_base &base) {
     auto &promise = static_cast<task_promise<T> &>(base);

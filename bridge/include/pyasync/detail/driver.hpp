@@ -7,13 +7,17 @@
 /// the GIL held.
 
 #include <pyasync/config.hpp>
+#include <pyasync/detail/completion_queue.hpp>
 
+#include <atomic>
 #include <coroutine>
 #include <memory>
 #include <source_location>
 #include <stop_token>
 
 PYASYNC_NAMESPACE_BEGIN
+class runtime;
+
 namespace detail {
 
 class task_promise_base;
@@ -23,6 +27,9 @@ struct delegation_target {
     PyObject *value = nullptr; ///< new reference after PYGEN_RETURN
     PyObject *error = nullptr; ///< new reference to the normalized exception after PYGEN_ERROR
     std::coroutine_handle<> waiter;
+    /// Set by an awaiter whose frame is away (on a runtime): called on the loop thread with the
+    /// outcome above, to turn it into C++ values there, before the frame is resumed on the runtime.
+    void (*settle_on_loop)(delegation_target *self) noexcept = nullptr;
 };
 
 /// An awaiter suspended on C++-side work. The work completes the driver's suspension future on
@@ -71,6 +78,36 @@ public:
     /// A token whose stop is requested when the Python side cancels this coroutine.
     std::stop_token stop_token();
 
+    // --- Away: the frame runs on a runtime (`resume_on`) until it comes home to the loop. ---
+    // While away, the driver is parked on `away_park_` and yields its suspension future to the
+    // Task; a cancellation is recorded (and stops the token) and delivered when the frame comes
+    // home. The driver holds a reference to its own coroutine object meanwhile, so nothing can
+    // destroy a frame that is running on another thread.
+
+    /// True while the frame runs or waits off the loop. Read only by the thread running the frame.
+    [[nodiscard]] bool away() const noexcept { return away_on_ != nullptr; }
+    /// Loop thread, frame home: the frame continues at `frame` on `engine`. Throws on failure.
+    void leave_for(runtime &engine, std::coroutine_handle<> frame);
+    /// Loop thread: starts the outermost frame (never resumed yet) on `engine` at once.
+    void start_away(runtime &engine);
+    /// Frame thread, away: the frame continues at `frame` on another runtime.
+    void move_to(runtime &engine, std::coroutine_handle<> frame);
+    /// Frame thread, away, no GIL: resumes `frame` on the loop thread (a no-op handle when the
+    /// outermost frame finished). Nothing of the frame may be touched after this call.
+    void come_home(std::coroutine_handle<> frame) noexcept;
+    /// Frame thread, away, no GIL: the loop awaits `awaitable` (a reference owned or borrowed)
+    /// by delegation, then `target.settle_on_loop` runs there and `target.waiter` resumes here.
+    void await_from_away(PyObject *awaitable, bool owned, delegation_target &target) noexcept;
+    /// Frame thread: an awaiter away delivered the recorded cancellation itself (from the stop
+    /// token), so coming home must not deliver it again.
+    void note_cancellation_delivered_away() noexcept {
+        away_cancel_delivered_.store(true, std::memory_order_release);
+    }
+    /// Loop thread, frame home: the exception thrown in while away (new reference) or nullptr.
+    PyObject *take_away_error() noexcept;
+    /// The coroutine object owning this driver (borrowed; set once at creation).
+    void set_owner(PyObject *coroutine_object) noexcept { owner_ = coroutine_object; }
+
     // --- Used by the Python coroutine object. ---
 
     PySendResult send(PyObject *value, PyObject **result);
@@ -101,6 +138,22 @@ private:
     PySendResult finish(PyObject **result);
     void request_stop() noexcept;
     void release_suspension_future() noexcept;
+    PySendResult yield_suspension_future(PyObject **result);
+    PySendResult arrive(PyObject **result);
+    PySendResult start_await_for_away(PyObject **result);
+    PySendResult send_back_away(delegation_target &target, PyObject **result);
+    void record_away_error(PyObject *exception) noexcept;
+    void hold_owner() noexcept;
+    void release_owner() noexcept;
+    static void on_home(completion *self) noexcept;
+    static void on_home_dropped(completion *self) noexcept;
+
+    /// The queue node that brings the frame home (aggregated, not derived, so the driver and
+    /// the coroutine object around it stay standard-layout).
+    struct home_completion {
+        completion node; // first member: a completion * is a home_completion *
+        driver *owner = nullptr;
+    };
 
     std::coroutine_handle<> top_;
     task_promise_base *top_promise_;
@@ -115,6 +168,20 @@ private:
     bool stop_requested_ = false;
     std::source_location location_;
     coroutine_state state_ = coroutine_state::unstarted;
+
+    PyObject *owner_ = nullptr;          ///< our coroutine object (borrowed)
+    bool holding_owner_ = false;         ///< a reference to owner_ is held while away
+    runtime *away_on_ = nullptr;         ///< the runtime the frame runs on, or nullptr when home
+    parked_operation away_park_;         ///< what parked_ points to while away
+    bool away_arrived_ = false;          ///< loop thread: the home completion was delivered
+    PyObject *away_error_ = nullptr;     ///< thrown in while away, delivered at home
+    std::atomic<bool> away_cancel_delivered_{false};
+    std::coroutine_handle<> away_resume_; ///< written away before the home completion is pushed
+    PyObject *away_request_ = nullptr;   ///< an awaitable the frame asked the loop to await
+    bool away_request_owned_ = false;
+    delegation_target *away_target_ = nullptr;
+    std::shared_ptr<completion_queue> queue_;
+    home_completion home_;
 };
 
 } // namespace detail

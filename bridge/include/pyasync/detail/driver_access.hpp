@@ -24,5 +24,17 @@ driver &driver_of(std::coroutine_handle<Promise> awaiting, const char *what) {
                          "function, pyasync::make_coroutine or pyasync::run)");
 }
 
+/// As `driver_of`, for awaitables that need the loop thread: a TypeError when the frame is away.
+template <typename Promise>
+driver &loop_driver_of(std::coroutine_handle<Promise> awaiting, const char *what) {
+    driver &owner = driver_of(awaiting, what);
+    if (owner.away()) {
+        throw py::type_error(std::string("pyasync: ") + what +
+                             " needs the event-loop thread, but this coroutine runs on a runtime thread (after "
+                             "pyasync::resume_on); co_await pyasync::resume_on_loop() first");
+    }
+    return owner;
+}
+
 } // namespace detail
 PYASYNC_NAMESPACE_END

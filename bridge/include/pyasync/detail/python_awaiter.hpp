@@ -5,6 +5,8 @@
 #include <pyasync/detail/driver.hpp>
 #include <pyasync/errors.hpp>
 
+#include <exception>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -37,31 +39,47 @@ T convert_result(py::object value) {
     }
 }
 
-/// The awaiter for a Python awaitable inside a task. On the loop thread it delegates as
-/// `yield from` does: the first send happens in `await_ready` (an awaitable that finishes at
-/// once never suspends the C++ frame); if it yields, the driver forwards the yielded value to
-/// the Task and routes later sends, throws and the outcome back here.
+/// The awaiter for a Python awaitable inside a task.
+///
+/// On the loop thread it delegates as `yield from` does: the first send happens in
+/// `await_ready` (an awaitable that finishes at once never suspends the C++ frame); if it
+/// yields, the driver forwards the yielded value to the Task and routes later sends, throws and
+/// the outcome back here.
+///
+/// Away on a runtime thread it touches no Python object: it hands the awaitable to the loop
+/// (`driver::await_from_away`), where it is awaited the same way inside the Task's context; the
+/// outcome is converted to C++ on the loop (`settle_on_loop`) and the frame resumes on the
+/// runtime.
 template <typename T>
 class python_awaiter : private delegation_target {
 public:
-    python_awaiter(driver *d, py::object awaitable) noexcept : driver_(d), awaitable_(std::move(awaitable)) {}
+    /// `awaitable` is a new reference when `owned`, else borrowed for the `co_await`.
+    python_awaiter(driver *d, PyObject *awaitable, bool owned) noexcept
+        : driver_(d), awaitable_(awaitable), owned_(owned) {}
     python_awaiter(const python_awaiter &) = delete;
     python_awaiter &operator=(const python_awaiter &) = delete;
     python_awaiter(python_awaiter &&other) noexcept
-        : delegation_target(std::exchange(static_cast<delegation_target &>(other), {})),
-          driver_(other.driver_), awaitable_(std::move(other.awaitable_)) {}
+        : delegation_target(std::exchange(static_cast<delegation_target &>(other), {})), driver_(other.driver_),
+          awaitable_(std::exchange(other.awaitable_, nullptr)), owned_(other.owned_) {}
     ~python_awaiter() {
+        // All null after an await from away: nothing here may need the GIL on a runtime thread.
         Py_XDECREF(value);
         Py_XDECREF(error);
         Py_XDECREF(iterator_);
         Py_XDECREF(yielded_);
+        if (owned_) {
+            Py_XDECREF(awaitable_);
+        }
     }
 
     bool await_ready() {
         if (driver_ == nullptr) {
-            throw_no_driver(awaitable_.ptr());
+            throw_no_driver(awaitable_);
         }
-        iterator_ = get_awaitable_iterator(awaitable_.ptr());
+        if (driver_->away()) {
+            return false;
+        }
+        iterator_ = get_awaitable_iterator(awaitable_);
         if (iterator_ == nullptr) {
             error = fetch_exception();
             return true;
@@ -81,10 +99,23 @@ public:
 
     void await_suspend(std::coroutine_handle<> waiter_handle) noexcept {
         waiter = waiter_handle;
+        if (iterator_ == nullptr) { // away: the loop awaits it for us
+            settle_on_loop = &settle_for_away;
+            driver_->await_from_away(std::exchange(awaitable_, nullptr), owned_, *this);
+            return;
+        }
         driver_->delegate(std::exchange(iterator_, nullptr), std::exchange(yielded_, nullptr), *this);
     }
 
     T await_resume() {
+        if (away_outcome_.error) {
+            std::rethrow_exception(away_outcome_.error);
+        }
+        if constexpr (!std::is_void_v<T> && !std::is_same_v<T, py::object>) {
+            if (away_outcome_.value) {
+                return std::move(*away_outcome_.value);
+            }
+        }
         if (error != nullptr) {
             throw_python_exception(std::exchange(error, nullptr));
         }
@@ -92,16 +123,55 @@ public:
     }
 
 private:
+    /// Loop thread, GIL held: turns the outcome into C++ before the frame resumes away. A
+    /// `py::object` result stays a reference for the frame (which needs the GIL to use it).
+    static void settle_for_away(delegation_target *self) noexcept {
+        auto &awaiter = static_cast<python_awaiter &>(*self);
+        try {
+            if (awaiter.error != nullptr) {
+                throw_python_exception(std::exchange(awaiter.error, nullptr));
+            }
+            if constexpr (std::is_void_v<T>) {
+                Py_CLEAR(awaiter.value);
+            } else if constexpr (!std::is_same_v<T, py::object>) {
+                awaiter.away_outcome_.value.emplace(
+                    convert_result<T>(py::reinterpret_steal<py::object>(std::exchange(awaiter.value, nullptr))));
+            }
+        } catch (...) {
+            awaiter.away_outcome_.error = std::current_exception();
+        }
+    }
+
+    struct no_value {};
+    struct outcome {
+        std::optional<std::conditional_t<std::is_void_v<T> || std::is_same_v<T, py::object>, no_value, T>> value;
+        std::exception_ptr error;
+    };
+
     driver *driver_;
-    py::object awaitable_;
+    PyObject *awaitable_;
+    bool owned_;
     PyObject *iterator_ = nullptr;
     PyObject *yielded_ = nullptr;
+    outcome away_outcome_;
 };
 
+/// What `pyasync::await_as<T>(obj)` returns: the awaitable (owned or borrowed) and the type.
 template <typename T>
 struct typed_python_awaitable {
     using result_type = T;
-    py::object object;
+    PyObject *object = nullptr;
+    bool owned = false;
+    typed_python_awaitable(PyObject *awaitable, bool owns) noexcept : object(awaitable), owned(owns) {}
+    typed_python_awaitable(typed_python_awaitable &&other) noexcept
+        : object(std::exchange(other.object, nullptr)), owned(other.owned) {}
+    typed_python_awaitable(const typed_python_awaitable &) = delete;
+    typed_python_awaitable &operator=(const typed_python_awaitable &) = delete;
+    ~typed_python_awaitable() {
+        if (owned) {
+            Py_XDECREF(object);
+        }
+    }
 };
 
 template <typename T>

@@ -10,6 +10,7 @@
 #include <pyasync/runtime.hpp>
 
 #include <atomic>
+#include <coroutine>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -68,14 +69,26 @@ public:
             error = std::current_exception();
         }
     }
-    /// Any thread, no GIL: hands the operation (and the work's reference) to the loop.
-    void complete() noexcept { queue->push(this); }
+    /// Any thread, no GIL: hands the operation (and the work's reference) to the loop; or, for
+    /// a frame away on a runtime, resumes it right here (unless its awaiter has not finished
+    /// suspending, in which case the awaiter resumes it) and drops the work's reference.
+    void complete() noexcept {
+        if (!direct) {
+            queue->push(this);
+            return;
+        }
+        if (gate.exchange(true, std::memory_order_acq_rel)) {
+            direct.resume();
+        }
+        release();
+    }
     void release() noexcept {
         if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
             delete this;
         }
     }
-    /// Loop thread: the awaiter no longer waits; stop the work if it can be stopped.
+    /// Loop thread (or, away, the thread cancelling): the awaiter no longer waits; stop the work
+    /// if it can be stopped.
     void abandon() noexcept {
         abandoned = true;
         stop.request_stop();
@@ -89,6 +102,8 @@ public:
     driver *owner = nullptr;
     std::shared_ptr<completion_queue> queue;
     std::shared_ptr<timer_handle> timer;
+    std::coroutine_handle<> direct;  ///< the frame to resume in place, when it is away
+    std::atomic<bool> gate{false};   ///< direct only: set by the first of "suspended" and "completed"
     std::stop_source stop;
     result_slot<T> slot;
     std::exception_ptr error;
@@ -151,8 +166,11 @@ public:
     bool await_ready() const noexcept { return false; }
 
     template <typename Promise>
-    void await_suspend(std::coroutine_handle<Promise> awaiting) {
+    bool await_suspend(std::coroutine_handle<Promise> awaiting) {
         driver &owner = driver_of(awaiting, what_);
+        if (owner.away()) {
+            return suspend_away(owner, awaiting);
+        }
         if (owner.suspension_future() == nullptr) {
             throw python_error();
         }
@@ -170,14 +188,20 @@ public:
         waiter = awaiting;
         cancel = &on_cancel;
         owner.park(*this);
+        return true;
     }
 
     T await_resume() {
+        on_stop_.reset(); // waits for a stop callback running on the loop thread
         runtime_operation<T> *operation = std::exchange(operation_, nullptr);
         struct releaser {
             runtime_operation<T> *held;
             ~releaser() { held->release(); }
         } release_at_exit{operation};
+        if (away_owner_ != nullptr && operation->stop.stop_requested()) {
+            away_owner_->note_cancellation_delivered_away();
+            throw cancelled_error();
+        }
         if (error != nullptr) {
             throw_python_exception(std::exchange(error, nullptr));
         }
@@ -192,9 +216,34 @@ private:
         static_cast<operation_awaiter *>(self)->operation_->abandon();
     }
 
+    /// The frame runs on a runtime thread: the completion resumes it where it happens, with no
+    /// loop involved; a cancellation reaches it through the driver's stop token.
+    bool suspend_away(driver &owner, std::coroutine_handle<> awaiting) {
+        auto *operation = new runtime_operation<T>();
+        operation->direct = awaiting;
+        try {
+            launch_(operation);
+        } catch (...) {
+            operation->release();
+            operation->release();
+            throw;
+        }
+        operation_ = operation;
+        away_owner_ = &owner;
+        on_stop_.emplace(owner.stop_token(), stop_request{operation});
+        return !operation->gate.exchange(true, std::memory_order_acq_rel); // false: done already
+    }
+
+    struct stop_request {
+        runtime_operation<T> *operation;
+        void operator()() const noexcept { operation->abandon(); }
+    };
+
     const char *what_;
     Launch launch_;
     runtime_operation<T> *operation_ = nullptr;
+    driver *away_owner_ = nullptr;
+    std::optional<std::stop_callback<stop_request>> on_stop_;
 };
 
 template <typename T, typename Launch>

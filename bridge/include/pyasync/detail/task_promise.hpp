@@ -20,6 +20,10 @@ namespace detail {
 
 class driver;
 
+/// When `owner`'s frame is away on a runtime, sends the finished outermost frame home to the
+/// loop (which converts its result there) and returns true. Any thread.
+bool come_home_finished(driver *owner) noexcept;
+
 /// State shared by every task promise: continuation, the driver (the Python coroutine object
 /// running the outermost task, if any), the stored exception and where the coroutine lives.
 class task_promise_base {
@@ -36,7 +40,12 @@ public:
         template <typename Promise>
         std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) const noexcept {
             auto next = self.promise().continuation_;
-            return next ? next : std::noop_coroutine();
+            if (next) {
+                return next;
+            }
+            // The outermost frame: if it finished on a runtime thread, the loop must finish it.
+            come_home_finished(self.promise().driver_);
+            return std::noop_coroutine();
         }
         void await_resume() const noexcept {}
     };
@@ -73,10 +82,15 @@ public:
     template <typename Awaitable>
     decltype(auto) await_transform(Awaitable &&awaitable) {
         using plain = std::remove_cvref_t<Awaitable>;
-        if constexpr (std::is_base_of_v<py::handle, plain>) {
-            return python_awaiter<py::object>(driver_, py::reinterpret_borrow<py::object>(awaitable));
+        // No reference counting here: the frame may run on a runtime thread without the GIL. An
+        // rvalue object hands its reference over; anything else is borrowed for the co_await.
+        if constexpr (std::is_base_of_v<py::object, plain> && !std::is_lvalue_reference_v<Awaitable>) {
+            return python_awaiter<py::object>(driver_, awaitable.release().ptr(), true);
+        } else if constexpr (std::is_base_of_v<py::handle, plain>) {
+            return python_awaiter<py::object>(driver_, awaitable.ptr(), false);
         } else if constexpr (is_typed_python_awaitable<plain>::value) {
-            return python_awaiter<typename plain::result_type>(driver_, std::move(awaitable.object));
+            return python_awaiter<typename plain::result_type>(driver_, std::exchange(awaitable.object, nullptr),
+                                                               awaitable.owned);
         } else {
             return std::forward<Awaitable>(awaitable);
         }

@@ -1,5 +1,5 @@
 #include <pyasync/detail/module_state.hpp>
-#include <pyasync/sleep.hpp>
+#include <pyasync/loop_sleep.hpp>
 
 PYASYNC_NAMESPACE_BEGIN
 namespace detail {

@@ -1,0 +1,32 @@
+#pragma once
+/// \file
+/// `pyasync::future_into_py(task)`: start a task on the runtime now and get an asyncio Future.
+
+#include <pyasync/coroutine.hpp>
+#include <pyasync/resume_on.hpp>
+
+PYASYNC_NAMESPACE_BEGIN
+
+/// Starts `t` on a worker of `engine` **now** (eager: it runs while the caller continues) and
+/// returns an `asyncio.Task` (an `asyncio.Future`) on the running loop that completes with its
+/// converted result or exception (pyo3-asyncio's `future_into_py`).
+///
+/// For CPU-bound or blocking C++ that must leave the loop. `t` starts away (as after
+/// `resume_on(engine)`): it may `co_await pyasync::resume_on_loop()` or Python awaitables, and
+/// its result is converted on the loop thread. Cancelling the Future cancels the task as
+/// `resume_on` describes. Thread: the loop thread, with a running loop and the GIL held; raises
+/// `RuntimeError` otherwise.
+template <typename T>
+py::object future_into_py(task<T> &&t, runtime &engine = default_runtime()) {
+    py::object coroutine = make_coroutine(std::move(t));
+    detail::driver &owner = detail::driver_of_coroutine(coroutine.ptr());
+    try {
+        owner.start_away(engine); // a RuntimeError naming the fix when no loop is running
+    } catch (...) {
+        coroutine.attr("close")(); // never started: no "never awaited" warning
+        throw;
+    }
+    return py::reinterpret_borrow<py::object>(owner.loop()).attr("create_task")(coroutine);
+}
+
+PYASYNC_NAMESPACE_END

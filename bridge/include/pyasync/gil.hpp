@@ -1,0 +1,41 @@
+#pragma once
+/// \file
+/// The GIL from C++: `pyasync::with_gil` for a runtime thread that must touch Python briefly,
+/// and `pyasync::without_gil` for a blocking section on the loop thread.
+///
+/// pyasync itself never takes the GIL on a runtime thread to complete work (completions go
+/// through the loop's queue). These helpers are for user code; prefer converting values on the
+/// loop (`await_as<T>`, task results) over taking the GIL away from it.
+
+#include <pyasync/config.hpp>
+
+#include <type_traits>
+#include <utility>
+
+PYASYNC_NAMESPACE_BEGIN
+
+/// Runs `fn()` with the GIL held and returns its result; any thread. Eager. Blocks until the
+/// loop thread lets go of the GIL (between callbacks, or inside `without_gil`), so keep `fn`
+/// short. Raises `RuntimeError` when the interpreter is finalizing (taking the GIL then would
+/// hang the thread).
+template <typename Fn>
+std::invoke_result_t<Fn &> with_gil(Fn &&fn) {
+    if (Py_IsInitialized() == 0 || _Py_IsFinalizing()) {
+        throw std::runtime_error("pyasync::with_gil: the Python interpreter is not running (finalizing or not "
+                                 "started); the GIL cannot be taken now");
+    }
+    py::gil_scoped_acquire gil;
+    return fn();
+}
+
+/// Runs `fn()` with the GIL released and returns its result (exceptions propagate); the thread
+/// must hold the GIL, typically the loop thread inside a bound function. Eager. Other Python
+/// threads run meanwhile; the loop itself does not (it is this thread), so use it for short
+/// blocking sections, and `pyasync::spawn_blocking` for long ones. `fn` must not touch Python.
+template <typename Fn>
+std::invoke_result_t<Fn &> without_gil(Fn &&fn) {
+    py::gil_scoped_release released;
+    return fn();
+}
+
+PYASYNC_NAMESPACE_END

@@ -1,0 +1,58 @@
+#pragma once
+/// \file
+/// `pyasync::loop_sleep`: suspend a task on the event loop's own timer and clock (the clock
+/// `fixtures::virtual_clock` controls). `pyasync::sleep` (`sleep.hpp`) uses runtime timers.
+
+#include <pyasync/detail/driver_access.hpp>
+#include <pyasync/errors.hpp>
+
+#include <chrono>
+
+PYASYNC_NAMESPACE_BEGIN
+namespace detail {
+
+class sleep_awaiter : private parked_operation {
+public:
+    explicit sleep_awaiter(double seconds) noexcept : seconds_(seconds) {}
+    /// Moved only before `co_await` starts it (GCC moves awaiters into the frame).
+    sleep_awaiter(sleep_awaiter &&other) noexcept : parked_operation(), seconds_(other.seconds_) {}
+    sleep_awaiter(const sleep_awaiter &) = delete;
+    sleep_awaiter &operator=(const sleep_awaiter &) = delete;
+    ~sleep_awaiter();
+
+    bool await_ready() const noexcept { return false; } // like asyncio.sleep(0), a zero sleep yields once
+
+    template <typename Promise>
+    void await_suspend(std::coroutine_handle<Promise> awaiting) {
+        start(loop_driver_of(awaiting, "pyasync::loop_sleep"));
+        waiter = awaiting;
+    }
+
+    void await_resume();
+
+private:
+    void start(driver &d);
+    static void cancel_timer(parked_operation *self) noexcept;
+
+    double seconds_;
+    PyObject *timer_ = nullptr;
+};
+
+} // namespace detail
+
+/// Suspends the calling task for `seconds` on the running loop's timer (`loop.call_later`), in
+/// the loop's time: what `asyncio.sleep` does, and what a virtual clock can jump over.
+///
+/// Lazy (nothing happens until `co_await`). Parks the frame behind one asyncio.Future, so the
+/// driving Task sleeps like `asyncio.sleep` (zero yields once); cancelling the Task cancels the
+/// timer and throws `pyasync::cancelled_error` here. Thread: the event-loop thread, GIL held (a
+/// frame away on a runtime gets a TypeError: use `pyasync::sleep` there).
+inline detail::sleep_awaiter loop_sleep(double seconds) noexcept { return detail::sleep_awaiter(seconds); }
+
+/// As `loop_sleep(double)`, for a `std::chrono` duration.
+template <typename Rep, typename Period>
+detail::sleep_awaiter loop_sleep(std::chrono::duration<Rep, Period> delay) noexcept {
+    return detail::sleep_awaiter(std::chrono::duration<double>(delay).count());
+}
+
+PYASYNC_NAMESPACE_END

@@ -1,0 +1,208 @@
+// The driver while its frame is away on a runtime (`resume_on`): parked on `away_park_`, it
+// yields one asyncio.Future to the Task until a home completion arrives through the loop's
+// queue; exceptions thrown in meanwhile are recorded and delivered at home; a Python awaitable
+// the frame asks for is awaited here by delegation and its outcome sent back to the runtime.
+#include <pyasync/detail/coroutine_object.hpp>
+#include <pyasync/detail/module_state.hpp>
+#include <pyasync/errors.hpp>
+#include <pyasync/runtime.hpp>
+
+#include <utility>
+
+PYASYNC_NAMESPACE_BEGIN
+namespace detail {
+
+void wake_parked(driver &owner) noexcept;
+
+namespace {
+
+/// Runs `frame` on a worker of `engine` (a stopped engine drops it: the frame stays suspended).
+void resume_on_worker(runtime &engine, std::coroutine_handle<> frame) {
+    engine.spawn([frame] { frame.resume(); });
+}
+
+/// Closes an awaitable the frame asked for but that will never be awaited (so a coroutine
+/// object does not warn "never awaited").
+void close_unawaited(PyObject *awaitable) noexcept {
+    if (PyCoro_CheckExact(awaitable) || Py_TYPE(awaitable) == coroutine_type()) {
+        PyObject *closed = PyObject_CallMethodNoArgs(awaitable, state().str_close);
+        if (closed == nullptr) {
+            PyErr_WriteUnraisable(awaitable);
+        }
+        Py_XDECREF(closed);
+    }
+}
+
+} // namespace
+
+PySendResult driver::yield_suspension_future(PyObject **result) {
+    PyObject *future = suspension_future();
+    if (future == nullptr || PyObject_SetAttr(future, state().str_future_blocking, Py_True) != 0) {
+        return PYGEN_ERROR;
+    }
+    state_ = coroutine_state::suspended;
+    *result = Py_NewRef(future);
+    return PYGEN_NEXT;
+}
+
+void driver::hold_owner() noexcept {
+    if (!holding_owner_ && owner_ != nullptr) {
+        Py_INCREF(owner_);
+        holding_owner_ = true;
+    }
+}
+
+void driver::release_owner() noexcept {
+    if (std::exchange(holding_owner_, false)) {
+        Py_DECREF(owner_); // never the last reference: whoever sends or throws into us holds one
+    }
+}
+
+void driver::leave_for(runtime &engine, std::coroutine_handle<> frame) {
+    if (loop() == nullptr || suspension_future() == nullptr) {
+        throw python_error();
+    }
+    if (!queue_) {
+        queue_ = completion_queue::of(loop_);
+        home_.owner = this;
+        home_.node.deliver = &on_home;
+        home_.node.discard = &on_home_dropped;
+    }
+    (void) stop_token(); // made here: the loop stops it while the frame may read it away
+    away_on_ = &engine;
+    away_arrived_ = false;
+    away_cancel_delivered_.store(false, std::memory_order_relaxed);
+    parked_ = &away_park_;
+    hold_owner();
+    try {
+        resume_on_worker(engine, frame);
+    } catch (...) {
+        parked_ = nullptr;
+        away_on_ = nullptr;
+        release_owner();
+        throw;
+    }
+}
+
+void driver::start_away(runtime &engine) {
+    state_ = coroutine_state::running;
+    try {
+        leave_for(engine, top_);
+    } catch (...) {
+        state_ = coroutine_state::unstarted;
+        throw;
+    }
+    state_ = coroutine_state::suspended;
+}
+
+void driver::move_to(runtime &engine, std::coroutine_handle<> frame) {
+    away_on_ = &engine;
+    resume_on_worker(engine, frame);
+}
+
+void driver::come_home(std::coroutine_handle<> frame) noexcept {
+    away_resume_ = frame;
+    queue_->push(&home_.node);
+}
+
+void driver::await_from_away(PyObject *awaitable, bool owned, delegation_target &target) noexcept {
+    away_request_ = awaitable;
+    away_request_owned_ = owned;
+    away_target_ = &target;
+    come_home({});
+}
+
+void driver::on_home(completion *self) noexcept {
+    driver &owner = *reinterpret_cast<home_completion *>(self)->owner;
+    owner.away_arrived_ = true;
+    wake_parked(owner); // a cancelled future is left alone: throw_in sees away_arrived_
+}
+
+void driver::on_home_dropped(completion * /*self*/) noexcept {
+    // The loop is gone (interpreter exit): the frame stays suspended and its coroutine object is
+    // kept, since releasing it needs the GIL. Counted by the queue as dropped.
+}
+
+void driver::record_away_error(PyObject *exception) noexcept {
+    Py_XSETREF(away_error_, Py_NewRef(exception));
+    away_cancel_delivered_.store(false, std::memory_order_release);
+}
+
+PyObject *driver::take_away_error() noexcept {
+    if (away_cancel_delivered_.exchange(false, std::memory_order_acq_rel)) {
+        Py_CLEAR(away_error_);
+    }
+    return std::exchange(away_error_, nullptr);
+}
+
+PySendResult driver::arrive(PyObject **result) {
+    away_arrived_ = false;
+    if (away_request_ != nullptr) {
+        return start_await_for_away(result);
+    }
+    away_on_ = nullptr;
+    release_owner();
+    return resume(std::exchange(away_resume_, nullptr), result);
+}
+
+PySendResult driver::start_await_for_away(PyObject **result) {
+    PyObject *awaitable = std::exchange(away_request_, nullptr);
+    if (!away_request_owned_) {
+        Py_INCREF(awaitable);
+    }
+    delegation_target &target = *std::exchange(away_target_, nullptr);
+    if (PyObject *pending = take_away_error()) {
+        // Cancelled before the loop got to it: the awaitable never starts.
+        close_unawaited(awaitable);
+        Py_DECREF(awaitable);
+        target.error = pending;
+        return send_back_away(target, result);
+    }
+    PyObject *iterator = get_awaitable_iterator(awaitable);
+    Py_DECREF(awaitable);
+    if (iterator == nullptr) {
+        target.error = fetch_exception();
+        return send_back_away(target, result);
+    }
+    PyObject *yielded = nullptr;
+    switch (PyIter_Send(iterator, Py_None, &yielded)) {
+    case PYGEN_RETURN:
+        Py_DECREF(iterator);
+        target.value = yielded;
+        return send_back_away(target, result);
+    case PYGEN_ERROR:
+        Py_DECREF(iterator);
+        target.error = fetch_exception();
+        return send_back_away(target, result);
+    case PYGEN_NEXT:
+        break;
+    }
+    delegate(iterator, yielded, target);
+    state_ = coroutine_state::suspended;
+    *result = std::exchange(pending_yield_, nullptr);
+    return PYGEN_NEXT;
+}
+
+PySendResult driver::send_back_away(delegation_target &target, PyObject **result) {
+    target.settle_on_loop(&target);
+    const std::coroutine_handle<> frame = target.waiter; // target lives in the frame: read it first
+    parked_ = &away_park_;
+    try {
+        resume_on_worker(*away_on_, frame);
+    } catch (...) {
+        PyErr_SetString(PyExc_RuntimeError, "pyasync: the runtime refused to resume a C++ coroutine (shut down?)");
+        return PYGEN_ERROR;
+    }
+    return yield_suspension_future(result);
+}
+
+bool come_home_finished(driver *owner) noexcept {
+    if (owner == nullptr || !owner->away()) {
+        return false;
+    }
+    owner->come_home(std::noop_coroutine());
+    return true;
+}
+
+} // namespace detail
+PYASYNC_NAMESPACE_END
