@@ -6,7 +6,9 @@
 
 #include <functional>
 #include <map>
+#include <sstream>
 #include <string>
+#include <thread>
 
 namespace py = pybind11;
 
@@ -19,6 +21,12 @@ inline std::map<std::string, initializer> &registry() {
 struct registrar {
     registrar(const char *name, initializer init) { registry().emplace(name, std::move(init)); }
 };
+/// The calling thread's id as text (compared from Python against the loop thread's).
+inline std::string this_thread_name() {
+    std::ostringstream text;
+    text << std::this_thread::get_id();
+    return text.str();
+}
 } // namespace pyasync_tests
 
 #define PYASYNC_TEST_SUBMODULE(name, variable)                                                                 \

@@ -88,7 +88,7 @@ one_thread_runtime &user_runtime() {
 }
 
 pyasync::task<std::string> thread_of_spawn() {
-    co_return co_await pyasync::spawn([] { return thread_name(std::this_thread::get_id()); });
+    co_return co_await pyasync::spawn([] { return pyasync_tests::this_thread_name(); });
 }
 
 pyasync::task<void> blocking_raise(std::string message) {
@@ -114,7 +114,7 @@ pyasync::task<void> blocking_sleep(double seconds) {
 
 pyasync::task<py::tuple> on_user_runtime(long value) {
     auto [doubled, where] = co_await pyasync::spawn(
-        [value] { return std::pair(value * 2, thread_name(std::this_thread::get_id())); }, user_runtime());
+        [value] { return std::pair(value * 2, pyasync_tests::this_thread_name()); }, user_runtime());
     co_await pyasync::sleep(std::chrono::milliseconds(5), user_runtime());
     co_return py::make_tuple(doubled, where == thread_name(user_runtime().id()));
 }
@@ -132,7 +132,7 @@ PYASYNC_TEST_SUBMODULE(runtime, m) {
     }, py::arg("value"));
     m.def("pending", &pyasync::pending_operations);
     m.def("stops_seen", [] { return stops_seen.load(); });
-    m.def("main_thread", [] { return thread_name(std::this_thread::get_id()); });
+    m.def("main_thread", [] { return pyasync_tests::this_thread_name(); });
     m.def("completion_counts", [] {
         const auto counts = pyasync::detail::completion_queue::totals();
         return py::dict(py::arg("delivered") = counts.delivered, py::arg("batches") = counts.batches,
