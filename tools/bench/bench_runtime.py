@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Cross-thread completion and round trips through the background runtime, against a naive
+baseline measured in the same run, on asyncio and uvloop.
+
+Completion (N concurrent, default 100,000): N futures, each completed from a runtime worker.
+  pyasync  the worker pushes on the loop's completion queue (no GIL); the loop drains batches
+  naive    the worker takes the GIL and calls loop.call_soon_threadsafe(fut.set_result, i)
+  ratio = naive / pyasync (goal >= 20x, and pyasync <= 3 us per completion on asyncio).
+  Also: N C++ coroutines each awaiting pyasync::spawn, gathered (end to end, Tasks included).
+Round trip (M sequential awaits): loop -> runtime -> loop for one C++ coroutine awaiting
+  pyasync::spawn, and one doing resume_on / resume_on_loop; naive: one future completed by a
+  worker through the GIL each time (goal <= 40 us on asyncio, <= 15 us on uvloop).
+Method: one warm-up pass, then the median of --repeats passes; the naive completion row runs
+  fewer passes (--naive-repeats) because it is slow.
+"""
+import argparse
+import asyncio
+import gc
+import os
+import statistics
+import time
+
+import bench_runtime_native as native
+
+try:
+    import uvloop
+except ImportError:  # Debian's python3-uvloop is installed by ci/install-deps.sh
+    uvloop = None
+
+
+async def completion_pass(complete, n):
+    loop = asyncio.get_running_loop()
+    futures = [loop.create_future() for _ in range(n)]
+    start = time.perf_counter()
+    complete(futures, loop)
+    results = await asyncio.gather(*futures)
+    elapsed = time.perf_counter() - start
+    assert results[-1] == n - 1
+    return elapsed / n
+
+
+async def end_to_end_pass(n):
+    start = time.perf_counter()
+    results = await asyncio.gather(*(native.echo(i) for i in range(n)))
+    elapsed = time.perf_counter() - start
+    assert results[-1] == n - 1
+    return elapsed / n
+
+
+async def round_trip_pass(fn, m):
+    start = time.perf_counter()
+    for i in range(m):
+        await fn(i)
+    return (time.perf_counter() - start) / m
+
+
+async def naive_round_trip(i):
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+    native.naive_complete([future], loop)
+    return await future
+
+
+def measure(make_pass, repeats):
+    samples = []
+    for index in range(repeats + 1):
+        gc.collect()
+        value = make_pass()
+        if index > 0:  # the first pass warms up
+            samples.append(value)
+    return statistics.median(samples)
+
+
+def bench_loop(name, factory, args):
+    def run(coroutine):
+        with asyncio.Runner(loop_factory=factory) as runner:
+            return runner.run(coroutine)
+
+    queue = lambda futures, loop: native.queue_complete(futures)
+    rows = {
+        "completion pyasync": measure(lambda: run(completion_pass(queue, args.n)), args.repeats),
+        "completion naive": measure(lambda: run(completion_pass(native.naive_complete, args.n)),
+                                    args.naive_repeats),
+        "end to end (spawn, gathered)": measure(lambda: run(end_to_end_pass(args.n)), args.repeats),
+        "round trip spawn": measure(lambda: run(round_trip_pass(native.echo, args.m)), args.repeats),
+        "round trip resume_on": measure(lambda: run(round_trip_pass(native.away_echo, args.m)), args.repeats),
+        "round trip naive": measure(lambda: run(round_trip_pass(naive_round_trip, args.m)), args.repeats),
+    }
+    print(f"\n{name}  (N={args.n:,} concurrent, M={args.m:,} sequential, {os.cpu_count()} cores)")
+    for row, seconds in rows.items():
+        print(f"  {row:32s} {seconds * 1e6:9.2f} us")
+    print(f"  {'completion naive / pyasync':32s} {rows['completion naive'] / rows['completion pyasync']:9.1f} x")
+    print(f"  {'round trip naive / spawn':32s} {rows['round trip naive'] / rows['round trip spawn']:9.2f} x")
+    assert native.pending() == 0, "a bridged operation leaked"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--m", type=int, default=20_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--naive-repeats", type=int, default=1)
+    args = parser.parse_args()
+    bench_loop("asyncio", None, args)
+    if uvloop is not None:
+        bench_loop("uvloop", uvloop.new_event_loop, args)
+
+
+if __name__ == "__main__":
+    main()

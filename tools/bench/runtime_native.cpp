@@ -1,0 +1,86 @@
+// bench_runtime_native: the cross-thread completion paths bench_runtime.py compares, all on this
+// module's own default runtime (same workers for every row).
+//
+// - queue_complete(futures): each future is completed from a worker through pyasync's per-loop
+//   completion queue (no GIL on the worker; the loop sets the result while draining a batch).
+// - naive_complete(futures, loop): each worker takes the GIL and calls
+//   loop.call_soon_threadsafe(future.set_result, i), as existing C++ bridges do.
+// - echo(value): a C++ coroutine that hops to a worker (pyasync::spawn) and back.
+// - away_echo(value): the same hop with resume_on / resume_on_loop.
+#include <pyasync/detail/completion_queue.hpp>
+#include <pyasync/pyasync.hpp>
+
+namespace py = pybind11;
+
+namespace {
+
+/// One future to complete through the queue. Python references are taken and dropped on the
+/// loop thread only.
+struct future_completion {
+    pyasync::detail::completion node; // first member
+    PyObject *future;
+    long index;
+};
+
+void deliver(pyasync::detail::completion *self) noexcept {
+    auto *item = reinterpret_cast<future_completion *>(self);
+    PyObject *value = PyLong_FromLong(item->index);
+    PyObject *done = value != nullptr ? PyObject_CallMethod(item->future, "set_result", "O", value) : nullptr;
+    if (done == nullptr) {
+        PyErr_WriteUnraisable(item->future);
+    }
+    Py_XDECREF(done);
+    Py_XDECREF(value);
+    Py_DECREF(item->future);
+    delete item;
+}
+
+void discard(pyasync::detail::completion * /*self*/) noexcept {} // loop gone: leak, never crash
+
+void queue_complete(const py::list &futures) {
+    auto queue = pyasync::detail::completion_queue::of(pyasync::get_running_loop().ptr());
+    auto &engine = pyasync::default_runtime();
+    long index = 0;
+    for (py::handle future : futures) {
+        auto *item = new future_completion{{}, py::reinterpret_borrow<py::object>(future).release().ptr(), index++};
+        item->node.deliver = &deliver;
+        item->node.discard = &discard;
+        engine.spawn([queue, item] { queue->push(&item->node); });
+    }
+}
+
+void naive_complete(const py::list &futures, const py::object &loop) {
+    auto &engine = pyasync::default_runtime();
+    // Kept for the process's life: dropping it would need the GIL on whichever worker is last.
+    PyObject *call_soon = py::object(loop.attr("call_soon_threadsafe")).release().ptr();
+    long index = 0;
+    for (py::handle future : futures) {
+        auto *setter = new py::object(future.attr("set_result"));
+        engine.spawn([call_soon, setter, index] {
+            py::gil_scoped_acquire gil;
+            py::handle{call_soon}(*setter, index);
+            delete setter;
+        });
+        ++index;
+    }
+}
+
+pyasync::task<long> echo(long value) {
+    co_return co_await pyasync::spawn([value] { return value; });
+}
+
+pyasync::task<long> away_echo(long value) {
+    co_await pyasync::resume_on();
+    co_await pyasync::resume_on_loop();
+    co_return value;
+}
+
+} // namespace
+
+PYBIND11_MODULE(bench_runtime_native, m) {
+    m.def("queue_complete", &queue_complete, py::arg("futures"));
+    m.def("naive_complete", &naive_complete, py::arg("futures"), py::arg("loop"));
+    pyasync::def(m, "echo", &echo, py::arg("value"));
+    pyasync::def(m, "away_echo", &away_echo, py::arg("value"));
+    m.def("pending", &pyasync::pending_operations);
+}
