@@ -137,3 +137,17 @@ def test_a_process_exits_cleanly_with_work_still_running():
             "asyncio.run(main())\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_a_task_nobody_references_survives_while_parked_on_runtime_work(run, unraisable):
+    async def main():
+        finished = []
+
+        async def record():
+            finished.append(await ex.sleep(0.05, "finished"))
+        asyncio.ensure_future(record())  # no reference kept, as asyncio's own waits allow
+        await asyncio.sleep(0.01)
+        gc.collect()  # only the runtime knows about this Task now
+        assert await settle(lambda: finished == ["finished"])
+    run(main())
+    assert unraisable == []

@@ -85,6 +85,14 @@ void driver::request_stop() noexcept {
 
 void driver::release_suspension_future() noexcept { Py_CLEAR(suspension_future_); }
 
+parked_operation *driver::unpark() noexcept {
+    parked_operation *operation = std::exchange(parked_, nullptr);
+    if (operation != &away_park_) { // away, the root is released when the frame arrives home
+        release_owner();
+    }
+    return operation;
+}
+
 PyObject *driver::awaiting() const noexcept {
     if (delegate_ != nullptr) {
         return delegate_;
@@ -129,7 +137,7 @@ PySendResult driver::send(PyObject *value, PyObject **result) {
                                 "awaiting it may resume it, once the work completes");
                 return PYGEN_ERROR;
             }
-            parked_operation *operation = std::exchange(parked_, nullptr);
+            parked_operation *operation = unpark();
             release_suspension_future();
             if (operation == &away_park_) {
                 return arrive(result);
@@ -181,7 +189,7 @@ PySendResult driver::throw_in(PyObject *exception, PyObject **result) {
             return forward_to_delegate(nullptr, exception, result);
         }
         if (parked_ != nullptr) {
-            parked_operation *operation = std::exchange(parked_, nullptr);
+            parked_operation *operation = unpark();
             if (operation->cancel != nullptr) {
                 operation->cancel(operation);
             }
@@ -222,7 +230,7 @@ PySendResult driver::settle(PyObject **result) {
                 return PYGEN_NEXT;
             }
             // No loop or no future: the parked operation fails at its suspension point.
-            parked_operation *operation = std::exchange(parked_, nullptr);
+            parked_operation *operation = unpark();
             if (operation->cancel != nullptr) {
                 operation->cancel(operation);
             }
@@ -325,7 +333,7 @@ int driver::close() {
     state_ = coroutine_state::finished;
     int status = 0;
     if (parked_ != nullptr) {
-        parked_operation *operation = std::exchange(parked_, nullptr);
+        parked_operation *operation = unpark();
         if (operation->cancel != nullptr) {
             operation->cancel(operation);
         }

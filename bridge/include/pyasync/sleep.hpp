@@ -5,6 +5,7 @@
 #include <pyasync/detail/runtime_operation.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
 
@@ -25,9 +26,20 @@ auto sleep(std::chrono::duration<Rep, Period> delay, runtime &engine = default_r
                                       std::chrono::nanoseconds::zero());
     return detail::make_operation_awaiter<void>(
         "pyasync::sleep", [&engine, nanoseconds](detail::runtime_operation<void> *operation) {
-            auto no_value = [] {};
-            auto work = std::make_shared<detail::work_reference<void, decltype(no_value)>>(operation, no_value);
-            operation->timer = engine.schedule_after(nanoseconds, [work](bool) { work->run_and_complete(); });
+            // A timer cancelled by the runtime itself (shut down) ends the sleep with
+            // cancelled_error, never as if the delay had passed.
+            auto fired = std::make_shared<std::atomic<bool>>(false);
+            auto end_of_sleep = [fired] {
+                if (!fired->load(std::memory_order_acquire)) {
+                    throw cancelled_error();
+                }
+            };
+            auto work =
+                std::make_shared<detail::work_reference<void, decltype(end_of_sleep)>>(operation, end_of_sleep);
+            operation->timer = engine.schedule_after(nanoseconds, [work, fired](bool expired) {
+                fired->store(expired, std::memory_order_release);
+                work->run_and_complete();
+            });
         });
 }
 

@@ -66,6 +66,13 @@ public:
 
     /// Parks the frame on C++-side work; the driver yields `suspension_future()` to the Task.
     void park(parked_operation &operation) noexcept { parked_ = &operation; }
+    /// Parks and roots the coroutine object until the park ends: for work only C++ refers to
+    /// (runtime operations), where nothing on the loop would keep an unreferenced Task alive
+    /// (asyncio roots its own waits through the loop's timers and selector).
+    void park_rooted(parked_operation &operation) noexcept {
+        parked_ = &operation;
+        hold_owner();
+    }
 
     /// The asyncio.Future the driver yields while parked (borrowed), created on first use for
     /// the current suspension. Returns nullptr with a Python error set on failure.
@@ -145,6 +152,7 @@ private:
     void record_away_error(PyObject *exception) noexcept;
     void hold_owner() noexcept;
     void release_owner() noexcept;
+    parked_operation *unpark() noexcept;
     static void on_home(completion *self) noexcept;
     static void on_home_dropped(completion *self) noexcept;
 

@@ -187,7 +187,7 @@ public:
         operation_ = operation;
         waiter = awaiting;
         cancel = &on_cancel;
-        owner.park(*this);
+        owner.park_rooted(*this);
         return true;
     }
 
