@@ -145,11 +145,21 @@ PySendResult driver::send(PyObject *value, PyObject **result) {
             return resume(operation->waiter, result);
         }
         break;
+    case coroutine_state::yielded: // the next item of an async generator
+        if (value != Py_None) {
+            PyErr_SetString(PyExc_TypeError, "pyasync: asend() of a value is not supported by C++ async generators");
+            return PYGEN_ERROR;
+        }
+        return resume(top_, result);
     case coroutine_state::running:
         PyErr_SetString(PyExc_ValueError, "coroutine already executing");
         return PYGEN_ERROR;
     case coroutine_state::finished:
-        PyErr_SetString(PyExc_RuntimeError, "cannot reuse already awaited coroutine");
+        if (generator_) {
+            PyErr_SetNone(PyExc_StopAsyncIteration);
+        } else {
+            PyErr_SetString(PyExc_RuntimeError, "cannot reuse already awaited coroutine");
+        }
         return PYGEN_ERROR;
     }
     PyErr_SetString(PyExc_SystemError, "pyasync: coroutine suspended with nothing to resume");
@@ -175,6 +185,7 @@ PySendResult driver::throw_in(PyObject *exception, PyObject **result) {
     }
     switch (state_) {
     case coroutine_state::unstarted:
+    case coroutine_state::yielded: // a generator between items: it ends, running its clean-up
     case coroutine_state::finished:
         // As for a Python coroutine: nothing ran (or nothing is left), the exception is raised.
         state_ = coroutine_state::finished;
@@ -213,6 +224,15 @@ PySendResult driver::settle(PyObject **result) {
     for (;;) {
         if (parked_ == &away_park_) { // the frame runs on another thread: touch nothing of it
             return yield_suspension_future(result);
+        }
+        if (top_promise_ != nullptr && top_promise_->take_yielded()) { // an async generator's item
+            state_ = coroutine_state::yielded;
+            PyObject *item = convert_(*top_promise_);
+            if (item == nullptr) {
+                return PYGEN_ERROR;
+            }
+            *result = item;
+            return PYGEN_RETURN;
         }
         if (top_.done()) {
             return finish(result);
@@ -300,6 +320,7 @@ PySendResult driver::finish(PyObject **result) {
 int driver::close() {
     switch (state_) {
     case coroutine_state::unstarted:
+    case coroutine_state::yielded:
     case coroutine_state::finished:
         state_ = coroutine_state::finished;
         Py_CLEAR(pending_yield_);

@@ -2,6 +2,8 @@
 /// \file
 /// Everything public in pyasync, for convenience.
 
+#include <pyasync/async_generator.hpp>
+#include <pyasync/async_iterator.hpp>
 #include <pyasync/await.hpp>
 #include <pyasync/cancellation.hpp>
 #include <pyasync/cast.hpp>

@@ -40,7 +40,8 @@ struct parked_operation {
     PyObject *error = nullptr; ///< new reference: the exception thrown in while parked
 };
 
-enum class coroutine_state : unsigned char { unstarted, suspended, running, finished };
+/// `yielded`: an async generator's frame waits at a `co_yield` for the next `__anext__`.
+enum class coroutine_state : unsigned char { unstarted, suspended, running, yielded, finished };
 
 /// Converts the outermost task's result to a new Python reference (nullptr + error on failure).
 using result_converter = PyObject *(*) (task_promise_base &promise);
@@ -112,6 +113,9 @@ public:
     }
     /// Loop thread, frame home: the exception thrown in while away (new reference) or nullptr.
     PyObject *take_away_error() noexcept;
+    /// Makes this the driver of an async generator: each `co_yield` returns its item from
+    /// `send`, and a finished generator raises StopAsyncIteration.
+    void set_generator() noexcept { generator_ = true; }
     /// The coroutine object owning this driver (borrowed; set once at creation).
     void set_owner(PyObject *coroutine_object) noexcept { owner_ = coroutine_object; }
 
@@ -177,6 +181,7 @@ private:
     std::source_location location_;
     coroutine_state state_ = coroutine_state::unstarted;
 
+    bool generator_ = false;
     PyObject *owner_ = nullptr;          ///< our coroutine object (borrowed)
     bool holding_owner_ = false;         ///< a reference to owner_ is held while away
     runtime *away_on_ = nullptr;         ///< the runtime the frame runs on, or nullptr when home

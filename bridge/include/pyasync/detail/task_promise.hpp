@@ -11,6 +11,7 @@
 #include <source_location>
 #include <stdexcept>
 #include <type_traits>
+#include <utility>
 
 PYASYNC_NAMESPACE_BEGIN
 template <typename T>
@@ -63,6 +64,9 @@ public:
 
     void set_continuation(std::coroutine_handle<> next) noexcept { continuation_ = next; }
     void set_driver(driver *d) noexcept { driver_ = d; }
+    /// Set by an async generator's `co_yield`; the driver takes it to return the item.
+    void mark_yielded() noexcept { yielded_ = true; }
+    bool take_yielded() noexcept { return std::exchange(yielded_, false); }
     /// The Python coroutine object driving this frame, or nullptr when not driven by Python.
     [[nodiscard]] class driver *driver_ptr() const noexcept { return driver_; }
     [[nodiscard]] const std::source_location &location() const noexcept { return location_; }
@@ -111,6 +115,7 @@ private:
     std::source_location location_;
     std::source_location origin_;
     std::source_location child_origin_;
+    bool yielded_ = false;
 };
 
 template <typename T>

@@ -1,0 +1,179 @@
+"""Streams both ways: a C++ async generator is a Python async iterator (async for, aclose,
+cancellation, backpressure), and C++ consumes Python async iterators (items, errors at the call
+site, aclose on early exit). Every test on asyncio and uvloop."""
+import asyncio
+import gc
+import time
+
+import pytest
+import pyasync_examples as ex
+from _pyasync_tests import streams as s
+
+
+async def settle(predicate, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        await asyncio.sleep(0.001)
+    return predicate()
+
+
+async def python_countdown(n):
+    for i in range(n - 1, -1, -1):
+        yield i
+
+
+def test_async_for_over_a_cpp_generator(run):
+    async def main():
+        return [i async for i in ex.countdown(5)], [i async for i in ex.countdown(0)]
+    assert run(main()) == ([4, 3, 2, 1, 0], [])
+
+
+def test_items_may_await_between_them(run):
+    async def doubled(i):
+        await asyncio.sleep(0)
+        return i * 2
+
+    async def main():
+        return [item async for item in s.with_awaits(doubled)]
+    assert run(main()) == ["0", "2", "4"]
+
+
+def test_items_produced_away_are_delivered_on_the_loop(run):
+    async def main():
+        return [thread async for thread in s.produced_away(3)]
+    threads = run(main())
+    assert len(threads) == 3 and s.main_thread() not in threads
+
+
+def test_an_exception_ends_the_stream_at_the_consumer(run):
+    async def main():
+        seen = []
+        with pytest.raises(ValueError, match="stream broke"):
+            async for i in s.fails_after(2, "stream broke"):
+                seen.append(i)
+        return seen
+    assert run(main()) == [0, 1]
+
+
+def test_the_end_is_reported_again_and_again(run):
+    async def main():
+        generator = ex.countdown(1)
+        assert await generator.__anext__() == 0
+        for _ in range(2):
+            with pytest.raises(StopAsyncIteration):
+                await generator.__anext__()
+    run(main())
+
+
+def test_the_producer_never_runs_ahead_of_the_consumer(run):
+    async def main():
+        before = s.counts()["produced"]
+        generator = s.counted(1_000)
+        assert [await generator.__anext__() for _ in range(3)] == [0, 1, 2]
+        assert s.counts()["produced"] - before == 3
+        await generator.aclose()
+    run(main())
+
+
+def test_aclose_and_dropping_run_the_cpp_cleanup(run):
+    async def main():
+        before = s.counts()["cleanups"]
+        generator = s.counted(10)
+        await generator.__anext__()
+        await generator.aclose()
+        assert s.counts()["cleanups"] == before + 1
+        with pytest.raises(StopAsyncIteration):
+            await generator.__anext__()
+        dropped = s.counted(10)
+        await dropped.__anext__()
+        del dropped
+        gc.collect()
+        assert s.counts()["cleanups"] == before + 2
+        never_iterated = s.counted(10)  # no "never awaited" warning, no cleanup needed beyond the frame
+        del never_iterated
+    run(main())
+
+
+def test_cancelling_the_consumer_cancels_the_generator_where_it_waits(run):
+    async def main():
+        before = s.counts()
+        generator = s.slow_second()
+
+        async def consume():
+            return [item async for item in generator]
+        task = asyncio.ensure_future(consume())
+        assert await settle(lambda: s.pending() == 1)  # item 1 consumed, the frame sleeps on a timer
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        after = s.counts()
+        assert after["cancellations"] == before["cancellations"] + 1
+        assert after["cleanups"] == before["cleanups"] + 1
+        assert await settle(lambda: s.pending() == 0)
+    run(main())
+
+
+def test_a_second_anext_while_one_is_pending_is_refused(run):
+    async def main():
+        generator = s.slow_second()
+        assert await generator.__anext__() == 1
+        pending = asyncio.ensure_future(generator.__anext__())
+        await asyncio.sleep(0.01)
+        with pytest.raises(RuntimeError, match="already"):
+            await generator.__anext__()
+        with pytest.raises(RuntimeError, match="aclose\\(\\): asynchronous generator is already running"):
+            generator.aclose()
+        pending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await pending
+    run(main())
+
+
+def test_cpp_collects_python_and_cpp_async_iterators(run):
+    async def main():
+        return await ex.collect(python_countdown(4)), await ex.collect(ex.countdown(3))
+    assert run(main()) == ([3, 2, 1, 0], [2, 1, 0])
+
+
+def test_a_python_iterator_error_arrives_at_the_cpp_call_site(run):
+    async def broken():
+        yield 1
+        raise KeyError("python side")
+
+    with pytest.raises(KeyError, match="python side"):
+        run(ex.collect(broken()))
+
+
+def test_an_item_of_the_wrong_type_is_named(run):
+    async def mixed():
+        yield 1
+        yield "two"
+
+    with pytest.raises(TypeError, match="returned str, which does not convert to long"):
+        run(s.sum_items(mixed()))
+
+
+def test_a_non_iterable_is_refused_with_its_type():
+    with pytest.raises(TypeError, match="expected an async iterable .* got int"):
+        asyncio.run(ex.collect(42))
+
+
+@pytest.mark.parametrize("take", ["take", "take_and_close"])
+def test_early_exit_from_cpp_closes_the_python_generator(run, take):
+    closed = []
+
+    async def endless():
+        try:
+            i = 0
+            while True:
+                yield i
+                i += 1
+        finally:
+            await asyncio.sleep(0)  # async clean-up is allowed
+            closed.append(True)
+
+    async def main():
+        items = await getattr(s, take)(endless(), 3)
+        assert await settle(lambda: closed == [True])
+        return items
+    assert run(main()) == [0, 1, 2]
