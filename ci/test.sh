@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test: the developer build (Debug, -Werror)
-# and the same suite under AddressSanitizer + UndefinedBehaviorSanitizer. Ends with one line
-# counting every test case run: "N passed, N failed, N skipped".
+# Installs what is missing, builds, and runs every test: the developer build (Debug, -Werror),
+# the same suite under AddressSanitizer + UndefinedBehaviorSanitizer, and the runtime and
+# cross-thread tests under ThreadSanitizer. Ends with one line counting every test case run:
+# "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash ci/install-deps.sh || exit 1
@@ -13,5 +14,10 @@ for preset in dev asan; do
   cmake --build --preset "${preset}" || exit 1
   ctest --preset "${preset}" -j2 || status=1
 done
-python3 tools/count_results.py build/dev/junit build/asan/junit || status=1
+echo "=== preset tsan: configure, build what the threads tests load, test"
+rm -rf build/tsan/junit
+cmake --preset tsan >/dev/null || exit 1
+cmake --build --preset tsan --target _pyasync_tests pyasync_examples main_probe_ || exit 1
+ctest --preset tsan || status=1
+python3 tools/count_results.py build/dev/junit build/asan/junit build/tsan/junit || status=1
 exit $status

@@ -10,6 +10,10 @@ Completion (N concurrent, default 100,000): N futures, each completed from a run
 Round trip (M sequential awaits): loop -> runtime -> loop for one C++ coroutine awaiting
   pyasync::spawn, and one doing resume_on / resume_on_loop; naive: one future completed by a
   worker through the GIL each time (goal <= 40 us on asyncio, <= 15 us on uvloop).
+Stream (--items, default 1,000,000): `async for` over pyasync_examples.countdown(n) (a C++
+  async_generator) against the same pure-Python async generator (goal: ratio >= 1x).
+Shutdown: a process that exits with 10,000 operations pending on runtime threads, 20 runs
+  (goal: each under 2 s; tests assert only the clean exit).
 Method: one warm-up pass, then the median of --repeats passes; the naive completion row runs
   fewer passes (--naive-repeats) because it is slow.
 """
@@ -20,7 +24,11 @@ import os
 import statistics
 import time
 
+import subprocess
+import sys
+
 import bench_runtime_native as native
+import pyasync_examples as examples
 
 try:
     import uvloop
@@ -61,6 +69,42 @@ async def naive_round_trip(i):
     return await future
 
 
+async def python_countdown(n):
+    for i in range(n - 1, -1, -1):
+        yield i
+
+
+async def stream_pass(make_generator, n):
+    start = time.perf_counter()
+    last = None
+    async for item in make_generator(n):
+        last = item
+    elapsed = time.perf_counter() - start
+    assert last == 0
+    return elapsed / n
+
+
+SHUTDOWN_PROGRAM = """
+import asyncio, bench_runtime_native as native
+async def main():
+    for i in range(10_000):
+        asyncio.ensure_future(native.sleep_away(60) if i % 2 else native.echo_after(60))
+    await asyncio.sleep(0.01)
+loop = asyncio.new_event_loop()
+loop.run_until_complete(main())  # exits with the loop open and everything pending
+"""
+
+
+def shutdown_times(runs):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", SHUTDOWN_PROGRAM], capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    return times
+
+
 def measure(make_pass, repeats):
     samples = []
     for index in range(repeats + 1):
@@ -91,6 +135,13 @@ def bench_loop(name, factory, args):
         print(f"  {row:32s} {seconds * 1e6:9.2f} us")
     print(f"  {'completion naive / pyasync':32s} {rows['completion naive'] / rows['completion pyasync']:9.1f} x")
     print(f"  {'round trip naive / spawn':32s} {rows['round trip naive'] / rows['round trip spawn']:9.2f} x")
+    stream = {
+        "stream pyasync countdown": measure(lambda: run(stream_pass(examples.countdown, args.items)), args.repeats),
+        "stream pure Python": measure(lambda: run(stream_pass(python_countdown, args.items)), args.repeats),
+    }
+    for row, seconds in stream.items():
+        print(f"  {row:32s} {seconds * 1e9:9.1f} ns per item")
+    print(f"  {'stream Python / pyasync':32s} {stream['stream pure Python'] / stream['stream pyasync countdown']:9.2f} x")
     assert native.pending() == 0, "a bridged operation leaked"
 
 
@@ -100,10 +151,15 @@ def main():
     parser.add_argument("--m", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--naive-repeats", type=int, default=1)
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--shutdown-runs", type=int, default=20)
     args = parser.parse_args()
     bench_loop("asyncio", None, args)
     if uvloop is not None:
         bench_loop("uvloop", uvloop.new_event_loop, args)
+    times = shutdown_times(args.shutdown_runs)
+    print(f"\nshutdown with 10,000 pending, {len(times)} runs: median {statistics.median(times):.2f} s, "
+          f"max {max(times):.2f} s (goal < 2 s each)")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 //   loop.call_soon_threadsafe(future.set_result, i), as existing C++ bridges do.
 // - echo(value): a C++ coroutine that hops to a worker (pyasync::spawn) and back.
 // - away_echo(value): the same hop with resume_on / resume_on_loop.
+// - sleep_away / echo_after: operations left pending by the shutdown row.
 #include <pyasync/detail/completion_queue.hpp>
 #include <pyasync/pyasync.hpp>
 
@@ -75,6 +76,13 @@ pyasync::task<long> away_echo(long value) {
     co_return value;
 }
 
+pyasync::task<void> sleep_away(double seconds) {
+    co_await pyasync::resume_on();
+    co_await pyasync::sleep(seconds);
+}
+
+pyasync::task<void> echo_after(double seconds) { co_await pyasync::sleep(seconds); }
+
 } // namespace
 
 PYBIND11_MODULE(bench_runtime_native, m) {
@@ -82,5 +90,7 @@ PYBIND11_MODULE(bench_runtime_native, m) {
     m.def("naive_complete", &naive_complete, py::arg("futures"), py::arg("loop"));
     pyasync::def(m, "echo", &echo, py::arg("value"));
     pyasync::def(m, "away_echo", &away_echo, py::arg("value"));
+    pyasync::def(m, "sleep_away", &sleep_away, py::arg("seconds"));
+    pyasync::def(m, "echo_after", &echo_after, py::arg("seconds"));
     m.def("pending", &pyasync::pending_operations);
 }
