@@ -9,6 +9,7 @@
 
 #include <pyasync/config.hpp>
 
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
