@@ -2,6 +2,7 @@
 import asyncio
 import gc
 import os
+import time
 
 import pytest
 
@@ -42,3 +43,12 @@ def unraisable(monkeypatch):
 
 
 SANITIZED = bool(os.environ.get("PYASYNC_SANITIZED"))
+
+
+async def settle(predicate, seconds=10.0):
+    """Waits, yielding to the loop, until predicate() holds (or `seconds` pass); returns it.
+    Tests wait for an observable state this way, never with fixed sleeps."""
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        await asyncio.sleep(0.001)
+    return predicate()

@@ -5,15 +5,9 @@ import contextvars
 import time
 
 import pytest
+
+from conftest import settle
 from _pyasync_tests import away
-
-
-async def settle(predicate, seconds=10.0):
-    """Waits (yielding to the loop) until predicate() holds: no fixed sleeps in assertions."""
-    deadline = time.monotonic() + seconds
-    while not predicate() and time.monotonic() < deadline:
-        await asyncio.sleep(0.001)
-    return predicate()
 
 
 def test_the_frame_leaves_the_loop_thread_and_comes_back(run):

@@ -11,16 +11,10 @@ import sys
 import time
 
 import pytest
+
+from conftest import settle
 import pyasync_examples as ex
 from _pyasync_tests import runtime as r
-
-
-async def settle(predicate, seconds=10.0):
-    """Waits (on the loop) until predicate() holds: no fixed sleeps in assertions."""
-    deadline = time.monotonic() + seconds
-    while not predicate() and time.monotonic() < deadline:
-        await asyncio.sleep(0.005)
-    return predicate()
 
 
 def test_values_come_back_from_workers_and_the_blocking_pool(run):

@@ -64,9 +64,8 @@ pyasync::async_generator<int> slow_second() {
     co_yield 2;
 }
 
-/// Takes the first n items from C++, then stops (the iterator is closed on the way out).
-pyasync::task<py::list> take(py::object iterable, long n) {
-    pyasync::async_iterator<py::object> items(iterable);
+/// The first n items (fewer if the iterator ends first).
+pyasync::task<py::list> first_items(pyasync::async_iterator<py::object> &items, long n) {
     py::list out;
     while (static_cast<long>(out.size()) < n) {
         auto item = co_await items.next();
@@ -78,17 +77,16 @@ pyasync::task<py::list> take(py::object iterable, long n) {
     co_return out;
 }
 
+/// Takes the first n items from C++, then stops (the iterator is closed on the way out).
+pyasync::task<py::list> take(py::object iterable, long n) {
+    pyasync::async_iterator<py::object> items(iterable);
+    co_return co_await first_items(items, n);
+}
+
 /// As take(), closing explicitly with aclose() before returning.
 pyasync::task<py::list> take_and_close(py::object iterable, long n) {
     pyasync::async_iterator<py::object> items(iterable);
-    py::list out;
-    while (static_cast<long>(out.size()) < n) {
-        auto item = co_await items.next();
-        if (!item) {
-            break;
-        }
-        out.append(*item);
-    }
+    py::list out = co_await first_items(items, n);
     co_await items.aclose();
     co_return out;
 }

@@ -3,18 +3,12 @@ cancellation, backpressure), and C++ consumes Python async iterators (items, err
 site, aclose on early exit). Every test on asyncio and uvloop."""
 import asyncio
 import gc
-import time
 
 import pytest
+
+from conftest import settle
 import pyasync_examples as ex
 from _pyasync_tests import streams as s
-
-
-async def settle(predicate, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while not predicate() and time.monotonic() < deadline:
-        await asyncio.sleep(0.001)
-    return predicate()
 
 
 async def python_countdown(n):

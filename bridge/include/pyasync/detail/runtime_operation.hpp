@@ -77,10 +77,14 @@ public:
             queue->push(this);
             return;
         }
-        if (gate.exchange(true, std::memory_order_acq_rel)) {
-            direct.resume();
-        }
+        // Drop the work's reference first: the resumed frame may finish and reach the loop
+        // before resume() returns here (the awaiter's reference keeps the operation meanwhile).
+        const bool resume_here = gate.exchange(true, std::memory_order_acq_rel);
+        const std::coroutine_handle<> frame = direct;
         release();
+        if (resume_here) {
+            frame.resume();
+        }
     }
     void release() noexcept {
         if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
