@@ -82,17 +82,7 @@ public:
         if constexpr (std::is_base_of_v<py::handle, T>) {
             return Py_NewRef(promise.item_->ptr() != nullptr ? promise.item_->ptr() : Py_None);
         } else {
-            try {
-                return py::detail::make_caster<T>::cast(std::move(*promise.item_), py::return_value_policy::move,
-                                                        nullptr)
-                    .ptr();
-            } catch (py::error_already_set &error) {
-                error.restore();
-            } catch (const std::exception &error) {
-                PyErr_Format(PyExc_TypeError, "pyasync: cannot convert the C++ async generator's %s item to Python: %s",
-                             py::type_id<T>().c_str(), error.what());
-            }
-            return nullptr;
+            return to_python<T>(std::move(*promise.item_), py::return_value_policy::move, "async generator's item");
         }
     }
 

@@ -30,6 +30,23 @@ PyTypeObject *coroutine_type();
 /// The driver of a coroutine object made by `new_coroutine` (`object` must be one).
 driver &driver_of_coroutine(PyObject *object) noexcept;
 
+/// Converts a C++ value to a new Python reference with pybind11's casters, or returns nullptr
+/// with a Python error set; `what` names the value in the TypeError ("coroutine's ... result").
+template <typename T, typename Value>
+PyObject *to_python(Value &&value, py::return_value_policy policy, const char *what) noexcept {
+    try {
+        return py::detail::make_caster<T>::cast(std::forward<Value>(value), policy, nullptr).ptr();
+    } catch (py::error_already_set &error) {
+        error.restore();
+    } catch (py::builtin_exception &error) {
+        error.set_error();
+    } catch (const std::exception &error) {
+        PyErr_Format(PyExc_TypeError, "pyasync: cannot convert the C++ %s %s to Python: %s", what,
+                     py::type_id<T>().c_str(), error.what());
+    }
+    return nullptr;
+}
+
 template <typename T>
 PyObject *convert_task_result(task_promise_base &base) {
     auto &promise = static_cast<task_promise<T> &>(base);
@@ -45,21 +62,9 @@ PyObject *convert_task_result(task_promise_base &base) {
         Py_INCREF(value);
         return value;
     } else {
-        try {
-            constexpr auto policy = std::is_lvalue_reference_v<T> ? py::return_value_policy::copy
-                                                                  : py::return_value_policy::move;
-            using value_type = std::remove_reference_t<T>;
-            return py::detail::make_caster<value_type>::cast(std::forward<T>(promise.value()), policy, nullptr)
-                .ptr();
-        } catch (py::error_already_set &error) {
-            error.restore();
-        } catch (py::builtin_exception &error) {
-            error.set_error();
-        } catch (const std::exception &error) {
-            PyErr_Format(PyExc_TypeError, "pyasync: cannot convert the C++ coroutine's %s result to Python: %s",
-                         py::type_id<T>().c_str(), error.what());
-        }
-        return nullptr;
+        constexpr auto policy =
+            std::is_lvalue_reference_v<T> ? py::return_value_policy::copy : py::return_value_policy::move;
+        return to_python<std::remove_reference_t<T>>(std::forward<T>(promise.value()), policy, "coroutine's result");
     }
 }
 
