@@ -200,12 +200,17 @@ PySendResult driver::throw_in(PyObject *exception, PyObject **result) {
             return forward_to_delegate(nullptr, exception, result);
         }
         if (parked_ != nullptr) {
-            parked_operation *operation = unpark();
+            parked_operation *operation = parked_;
             if (operation->cancel != nullptr) {
                 operation->cancel(operation);
             }
             Py_XSETREF(operation->error, Py_NewRef(exception));
             release_suspension_future();
+            if (operation->still_running != nullptr && operation->still_running(operation)) {
+                // Asked to stop; the frame gets the exception once the work has reported.
+                return yield_suspension_future(result);
+            }
+            unpark();
             return resume(operation->waiter, result);
         }
         break;

@@ -4,11 +4,15 @@
 #include <pyasync/detail/python_awaiter.hpp>
 #include <pyasync/errors.hpp>
 
+#include <asio/error.hpp>
+
 #include <cxxabi.h>
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
+#include <system_error>
 
 PYASYNC_NAMESPACE_BEGIN
 
@@ -100,6 +104,31 @@ PyObject *fetch_exception() noexcept {
     throw python_error();
 }
 
+namespace {
+
+/// Raises the Python exception for `code` when there is one (an errno: `OSError(errno, text)`,
+/// which picks the subclass, such as ConnectionRefusedError; Asio's end of file: EOFError).
+bool raise_system_error(const std::error_code &code, const std::string &text) noexcept {
+    const std::error_category &category = code.category();
+    if (category == std::system_category() || category == std::generic_category() ||
+        category == asio::error::get_system_category()) {
+        PyObject *error = PyObject_CallFunction(PyExc_OSError, "is", code.value(), text.c_str());
+        if (error == nullptr) {
+            return false;
+        }
+        PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(error)), error);
+        Py_DECREF(error);
+        return true;
+    }
+    if (code == asio::error::eof) {
+        PyErr_SetString(PyExc_EOFError, text.c_str());
+        return true;
+    }
+    return false;
+}
+
+} // namespace
+
 void raise_in_python(const std::exception_ptr &error, const std::source_location &origin,
                      const char *coroutine_name) noexcept {
     try {
@@ -121,8 +150,14 @@ void raise_in_python(const std::exception_ptr &error, const std::source_location
         // overflow_error -> OverflowError, bad_alloc -> MemoryError, other std::exception ->
         // RuntimeError, plus every translator the user registered.
         bool is_std_exception = false;
+        std::optional<std::error_code> error_code;
+        std::string error_text;
         try {
             throw;
+        } catch (const std::system_error &system) {
+            is_std_exception = true;
+            error_code = system.code();
+            error_text = system.what();
         } catch (const std::exception &) {
             is_std_exception = true;
         } catch (...) {
@@ -140,6 +175,21 @@ void raise_in_python(const std::exception_ptr &error, const std::source_location
         // ("Caught an unknown exception!"); pyasync names the C++ type in pyasync.CppError.
         const bool unknown = !translated || !PyErr_Occurred() ||
                              (!is_std_exception && PyErr_Occurred() == PyExc_RuntimeError);
+        // pybind11 has no rule for std::system_error (Asio's errors among them) and makes it a
+        // bare RuntimeError; Python code expects OSError with its errno subclass, and EOFError.
+        if (error_code && !unknown && PyErr_Occurred() == PyExc_RuntimeError) {
+            PyObject *type = nullptr;
+            PyObject *value = nullptr;
+            PyObject *traceback = nullptr;
+            PyErr_Fetch(&type, &value, &traceback);
+            if (!raise_system_error(*error_code, error_text)) {
+                PyErr_Restore(type, value, traceback);
+            } else {
+                Py_XDECREF(type);
+                Py_XDECREF(value);
+                Py_XDECREF(traceback);
+            }
+        }
         if (unknown) {
             PyErr_Clear();
             const std::type_info *type = abi::__cxa_current_exception_type();

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -141,6 +142,15 @@ void set_default_runtime(std::shared_ptr<runtime> engine) {
     if (previous) {
         previous->shutdown();
     }
+}
+
+asio::any_io_executor asio_executor() {
+    if (auto *engine = dynamic_cast<asio_runtime *>(&default_runtime())) {
+        return engine->executor();
+    }
+    throw std::logic_error("pyasync: Asio interop needs an asio_runtime as the default runtime, but a user-written "
+                           "runtime was installed with set_default_runtime; co_spawn on your own executor with "
+                           "pyasync::use_task instead");
 }
 
 std::size_t pending_operations() noexcept { return detail::live_operations().load(std::memory_order_relaxed); }

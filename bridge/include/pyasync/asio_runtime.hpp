@@ -39,4 +39,9 @@ private:
     std::atomic<bool> stopped_{false};
 };
 
+/// The executor of the default runtime's workers, for `asio::co_spawn` and I/O objects. Any
+/// thread. Throws `std::logic_error` naming the fix when the default runtime is not an
+/// `asio_runtime` (a user-written runtime was installed with `set_default_runtime`).
+asio::any_io_executor asio_executor();
+
 PYASYNC_NAMESPACE_END

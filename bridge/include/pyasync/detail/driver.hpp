@@ -33,10 +33,14 @@ struct delegation_target {
 };
 
 /// An awaiter suspended on C++-side work. The work completes the driver's suspension future on
-/// the loop thread; a cancellation calls `cancel` first (to stop timers, child tasks, ...).
+/// the loop thread; a cancellation calls `cancel` first (to stop timers, child tasks, ...), then
+/// resumes the frame with the exception at once, unless `still_running` says the work has not
+/// reported yet: then the frame stays parked until it does (Asio operations, whose I/O objects
+/// live in the frame and must outlive them).
 struct parked_operation {
     std::coroutine_handle<> waiter;
     void (*cancel)(parked_operation *self) noexcept = nullptr;
+    bool (*still_running)(parked_operation *self) noexcept = nullptr;
     PyObject *error = nullptr; ///< new reference: the exception thrown in while parked
 };
 

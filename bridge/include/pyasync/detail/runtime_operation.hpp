@@ -26,6 +26,14 @@ std::atomic<std::size_t> &live_operations() noexcept;
 /// Wakes the Task waiting on the parked driver `owner` (loop thread, GIL held).
 void wake_parked(driver &owner) noexcept;
 
+/// What else an abandoned operation must stop (an Asio operation's cancellation signal).
+class abandon_hook {
+public:
+    virtual ~abandon_hook() = default;
+    /// The thread abandoning (the loop thread, or the one cancelling a frame away); no GIL needed.
+    virtual void on_abandon() noexcept = 0;
+};
+
 template <typename T>
 struct result_slot {
     std::optional<T> value;
@@ -99,13 +107,19 @@ public:
         if (timer) {
             timer->cancel();
         }
+        if (hook) {
+            hook->on_abandon();
+        }
     }
 
     std::atomic<int> refs{2};
     bool abandoned = false;
-    driver *owner = nullptr;
+    bool delivered = false;            ///< loop thread: the work has reported
+    bool wakes_when_abandoned = false; ///< the frame stays parked after a cancellation until delivered
+    driver *owner = nullptr;           ///< nullptr once the awaiting frame is gone
     std::shared_ptr<completion_queue> queue;
     std::shared_ptr<timer_handle> timer;
+    std::shared_ptr<abandon_hook> hook;
     std::coroutine_handle<> direct;  ///< the frame to resume in place, when it is away
     std::atomic<bool> gate{false};   ///< direct only: set by the first of "suspended" and "completed"
     std::stop_source stop;
@@ -115,7 +129,8 @@ public:
 private:
     static void on_deliver(completion *self) noexcept {
         auto *operation = static_cast<runtime_operation *>(self);
-        if (!operation->abandoned) {
+        operation->delivered = true;
+        if (operation->owner != nullptr && (!operation->abandoned || operation->wakes_when_abandoned)) {
             wake_parked(*operation->owner);
         }
         operation->release();
@@ -148,19 +163,27 @@ private:
     Fn fn_;
 };
 
+/// What a cancelled awaiter waits for before its frame resumes with the cancellation.
+enum class on_cancel : bool {
+    resume_at_once,   ///< the work is told to stop and its late result is dropped
+    wait_for_the_work ///< the work is told to stop, and the frame resumes once it has reported
+};
+
 /// The awaiter of a runtime operation inside a task driven by Python: parks the frame on the
 /// driver's Future, launches the work, and resumes with its value, its exception, or
-/// `cancelled_error` when the Task was cancelled meanwhile (the late completion is dropped).
+/// `cancelled_error` when the Task was cancelled meanwhile (see `on_cancel`).
 template <typename T, typename Launch>
 class operation_awaiter : private parked_operation {
 public:
-    operation_awaiter(const char *what, Launch launch) : what_(what), launch_(std::move(launch)) {}
+    operation_awaiter(const char *what, Launch launch, on_cancel policy = on_cancel::resume_at_once)
+        : what_(what), launch_(std::move(launch)), policy_(policy) {}
     operation_awaiter(operation_awaiter &&other) noexcept
-        : parked_operation(), what_(other.what_), launch_(std::move(other.launch_)) {}
+        : parked_operation(), what_(other.what_), launch_(std::move(other.launch_)), policy_(other.policy_) {}
     operation_awaiter(const operation_awaiter &) = delete;
     operation_awaiter &operator=(const operation_awaiter &) = delete;
     ~operation_awaiter() {
         if (operation_ != nullptr) { // the frame was destroyed while parked
+            operation_->owner = nullptr;
             operation_->abandon();
             operation_->release();
         }
@@ -190,7 +213,11 @@ public:
         }
         operation_ = operation;
         waiter = awaiting;
-        cancel = &on_cancel;
+        cancel = &cancel_work;
+        if (policy_ == on_cancel::wait_for_the_work) {
+            operation->wakes_when_abandoned = true;
+            still_running = &work_still_running;
+        }
         owner.park_rooted(*this);
         return true;
     }
@@ -216,8 +243,11 @@ public:
     }
 
 private:
-    static void on_cancel(parked_operation *self) noexcept {
+    static void cancel_work(parked_operation *self) noexcept {
         static_cast<operation_awaiter *>(self)->operation_->abandon();
+    }
+    static bool work_still_running(parked_operation *self) noexcept {
+        return !static_cast<operation_awaiter *>(self)->operation_->delivered;
     }
 
     /// The frame runs on a runtime thread: the completion resumes it where it happens, with no
@@ -245,14 +275,16 @@ private:
 
     const char *what_;
     Launch launch_;
+    on_cancel policy_;
     runtime_operation<T> *operation_ = nullptr;
     driver *away_owner_ = nullptr;
     std::optional<std::stop_callback<stop_request>> on_stop_;
 };
 
 template <typename T, typename Launch>
-operation_awaiter<T, Launch> make_operation_awaiter(const char *what, Launch launch) {
-    return operation_awaiter<T, Launch>(what, std::move(launch));
+operation_awaiter<T, Launch> make_operation_awaiter(const char *what, Launch launch,
+                                                    on_cancel policy = on_cancel::resume_at_once) {
+    return operation_awaiter<T, Launch>(what, std::move(launch), policy);
 }
 
 } // namespace detail

@@ -21,6 +21,12 @@ namespace detail {
 
 class driver;
 
+/// Customization point: `foreign_awaitable<A>::adapt(A&&)` turns an awaitable of another
+/// library into one a task can await (`pyasync/asio.hpp` adapts `asio::awaitable<T>`). The
+/// specialization must be visible where the `co_await` is written.
+template <typename Awaitable>
+struct foreign_awaitable {};
+
 /// When `owner`'s frame is away on a runtime, sends the finished outermost frame home to the
 /// loop (which converts its result there) and returns true. Any thread.
 bool come_home_finished(driver *owner) noexcept;
@@ -95,6 +101,10 @@ public:
         } else if constexpr (is_typed_python_awaitable<plain>::value) {
             return python_awaiter<typename plain::result_type>(driver_, std::exchange(awaitable.object, nullptr),
                                                                awaitable.owned);
+        } else if constexpr (requires { foreign_awaitable<plain>::adapt(std::move(awaitable)); }) {
+            static_assert(!std::is_lvalue_reference_v<Awaitable>,
+                          "pyasync: co_await std::move(awaitable): a foreign awaitable is consumed once");
+            return foreign_awaitable<plain>::adapt(std::move(awaitable));
         } else {
             return std::forward<Awaitable>(awaitable);
         }
