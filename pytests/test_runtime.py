@@ -111,14 +111,33 @@ def test_a_user_written_runtime_runs_the_same_algorithms(run):
     assert run(r.on_user_runtime(21)) == (42, True)
 
 
-def test_pyasync_threads_is_validated_with_a_clear_error():
+@pytest.mark.parametrize("variable, value, expected", [
+    ("PYASYNC_THREADS", "many", "PYASYNC_THREADS is 'many': expected a whole number of threads from 1 to 1024"),
+    ("PYASYNC_THREADS", "0", "PYASYNC_THREADS is '0': expected a whole number of threads from 1 to 1024"),
+    ("PYASYNC_SPIN_US", "-5",
+     "PYASYNC_SPIN_US is '-5': expected a whole number of microseconds from 0 to 100000"),
+])
+def test_runtime_settings_are_validated_with_a_clear_error(variable, value, expected):
     code = ("import asyncio, pyasync_examples as ex\n"
             "try:\n    asyncio.run(ex.threaded_ready(1))\n"
             "except ValueError as error:\n    print('ValueError:', error)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "PYASYNC_THREADS": "many"})
-    assert "ValueError: PYASYNC_THREADS is 'many': expected a whole number of threads from 1 to 1024" in result.stdout
+                            env={**os.environ, variable: value})
+    assert "ValueError: " + expected in result.stdout
     assert result.returncode == 0, result.stderr
+
+
+def test_one_worker_that_never_spins_runs_work_timers_and_blocking_calls():
+    code = ("import asyncio, pyasync_examples as ex\n"
+            "async def main():\n"
+            "    return await asyncio.gather(ex.threaded_ready(7), ex.sleep(0.01, 'slept'),\n"
+            "                                ex.spawn_blocking_sum(1000), ex.sleep_many(50, 0.01))\n"
+            "print(asyncio.run(main()), ex.pending())\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYASYNC_THREADS": "1", "PYASYNC_SPIN_US": "0"})
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.split()[-1] == "0"  # nothing left pending
+    assert result.stdout.startswith("[7, 'slept', 499500, 50]")
 
 
 def test_a_process_exits_cleanly_with_work_still_running():

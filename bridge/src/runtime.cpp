@@ -16,18 +16,28 @@
 PYASYNC_NAMESPACE_BEGIN
 namespace {
 
-std::size_t threads_from_environment() {
-    if (const char *text = std::getenv("PYASYNC_THREADS"); text != nullptr && *text != '\0') {
+/// A whole number from the environment variable `name` in [1, max] (`fallback` when unset).
+std::size_t count_from_environment(const char *name, std::size_t fallback, std::size_t min, std::size_t max,
+                                   const char *what) {
+    if (const char *text = std::getenv(name); text != nullptr && *text != '\0') {
         char *end = nullptr;
         const unsigned long count = std::strtoul(text, &end, 10);
-        if (*end == '\0' && count > 0 && count <= 1024) {
+        if (*end == '\0' && text[0] != '-' && count >= min && count <= max) {
             return count;
         }
-        throw std::invalid_argument(std::string("PYASYNC_THREADS is '") + text +
-                                    "': expected a whole number of threads from 1 to 1024");
+        throw std::invalid_argument(std::string(name) + " is '" + text + "': expected a whole number of " + what +
+                                    " from " + std::to_string(min) + " to " + std::to_string(max));
     }
+    return fallback;
+}
+
+std::size_t threads_from_environment() {
     const unsigned cores = std::thread::hardware_concurrency();
-    return cores == 0 ? 2 : cores;
+    return count_from_environment("PYASYNC_THREADS", cores == 0 ? 2 : cores, 1, 1024, "threads");
+}
+
+std::chrono::microseconds spin_from_environment() {
+    return std::chrono::microseconds(count_from_environment("PYASYNC_SPIN_US", 100, 0, 100'000, "microseconds"));
 }
 
 /// A steady_timer whose callback runs exactly once: at expiry, on cancel, or (if the pool drops
@@ -87,15 +97,57 @@ void register_shutdown_at_exit() {
 
 } // namespace
 
-asio_runtime::asio_runtime(std::size_t threads, std::size_t blocking_threads)
-    : threads_(threads != 0 ? threads : threads_from_environment()), workers_(threads_),
-      blocking_(blocking_threads != 0 ? blocking_threads : 4 * threads_) {}
+asio_runtime::asio_runtime(std::size_t threads, std::size_t blocking_threads,
+                           std::optional<std::chrono::microseconds> spin)
+    : threads_(threads != 0 ? threads : threads_from_environment()), spin_(spin ? *spin : spin_from_environment()), keep_running_(context_.get_executor()),
+      blocking_(blocking_threads != 0 ? blocking_threads : 4 * threads_) {
+    workers_.reserve(threads_);
+    for (std::size_t i = 0; i < threads_; ++i) {
+        workers_.emplace_back([this] { serve(); });
+    }
+}
 
 asio_runtime::~asio_runtime() { shutdown(); }
 
+void asio_runtime::serve() noexcept {
+    while (!context_.stopped()) {
+        if (context_.poll_one() != 0 || spin_for_work()) {
+            continue;
+        }
+        context_.run_one(); // sleeps until a handler is ready
+    }
+}
+
+bool asio_runtime::spin_for_work() {
+    if (spin_.count() == 0 || spinner_busy_.exchange(true, std::memory_order_acquire)) {
+        return false; // another worker is already awake for new work: this one may sleep
+    }
+    struct release_spinner {
+        std::atomic<bool> &busy;
+        ~release_spinner() { busy.store(false, std::memory_order_release); }
+    } release{spinner_busy_};
+    const auto until = std::chrono::steady_clock::now() + spin_;
+    for (unsigned round = 1; !context_.stopped(); ++round) {
+        // A spawned job is seen through the counter without touching Asio's lock; timers and I/O
+        // completions are polled every few rounds.
+        if ((queued_.load(std::memory_order_relaxed) != 0 || round % 16 == 0) && context_.poll_one() != 0) {
+            return true;
+        }
+        if (std::chrono::steady_clock::now() >= until) {
+            return false;
+        }
+        std::this_thread::yield(); // the loop thread may need this core more
+    }
+    return false;
+}
+
 void asio_runtime::spawn(job work) {
     if (!stopped_.load(std::memory_order_acquire)) {
-        asio::post(workers_, std::move(work));
+        queued_.fetch_add(1, std::memory_order_relaxed);
+        asio::post(context_, [this, work = std::move(work)] {
+            queued_.fetch_sub(1, std::memory_order_relaxed);
+            work();
+        });
     } // else dropped: its captured references release what it owned
 }
 
@@ -107,7 +159,7 @@ void asio_runtime::spawn_blocking(job work) {
 
 std::shared_ptr<timer_handle> asio_runtime::schedule_after(std::chrono::nanoseconds delay,
                                                            std::function<void(bool fired)> on_expiry) {
-    auto timer = std::make_shared<asio_timer>(workers_.get_executor(), delay, std::move(on_expiry));
+    auto timer = std::make_shared<asio_timer>(context_.get_executor(), delay, std::move(on_expiry));
     if (!stopped_.load(std::memory_order_acquire)) {
         timer->start();
     }
@@ -118,9 +170,14 @@ void asio_runtime::shutdown() noexcept {
     if (stopped_.exchange(true)) {
         return;
     }
-    workers_.stop();
+    keep_running_.reset();
+    context_.stop();
     blocking_.stop();
-    workers_.join();
+    for (std::thread &worker : workers_) {
+        if (worker.joinable()) {
+            worker.join();
+        }
+    }
     blocking_.join();
 }
 

@@ -3,13 +3,17 @@
 baseline measured in the same run, on asyncio and uvloop.
 
 Completion (N concurrent, default 100,000): N futures, each completed from a runtime worker.
+  floor    the loop itself calls set_result on each (no thread): Python's own Future and
+           gather cost, which every row pays; "above the floor" compares what is left
   pyasync  the worker pushes on the loop's completion queue (no GIL); the loop drains batches
   naive    the worker takes the GIL and calls loop.call_soon_threadsafe(fut.set_result, i)
   ratio = naive / pyasync (goal >= 20x, and pyasync <= 3 us per completion on asyncio).
   Also: N C++ coroutines each awaiting pyasync::spawn, gathered (end to end, Tasks included).
 Round trip (M sequential awaits): loop -> runtime -> loop for one C++ coroutine awaiting
   pyasync::spawn, and one doing resume_on / resume_on_loop; naive: one future completed by a
-  worker through the GIL each time (goal <= 40 us on asyncio, <= 15 us on uvloop).
+  worker through the GIL each time (goal <= 40 us on asyncio, <= 15 us on uvloop). The floor
+  row is two C++ threads passing a condition variable back and forth: what waking a sleeping
+  thread twice costs on this machine, with no Python at all.
 Stream (--items, default 1,000,000): `async for` over pyasync_examples.countdown(n) (a C++
   async_generator) against the same pure-Python async generator (goal: ratio >= 1x).
 Shutdown: a process that exits with 10,000 operations pending on runtime threads, 20 runs
@@ -45,6 +49,11 @@ async def completion_pass(complete, n):
     elapsed = time.perf_counter() - start
     assert results[-1] == n - 1
     return elapsed / n
+
+
+def python_complete(futures, loop):
+    for index, future in enumerate(futures):
+        future.set_result(index)
 
 
 async def end_to_end_pass(n):
@@ -122,6 +131,7 @@ def bench_loop(name, factory, args):
 
     queue = lambda futures, loop: native.queue_complete(futures)
     rows = {
+        "completion Python floor": measure(lambda: run(completion_pass(python_complete, args.n)), args.repeats),
         "completion pyasync": measure(lambda: run(completion_pass(queue, args.n)), args.repeats),
         "completion naive": measure(lambda: run(completion_pass(native.naive_complete, args.n)),
                                     args.naive_repeats),
@@ -133,8 +143,12 @@ def bench_loop(name, factory, args):
     print(f"\n{name}  (N={args.n:,} concurrent, M={args.m:,} sequential, {os.cpu_count()} cores)")
     for row, seconds in rows.items():
         print(f"  {row:32s} {seconds * 1e6:9.2f} us")
+    floor = rows["completion Python floor"]
     print(f"  {'completion naive / pyasync':32s} {rows['completion naive'] / rows['completion pyasync']:9.1f} x")
+    print(f"  {'  the same, above the floor':32s} "
+          f"{(rows['completion naive'] - floor) / max(rows['completion pyasync'] - floor, 1e-9):9.1f} x")
     print(f"  {'round trip naive / spawn':32s} {rows['round trip naive'] / rows['round trip spawn']:9.2f} x")
+    print(f"  {'two thread wake-ups (C++ floor)':32s} {native.condvar_round_trip_us(args.m):9.2f} us")
     stream = {
         "stream pyasync countdown": measure(lambda: run(stream_pass(examples.countdown, args.items)), args.repeats),
         "stream pure Python": measure(lambda: run(stream_pass(python_countdown, args.items)), args.repeats),

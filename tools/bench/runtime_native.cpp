@@ -8,8 +8,14 @@
 // - echo(value): a C++ coroutine that hops to a worker (pyasync::spawn) and back.
 // - away_echo(value): the same hop with resume_on / resume_on_loop.
 // - sleep_away / echo_after: operations left pending by the shutdown row.
+// - condvar_round_trip_us(rounds): the machine's cost of two thread wake-ups (the round-trip floor).
 #include <pyasync/detail/completion_queue.hpp>
 #include <pyasync/pyasync.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 namespace py = pybind11;
 
@@ -24,9 +30,10 @@ struct future_completion {
 };
 
 void deliver(pyasync::detail::completion *self) noexcept {
+    static PyObject *const set_result = PyUnicode_InternFromString("set_result"); // as the library caches its names
     auto *item = reinterpret_cast<future_completion *>(self);
     PyObject *value = PyLong_FromLong(item->index);
-    PyObject *done = value != nullptr ? PyObject_CallMethod(item->future, "set_result", "O", value) : nullptr;
+    PyObject *done = value != nullptr ? PyObject_CallMethodOneArg(item->future, set_result, value) : nullptr;
     if (done == nullptr) {
         PyErr_WriteUnraisable(item->future);
     }
@@ -66,6 +73,33 @@ void naive_complete(const py::list &futures, const py::object &loop) {
     }
 }
 
+/// The machine's floor for a round trip between two sleeping threads: microseconds per
+/// condition-variable ping-pong (two wake-ups), measured with the GIL released.
+double condvar_round_trip_us(int rounds) {
+    py::gil_scoped_release released;
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool ping = false;
+    std::thread partner([&] {
+        for (int i = 0; i < rounds; ++i) {
+            std::unique_lock lock(mutex);
+            changed.wait(lock, [&] { return ping; });
+            ping = false;
+            changed.notify_all();
+        }
+    });
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < rounds; ++i) {
+        std::unique_lock lock(mutex);
+        ping = true;
+        changed.notify_all();
+        changed.wait(lock, [&] { return !ping; });
+    }
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    partner.join();
+    return std::chrono::duration<double, std::micro>(elapsed).count() / rounds;
+}
+
 pyasync::task<long> echo(long value) {
     co_return co_await pyasync::spawn([value] { return value; });
 }
@@ -93,4 +127,5 @@ PYBIND11_MODULE(bench_runtime_native, m) {
     pyasync::def(m, "sleep_away", &sleep_away, py::arg("seconds"));
     pyasync::def(m, "echo_after", &echo_after, py::arg("seconds"));
     m.def("pending", &pyasync::pending_operations);
+    m.def("condvar_round_trip_us", &condvar_round_trip_us, py::arg("rounds"));
 }
