@@ -64,6 +64,24 @@ pyasync::async_generator<int> slow_second() {
     co_yield 2;
 }
 
+/// As counted(), making each item on a runtime worker.
+pyasync::async_generator<long> counted_away(long n) {
+    cleanup_guard guard;
+    for (long i = 0; i < n; ++i) {
+        co_await pyasync::resume_on();
+        ++produced;
+        co_yield i;
+    }
+}
+
+/// Yields 0..n-1, each after a runtime sleep of `seconds`.
+pyasync::async_generator<long> slow_items(long n, double seconds) {
+    for (long i = 0; i < n; ++i) {
+        co_await pyasync::sleep(seconds);
+        co_yield i;
+    }
+}
+
 /// The first n items (fewer if the iterator ends first).
 pyasync::task<py::list> first_items(pyasync::async_iterator<py::object> &items, long n) {
     py::list out;
@@ -109,6 +127,12 @@ PYASYNC_TEST_SUBMODULE(streams, m) {
     m.def("produced_away", &produced_away, py::arg("n"));
     m.def("fails_after", &fails_after, py::arg("n"), py::arg("message"));
     m.def("slow_second", &slow_second);
+    m.def("counted_away", &counted_away, py::arg("n"));
+    m.def("slow_items", &slow_items, py::arg("n"), py::arg("seconds"));
+    m.def("buffered", [](py::object source, std::size_t capacity) { return pyasync::buffered(std::move(source), capacity); },
+          py::arg("source"), py::arg("capacity"));
+    m.def("buffered_counted", [](long n, std::size_t capacity) { return pyasync::buffered(counted(n), capacity); },
+          py::arg("n"), py::arg("capacity"));
     pyasync::def(m, "take", &take, py::arg("iterable"), py::arg("n"));
     pyasync::def(m, "take_and_close", &take_and_close, py::arg("iterable"), py::arg("n"));
     pyasync::def(m, "sum_items", &sum_items, py::arg("iterable"));

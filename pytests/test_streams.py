@@ -171,3 +171,128 @@ def test_early_exit_from_cpp_closes_the_python_generator(run, take):
         assert await settle(lambda: closed == [True])
         return items
     assert run(main()) == [0, 1, 2]
+
+
+# --- pyasync::buffered: a producer that runs ahead of its consumer, up to a bound ---
+
+async def loop_turns(count=20):
+    """Lets the loop run `count` times: a pump on the loop thread that could run ahead would."""
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("make", [lambda n, c: s.buffered_counted(n, c),
+                                  lambda n, c: s.buffered(s.counted_away(n), c)],
+                         ids=["on_the_loop", "produced_away"])
+def test_buffered_producer_runs_ahead_by_exactly_its_capacity(run, make):
+    async def main():
+        before = s.counts()["produced"]
+        items = make(1_000, 5)
+        await loop_turns()
+        assert s.counts()["produced"] == before  # lazy: nothing before the first __anext__
+        assert await items.__anext__() == 0
+        assert await settle(lambda: s.counts()["produced"] - before == 1 + 5)  # one taken, five ready
+        await loop_turns()
+        assert s.counts()["produced"] - before == 1 + 5  # and no further: the buffer is full
+        assert [await items.__anext__() for _ in range(3)] == [1, 2, 3]
+        assert await settle(lambda: s.counts()["produced"] - before == 4 + 5)
+        await items.aclose()
+    run(main())
+
+
+def test_buffered_delivers_every_item_in_order_then_ends_again_and_again(run):
+    async def main():
+        items = s.buffered_counted(100, 8)
+        collected = [i async for i in items]
+        for _ in range(2):
+            with pytest.raises(StopAsyncIteration):
+                await items.__anext__()
+        return collected
+    assert run(main()) == list(range(100))
+
+
+def test_buffered_error_arrives_after_the_items_before_it(run):
+    async def main():
+        items = s.buffered(s.fails_after(3, "producer broke"), 2)
+        got = [await items.__anext__() for _ in range(3)]
+        with pytest.raises(ValueError, match="producer broke"):
+            await items.__anext__()
+        with pytest.raises(StopAsyncIteration):
+            await items.__anext__()
+        return got
+    assert run(main()) == [0, 1, 2]
+
+
+def test_buffered_aclose_stops_the_producer_and_runs_its_cleanup_before_returning(run):
+    async def main():
+        before = s.counts()["cleanups"]
+        items = s.buffered_counted(1_000_000, 4)
+        await items.__anext__()
+        await items.aclose()
+        assert s.counts()["cleanups"] == before + 1
+        with pytest.raises(StopAsyncIteration):
+            await items.__anext__()
+        never_started = s.buffered_counted(10, 4)
+        await never_started.aclose()  # the source is closed without a pump
+        assert s.counts()["cleanups"] == before + 1  # that generator never ran: no guard existed
+    run(main())
+
+
+def test_dropping_a_buffered_iterator_stops_the_producer(run):
+    async def main():
+        before = s.counts()["cleanups"]
+        items = s.buffered_counted(1_000_000, 4)
+        await items.__anext__()
+        del items
+        gc.collect()
+        assert await settle(lambda: s.counts()["cleanups"] == before + 1)
+        assert not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    run(main())
+
+
+def test_cancelling_a_buffered_consumer_loses_no_item(run):
+    async def main():
+        items = s.buffered(s.slow_items(3, 0.02), 2)
+        first = asyncio.ensure_future(items.__anext__())
+        await loop_turns(3)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        rest = [i async for i in items]
+        return rest
+    assert run(main()) == [0, 1, 2]
+
+
+def test_a_second_buffered_anext_while_one_waits_is_refused(run):
+    async def main():
+        items = s.buffered(s.slow_items(2, 0.05), 1)
+        waiting = asyncio.ensure_future(items.__anext__())
+        await loop_turns(3)
+        with pytest.raises(RuntimeError, match="already running; await one item at a time"):
+            await items.__anext__()
+        assert await waiting == 0
+        await items.aclose()
+    run(main())
+
+
+def test_buffered_pulls_ahead_from_a_python_async_generator(run):
+    pulled = []
+
+    async def numbers():
+        for i in range(10):
+            pulled.append(i)
+            yield i
+
+    async def main():
+        items = s.buffered(numbers(), 3)
+        assert await items.__anext__() == 0
+        assert await settle(lambda: len(pulled) == 1 + 3)
+        return [0] + [i async for i in items]
+    assert run(main()) == list(range(10))
+
+
+def test_buffered_refuses_a_zero_capacity_and_a_non_iterator():
+    with pytest.raises(ValueError, match="capacity must be at least 1 .*; got 0"):
+        s.buffered(python_countdown(3), 0)
+    with pytest.raises(TypeError, match="expected an async iterator with __anext__ and aclose .*, got list"):
+        s.buffered([1, 2], 4)

@@ -15,7 +15,8 @@ Round trip (M sequential awaits): loop -> runtime -> loop for one C++ coroutine 
   row is two C++ threads passing a condition variable back and forth: what waking a sleeping
   thread twice costs on this machine, with no Python at all.
 Stream (--items, default 1,000,000): `async for` over pyasync_examples.countdown(n) (a C++
-  async_generator) against the same pure-Python async generator (goal: ratio >= 1x).
+  async_generator) against the same pure-Python async generator (goal: ratio >= 1x); and the
+  same C++ generator through pyasync::buffered (a pump Task, 64 items ahead).
 Shutdown: a process that exits with 10,000 operations pending on runtime threads, 20 runs
   (goal: each under 2 s; tests assert only the clean exit).
 Method: one warm-up pass, then the median of --repeats passes; the naive completion row runs
@@ -152,6 +153,8 @@ def bench_loop(name, factory, args):
     stream = {
         "stream pyasync countdown": measure(lambda: run(stream_pass(examples.countdown, args.items)), args.repeats),
         "stream pure Python": measure(lambda: run(stream_pass(python_countdown, args.items)), args.repeats),
+        "stream buffered(countdown, 64)": measure(
+            lambda: run(stream_pass(lambda n: native.buffered_countdown(n, 64), args.items)), args.repeats),
     }
     for row, seconds in stream.items():
         print(f"  {row:32s} {seconds * 1e9:9.1f} ns per item")

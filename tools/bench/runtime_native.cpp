@@ -8,6 +8,7 @@
 // - echo(value): a C++ coroutine that hops to a worker (pyasync::spawn) and back.
 // - away_echo(value): the same hop with resume_on / resume_on_loop.
 // - sleep_away / echo_after: operations left pending by the shutdown row.
+// - buffered_countdown(n, capacity): countdown through pyasync::buffered (the pump Task's cost).
 // - condvar_round_trip_us(rounds): the machine's cost of two thread wake-ups (the round-trip floor).
 #include <pyasync/detail/completion_queue.hpp>
 #include <pyasync/pyasync.hpp>
@@ -100,6 +101,12 @@ double condvar_round_trip_us(int rounds) {
     return std::chrono::duration<double, std::micro>(elapsed).count() / rounds;
 }
 
+pyasync::async_generator<long> countdown(long n) {
+    for (long i = n - 1; i >= 0; --i) {
+        co_yield i;
+    }
+}
+
 pyasync::task<long> echo(long value) {
     co_return co_await pyasync::spawn([value] { return value; });
 }
@@ -128,4 +135,6 @@ PYBIND11_MODULE(bench_runtime_native, m) {
     pyasync::def(m, "echo_after", &echo_after, py::arg("seconds"));
     m.def("pending", &pyasync::pending_operations);
     m.def("condvar_round_trip_us", &condvar_round_trip_us, py::arg("rounds"));
+    m.def("buffered_countdown", [](long n, std::size_t capacity) { return pyasync::buffered(countdown(n), capacity); },
+          py::arg("n"), py::arg("capacity"));
 }

@@ -1,0 +1,254 @@
+// pyasync::buffered: a pump Task pulls from the source into a bounded deque; `__anext__` hands
+// out a coroutine that takes the next item, waiting on a Future while the deque is empty. The
+// pump waits on another Future while the deque is full. Everything runs on the loop thread.
+#include <pyasync/buffered.hpp>
+#include <pyasync/coroutine.hpp>
+#include <pyasync/errors.hpp>
+#include <pyasync/task.hpp>
+#include <pyasync/task_locals.hpp>
+
+#include <deque>
+#include <memory>
+#include <new>
+#include <string>
+#include <utility>
+
+PYASYNC_NAMESPACE_BEGIN
+namespace detail {
+namespace {
+
+struct buffer_state {
+    py::object source;
+    std::size_t capacity = 1;
+    std::deque<py::object> items;
+    py::object error;             ///< raised to the consumer after the items before it
+    bool finished = false;        ///< no more items will come (end, error, closed)
+    bool consumer_waiting = false; ///< an `__anext__` is in progress
+    py::object pump;              ///< the Task pulling from `source`, while it runs
+    py::object item_ready;        ///< the Future the consumer waits on, while the deque is empty
+    py::object space_ready;       ///< the Future the pump waits on, while the deque is full
+
+    /// A fresh Future on the running loop, kept in `slot` so the other side can complete it.
+    py::object new_waiter(py::object &slot) {
+        slot = get_running_loop().attr("create_future")();
+        return slot;
+    }
+    /// Completes the Future in `slot`, if one waits there.
+    static void wake(py::object &slot) {
+        py::object future = std::exchange(slot, py::object());
+        if (future && !future.attr("done")().cast<bool>()) {
+            future.attr("set_result")(py::none());
+        }
+    }
+};
+
+[[noreturn]] void raise_exception(py::object exception) {
+    PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exception.ptr())), exception.ptr());
+    throw python_error();
+}
+
+/// The pump: pulls while there is room, then waits for room. On any end it wakes the consumer
+/// and closes the source; a cancellation then ends its Task as cancelled.
+task<void> pump_items(std::shared_ptr<buffer_state> state) {
+    bool cancelled = false;
+    try {
+        for (;;) {
+            while (state->items.size() >= state->capacity) {
+                py::object room = state->new_waiter(state->space_ready);
+                co_await std::move(room);
+            }
+            py::object next = state->source.attr("__anext__")();
+            py::object item = co_await std::move(next);
+            state->items.push_back(std::move(item));
+            buffer_state::wake(state->item_ready);
+        }
+    } catch (const python_error &error) {
+        if (!error.is(PyExc_StopAsyncIteration)) {
+            state->error = error.value();
+        }
+    } catch (const cancelled_error &) {
+        cancelled = true;
+    }
+    state->finished = true;
+    state->space_ready = py::object();
+    buffer_state::wake(state->item_ready);
+    struct unroot {
+        buffer_state &state;
+        ~unroot() { state.pump = py::object(); } // the pump's Task no longer needs rooting
+    } at_exit{*state};
+    py::object closing = state->source.attr("aclose")();
+    co_await std::move(closing);
+    if (cancelled) {
+        throw cancelled_error();
+    }
+}
+
+/// One `__anext__`: the next item, waiting for one while none is ready.
+task<py::object> next_item(std::shared_ptr<buffer_state> state) {
+    if (state->consumer_waiting) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "pyasync.buffered: __anext__() is already running; await one item at a time");
+        throw python_error();
+    }
+    state->consumer_waiting = true;
+    struct done_waiting {
+        buffer_state &state;
+        ~done_waiting() {
+            state.consumer_waiting = false;
+            state.item_ready = py::object();
+        }
+    } done{*state};
+    while (state->items.empty()) {
+        if (state->finished) {
+            if (state->error) {
+                raise_exception(std::exchange(state->error, py::object()));
+            }
+            PyErr_SetNone(PyExc_StopAsyncIteration);
+            throw python_error();
+        }
+        py::object arrival = state->new_waiter(state->item_ready);
+        co_await std::move(arrival);
+    }
+    py::object item = std::move(state->items.front());
+    state->items.pop_front();
+    buffer_state::wake(state->space_ready);
+    co_return item;
+}
+
+/// `aclose()`: cancels the pump and waits for it to close the source; closes the source itself
+/// when the pump never started.
+task<void> close_buffer(std::shared_ptr<buffer_state> state) {
+    state->items.clear();
+    state->error = py::object();
+    if (py::object pump = state->pump) {
+        pump.attr("cancel")();
+        py::object ended = py::module_::import("asyncio").attr("wait")(py::make_tuple(pump));
+        co_await std::move(ended);
+    } else if (!state->finished) {
+        state->finished = true;
+        py::object closing = state->source.attr("aclose")();
+        co_await std::move(closing);
+    }
+    state->finished = true;
+}
+
+struct buffered_object {
+    PyObject_HEAD
+    std::shared_ptr<buffer_state> state;
+};
+
+buffered_object *as_buffered(PyObject *self) { return reinterpret_cast<buffered_object *>(self); }
+
+/// Runs `fn` returning a Python object, turning a C++ exception into a Python error.
+template <typename Fn>
+PyObject *guarded(Fn &&fn) noexcept {
+    try {
+        return fn().release().ptr();
+    } catch (py::error_already_set &error) {
+        error.restore();
+    } catch (const std::exception &error) {
+        PyErr_SetString(PyExc_RuntimeError, error.what());
+    }
+    return nullptr;
+}
+
+PyObject *buffered_aiter(PyObject *self) { return Py_NewRef(self); }
+
+PyObject *buffered_anext(PyObject *self) {
+    return guarded([self] {
+        const std::shared_ptr<buffer_state> &state = as_buffered(self)->state;
+        if (!state->pump && !state->finished) {
+            state->pump = get_running_loop().attr("create_task")(make_coroutine(pump_items(state)));
+        }
+        return make_coroutine(next_item(state));
+    });
+}
+
+PyObject *buffered_aclose(PyObject *self, PyObject *) {
+    return guarded([self] { return make_coroutine(close_buffer(as_buffered(self)->state)); });
+}
+
+PyObject *buffered_repr(PyObject *self) {
+    const buffer_state &state = *as_buffered(self)->state;
+    return PyUnicode_FromFormat("<pyasync.buffered %zu/%zu ready from %R>", state.items.size(), state.capacity,
+                                state.source.ptr());
+}
+
+void buffered_dealloc(PyObject *self) {
+    auto *object = as_buffered(self);
+    if (object->state && object->state->pump) {
+        // Dropped while pumping: stop the pump, which closes the source (unless its loop is gone).
+        py::object pump = std::exchange(object->state->pump, py::object());
+        PyObject *done = PyObject_CallMethod(pump.ptr(), "done", nullptr);
+        const bool running = done == Py_False;
+        Py_XDECREF(done);
+        PyObject *loop = running ? PyObject_CallMethod(pump.ptr(), "get_loop", nullptr) : nullptr;
+        PyObject *closed = loop != nullptr ? PyObject_CallMethod(loop, "is_closed", nullptr) : nullptr;
+        if (closed == Py_False) {
+            PyObject *cancelled = PyObject_CallMethod(pump.ptr(), "cancel", nullptr);
+            if (cancelled == nullptr) {
+                PyErr_WriteUnraisable(self);
+            }
+            Py_XDECREF(cancelled);
+        }
+        Py_XDECREF(closed);
+        Py_XDECREF(loop);
+        PyErr_Clear(); // only the queries above can fail here; the cancel's failure was reported
+    }
+    object->state.~shared_ptr();
+    Py_TYPE(self)->tp_free(self);
+}
+
+PyMethodDef buffered_methods[] = {
+    {"aclose", buffered_aclose, METH_NOARGS,
+     PyDoc_STR("aclose() -> awaitable; stops the producer, closes the source and drops buffered items.")},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyAsyncMethods buffered_as_async = {nullptr, buffered_aiter, buffered_anext, nullptr};
+
+PyTypeObject make_type() {
+    PyTypeObject type{PyVarObject_HEAD_INIT(nullptr, 0)};
+    type.tp_name = "pyasync.buffered";
+    type.tp_basicsize = sizeof(buffered_object);
+    type.tp_dealloc = buffered_dealloc;
+    type.tp_as_async = &buffered_as_async;
+    type.tp_repr = buffered_repr;
+    type.tp_flags = Py_TPFLAGS_DEFAULT;
+    type.tp_doc = PyDoc_STR("An async iterator whose producer runs ahead of the consumer, up to a bound "
+                            "(pyasync::buffered).");
+    type.tp_methods = buffered_methods;
+    return type;
+}
+
+PyTypeObject buffered_type_object = make_type();
+
+} // namespace
+} // namespace detail
+
+py::object buffered(py::object source, std::size_t capacity) {
+    if (capacity == 0) {
+        throw py::value_error("pyasync::buffered: capacity must be at least 1 (the number of items the producer may "
+                              "run ahead of the consumer); got 0");
+    }
+    if (!source || !py::hasattr(source, "__anext__") || !py::hasattr(source, "aclose")) {
+        throw py::type_error(std::string("pyasync::buffered: expected an async iterator with __anext__ and aclose "
+                                         "(an async generator), got ") +
+                             (source ? Py_TYPE(source.ptr())->tp_name : "nothing"));
+    }
+    static const bool ready = PyType_Ready(&detail::buffered_type_object) == 0;
+    if (!ready) {
+        throw py::error_already_set();
+    }
+    auto state = std::make_shared<detail::buffer_state>();
+    state->source = std::move(source);
+    state->capacity = capacity;
+    auto *self = PyObject_New(detail::buffered_object, &detail::buffered_type_object);
+    if (self == nullptr) {
+        throw py::error_already_set();
+    }
+    new (&self->state) std::shared_ptr<detail::buffer_state>(std::move(state));
+    return py::reinterpret_steal<py::object>(reinterpret_cast<PyObject *>(self));
+}
+
+PYASYNC_NAMESPACE_END
