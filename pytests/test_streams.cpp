@@ -6,6 +6,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -74,6 +75,23 @@ pyasync::async_generator<long> counted_away(long n) {
     }
 }
 
+std::atomic<bool> away_spinning{false};
+std::atomic<bool> away_release{false};
+
+/// Makes each item away, where it waits for `release_away()` before yielding it.
+pyasync::async_generator<long> gated_away() {
+    cleanup_guard guard;
+    for (long i = 0;; ++i) {
+        co_await pyasync::resume_on();
+        away_spinning = true;
+        while (!away_release.exchange(false)) {
+            std::this_thread::yield();
+        }
+        away_spinning = false;
+        co_yield i;
+    }
+}
+
 /// Yields 0..n-1, each after a runtime sleep of `seconds`.
 pyasync::async_generator<long> slow_items(long n, double seconds) {
     for (long i = 0; i < n; ++i) {
@@ -129,6 +147,9 @@ PYASYNC_TEST_SUBMODULE(streams, m) {
     m.def("slow_second", &slow_second);
     m.def("counted_away", &counted_away, py::arg("n"));
     m.def("slow_items", &slow_items, py::arg("n"), py::arg("seconds"));
+    m.def("gated_away", &gated_away);
+    m.def("away_spinning", [] { return away_spinning.load(); });
+    m.def("release_away", [] { away_release = true; });
     m.def("buffered", [](py::object source, std::size_t capacity) { return pyasync::buffered(std::move(source), capacity); },
           py::arg("source"), py::arg("capacity"));
     m.def("buffered_counted", [](long n, std::size_t capacity) { return pyasync::buffered(counted(n), capacity); },

@@ -11,6 +11,12 @@ import pyasync_examples as ex
 from _pyasync_tests import streams as s
 
 
+async def loop_turns(count=20):
+    """Lets the loop run `count` times: whatever is ready on the loop thread runs."""
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
 async def python_countdown(n):
     for i in range(n - 1, -1, -1):
         yield i
@@ -107,6 +113,24 @@ def test_cancelling_the_consumer_cancels_the_generator_where_it_waits(run):
     run(main())
 
 
+def test_cancelling_while_the_generator_makes_an_item_away_raises_from_that_anext(run):
+    async def main():
+        before = s.counts()["cleanups"]
+        generator = s.gated_away()
+        waiting = asyncio.ensure_future(generator.__anext__())
+        assert await settle(s.away_spinning)  # the frame is making item 0 on a worker
+        waiting.cancel()
+        await loop_turns(3)
+        s.release_away()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting  # not item 0: the cancellation is not lost when the frame comes home
+        s.release_away()
+        assert await generator.__anext__() == 1  # the frame stayed at its co_yield, item 0 dropped
+        await generator.aclose()
+        assert s.counts()["cleanups"] == before + 1
+    run(main())
+
+
 def test_a_second_anext_while_one_is_pending_is_refused(run):
     async def main():
         generator = s.slow_second()
@@ -175,27 +199,44 @@ def test_early_exit_from_cpp_closes_the_python_generator(run, take):
 
 # --- pyasync::buffered: a producer that runs ahead of its consumer, up to a bound ---
 
-async def loop_turns(count=20):
-    """Lets the loop run `count` times: a pump on the loop thread that could run ahead would."""
-    for _ in range(count):
-        await asyncio.sleep(0)
-
-
 @pytest.mark.parametrize("make", [lambda n, c: s.buffered_counted(n, c),
                                   lambda n, c: s.buffered(s.counted_away(n), c)],
                          ids=["on_the_loop", "produced_away"])
-def test_buffered_producer_runs_ahead_by_exactly_its_capacity(run, make):
+def test_buffered_producer_runs_ahead_but_never_more_than_its_capacity(run, make):
     async def main():
         before = s.counts()["produced"]
-        items = make(1_000, 5)
+        ahead = []  # produced minus taken, seen after each item once the loop settled
+        items = make(1_000, 6)
         await loop_turns()
         assert s.counts()["produced"] == before  # lazy: nothing before the first __anext__
+        for taken in range(1, 21):
+            assert await items.__anext__() == taken - 1
+            await settle(lambda: s.counts()["produced"] - before - taken >= 3)  # refilled past half
+            await loop_turns()
+            ahead.append(s.counts()["produced"] - before - taken)
+        await items.aclose()
+        return ahead
+    ahead = run(main())
+    assert max(ahead) == 6  # the buffer filled up
+    assert min(ahead) >= 3  # and was refilled whenever it drained to half
+
+
+def test_buffered_producer_refills_once_drained_to_half(run):
+    async def main():
+        before = s.counts()["produced"]
+        produced = lambda: s.counts()["produced"] - before
+        items = s.buffered_counted(1_000, 6)
         assert await items.__anext__() == 0
-        assert await settle(lambda: s.counts()["produced"] - before == 1 + 5)  # one taken, five ready
+        assert await settle(lambda: produced() == 6)  # filled at once: 1 taken, 5 ready
         await loop_turns()
-        assert s.counts()["produced"] - before == 1 + 5  # and no further: the buffer is full
-        assert [await items.__anext__() for _ in range(3)] == [1, 2, 3]
-        assert await settle(lambda: s.counts()["produced"] - before == 4 + 5)
+        assert produced() == 6
+        assert await items.__anext__() == 1  # 4 ready: above half, the producer still waits
+        await loop_turns()
+        assert produced() == 6
+        assert await items.__anext__() == 2  # 3 ready: half, the producer refills to 6 ready
+        assert await settle(lambda: produced() == 3 + 6)
+        await loop_turns()
+        assert produced() == 3 + 6
         await items.aclose()
     run(main())
 
@@ -286,7 +327,7 @@ def test_buffered_pulls_ahead_from_a_python_async_generator(run):
     async def main():
         items = s.buffered(numbers(), 3)
         assert await items.__anext__() == 0
-        assert await settle(lambda: len(pulled) == 1 + 3)
+        assert await settle(lambda: len(pulled) == 3)  # the capacity, while 1 was taken
         return [0] + [i async for i in items]
     assert run(main()) == list(range(10))
 

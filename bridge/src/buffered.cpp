@@ -1,6 +1,6 @@
 // pyasync::buffered: a pump Task pulls from the source into a bounded deque; `__anext__` hands
-// out a coroutine that takes the next item, waiting on a Future while the deque is empty. The
-// pump waits on another Future while the deque is full. Everything runs on the loop thread.
+// out a ready awaitable when an item is there, else a coroutine that waits on a Future for one.
+// The pump waits on another Future while the deque is full. Everything runs on the loop thread.
 #include <pyasync/buffered.hpp>
 #include <pyasync/coroutine.hpp>
 #include <pyasync/errors.hpp>
@@ -83,7 +83,18 @@ task<void> pump_items(std::shared_ptr<buffer_state> state) {
     }
 }
 
-/// One `__anext__`: the next item, waiting for one while none is ready.
+/// Takes the oldest item; wakes the pump once the buffer has drained to half its capacity, so
+/// a steady stream costs one pump wake-up per capacity/2 items, not one per item.
+py::object take_item(buffer_state &state) {
+    py::object item = std::move(state.items.front());
+    state.items.pop_front();
+    if (state.items.size() <= state.capacity / 2) {
+        buffer_state::wake(state.space_ready);
+    }
+    return item;
+}
+
+/// One `__anext__` when no item is ready: the next item, waiting for one.
 task<py::object> next_item(std::shared_ptr<buffer_state> state) {
     if (state->consumer_waiting) {
         PyErr_SetString(PyExc_RuntimeError,
@@ -109,10 +120,7 @@ task<py::object> next_item(std::shared_ptr<buffer_state> state) {
         py::object arrival = state->new_waiter(state->item_ready);
         co_await std::move(arrival);
     }
-    py::object item = std::move(state->items.front());
-    state->items.pop_front();
-    buffer_state::wake(state->space_ready);
-    co_return item;
+    co_return take_item(*state);
 }
 
 /// `aclose()`: cancels the pump and waits for it to close the source; closes the source itself
@@ -130,6 +138,66 @@ task<void> close_buffer(std::shared_ptr<buffer_state> state) {
         co_await std::move(closing);
     }
     state->finished = true;
+}
+
+/// What `__anext__` returns when an item is ready: an awaitable that completes with it on the
+/// first send, without a coroutine or a loop turn (as CPython's async generators hand out).
+struct ready_item_object {
+    PyObject_HEAD
+    PyObject *item; ///< owned; nullptr once handed out
+};
+
+PySendResult ready_item_send(PyObject *self, PyObject *, PyObject **result) {
+    auto *ready = reinterpret_cast<ready_item_object *>(self);
+    if (ready->item == nullptr) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot reuse already awaited __anext__()/asend()");
+        return PYGEN_ERROR;
+    }
+    *result = std::exchange(ready->item, nullptr);
+    return PYGEN_RETURN;
+}
+
+PyObject *ready_item_next(PyObject *self) {
+    PyObject *item = nullptr;
+    if (ready_item_send(self, Py_None, &item) == PYGEN_ERROR) {
+        return nullptr;
+    }
+    _PyGen_SetStopIterationValue(item);
+    Py_DECREF(item);
+    return nullptr;
+}
+
+PyObject *ready_item_await(PyObject *self) { return Py_NewRef(self); }
+
+void ready_item_dealloc(PyObject *self) {
+    Py_XDECREF(reinterpret_cast<ready_item_object *>(self)->item);
+    Py_TYPE(self)->tp_free(self);
+}
+
+PyAsyncMethods ready_item_as_async = {ready_item_await, nullptr, nullptr, ready_item_send};
+
+PyTypeObject make_ready_item_type() {
+    PyTypeObject type{PyVarObject_HEAD_INIT(nullptr, 0)};
+    type.tp_name = "pyasync.buffered_item";
+    type.tp_basicsize = sizeof(ready_item_object);
+    type.tp_dealloc = ready_item_dealloc;
+    type.tp_as_async = &ready_item_as_async;
+    type.tp_iter = PyObject_SelfIter;
+    type.tp_iternext = ready_item_next;
+    type.tp_flags = Py_TPFLAGS_DEFAULT;
+    type.tp_doc = PyDoc_STR("The awaitable __anext__() of pyasync.buffered returns when an item is ready.");
+    return type;
+}
+
+PyTypeObject ready_item_type = make_ready_item_type();
+
+py::object ready_item(py::object item) {
+    auto *self = PyObject_New(ready_item_object, &ready_item_type);
+    if (self == nullptr) {
+        throw py::error_already_set();
+    }
+    self->item = item.release().ptr();
+    return py::reinterpret_steal<py::object>(reinterpret_cast<PyObject *>(self));
 }
 
 struct buffered_object {
@@ -159,6 +227,9 @@ PyObject *buffered_anext(PyObject *self) {
         const std::shared_ptr<buffer_state> &state = as_buffered(self)->state;
         if (!state->pump && !state->finished) {
             state->pump = get_running_loop().attr("create_task")(make_coroutine(pump_items(state)));
+        }
+        if (!state->items.empty() && !state->consumer_waiting) {
+            return ready_item(take_item(*state));
         }
         return make_coroutine(next_item(state));
     });
@@ -236,7 +307,8 @@ py::object buffered(py::object source, std::size_t capacity) {
                                          "(an async generator), got ") +
                              (source ? Py_TYPE(source.ptr())->tp_name : "nothing"));
     }
-    static const bool ready = PyType_Ready(&detail::buffered_type_object) == 0;
+    static const bool ready = PyType_Ready(&detail::buffered_type_object) == 0 &&
+                              PyType_Ready(&detail::ready_item_type) == 0;
     if (!ready) {
         throw py::error_already_set();
     }

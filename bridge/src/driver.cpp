@@ -232,6 +232,14 @@ PySendResult driver::settle(PyObject **result) {
         }
         if (top_promise_ != nullptr && top_promise_->take_yielded()) { // an async generator's item
             state_ = coroutine_state::yielded;
+            if (PyObject *pending = take_away_error()) {
+                // Thrown in while the frame was away and never delivered there: this __anext__
+                // raises it instead of returning the item (else the cancellation of the Task
+                // awaiting it would be lost); the frame stays at its co_yield.
+                PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(pending)), pending);
+                Py_DECREF(pending);
+                return PYGEN_ERROR;
+            }
             PyObject *item = convert_(*top_promise_);
             if (item == nullptr) {
                 return PYGEN_ERROR;

@@ -7,9 +7,10 @@
 ///     // async for frame in frames(100): the C++ generator decodes up to 8 frames ahead
 ///
 /// - **Lazy**: nothing runs before the first `__anext__`, which starts a Task (on the running
-///   loop) that pulls from `source`. It keeps at most `capacity` items ready and pulls the next
-///   one only when there is room: the producer is never more than `capacity` items ahead of
-///   the consumer, and waits (suspended, holding nothing else) while the buffer is full.
+///   loop) that pulls from `source`. It keeps at most `capacity` items ready: the producer is
+///   never more than `capacity` items ahead of the consumer, and waits (suspended) while the
+///   buffer is full, until the consumer has drained it to half (one wake-up per capacity/2
+///   items). A ready item is handed out without a coroutine or a loop turn.
 /// - The producer runs in its own Task, concurrently with the consumer: a C++ generator that
 ///   works on the runtime (`resume_on`) or awaits I/O between items overlaps with the consumer.
 /// - An exception from the producer reaches the consumer after the items produced before it;
