@@ -52,12 +52,13 @@ struct buffer_state {
 task<void> pump_items(std::shared_ptr<buffer_state> state) {
     bool cancelled = false;
     try {
+        const py::object pull = state->source.attr("__anext__"); // looked up once
         for (;;) {
             while (state->items.size() >= state->capacity) {
                 py::object room = state->new_waiter(state->space_ready);
                 co_await std::move(room);
             }
-            py::object next = state->source.attr("__anext__")();
+            py::object next = pull();
             py::object item = co_await std::move(next);
             state->items.push_back(std::move(item));
             buffer_state::wake(state->item_ready);
