@@ -2,8 +2,9 @@
 """Stress: many concurrent bridged operations with random cancellations from both sides.
 
 Kinds of operation: runtime sleeps, completions from worker threads, C++ awaiting Python on the
-loop, C++ away on a runtime awaiting Python, frames finishing away, and C++ cancelling Python
-(pyasync::gather cancels its other children when one fails). About a third are cancelled from
+loop, C++ away on a runtime awaiting Python, frames finishing away, C++ cancelling Python
+(pyasync::gather cancels its other children when one fails), Asio timers awaited through
+pyasync::use_task, asio::awaitable coroutines, and streams through pyasync::buffered. About a third are cancelled from
 Python at a random moment. Checked: every operation ends exactly once, with its own value, a
 cancellation only when one was asked for, or its planned error; pending() returns to 0 in every
 module; the loop's exception handler and sys.unraisablehook are never called.
@@ -18,9 +19,10 @@ import sys
 import time
 
 import pyasync_examples as ex
-from _pyasync_tests import away
+from _pyasync_tests import asio, away, streams
 
-KINDS = ("runtime_sleep", "thread", "cxx_awaits_python", "away_awaits_python", "away_sum", "cxx_cancels")
+KINDS = ("runtime_sleep", "thread", "cxx_awaits_python", "away_awaits_python", "away_sum", "cxx_cancels",
+         "asio_timer", "asio_awaitable", "buffered_stream")
 
 
 class Tally:
@@ -52,6 +54,10 @@ async def fail_soon(delay):
     raise ValueError("planned failure")
 
 
+async def drain(items):
+    return [item async for item in items]
+
+
 async def started(make_coroutine):
     """Builds the operation when its Task first runs: a Task cancelled before that would leave
     the Python coroutines passed as arguments never awaited (as in pure Python)."""
@@ -71,6 +77,12 @@ def make(kind, i, rng, tally):
         return away.await_python_away(lambda: python_value(str(i), delay)), (str(i), True)
     if kind == "away_sum":
         return away.sum_away(i % 1000), sum(range(i % 1000))
+    if kind == "asio_timer":
+        return asio.timer_wait(delay), asio.main_thread()
+    if kind == "asio_awaitable":
+        return asio.awaitable_sum(i % 50), sum(range(i % 50))
+    if kind == "buffered_stream":
+        return drain(streams.buffered(ex.countdown(i % 20), 3)), list(range(i % 20 - 1, -1, -1))
     return started(lambda: ex.gather([tracked_sleeper(tally), ex.sleep(60), fail_soon(delay)])), ValueError
 
 

@@ -42,10 +42,9 @@ pyasync::task<std::string> timer_wait(double seconds) {
     co_return this_thread_name();
 }
 
-/// Waits on an Asio timer the frame owns; when cancelled, checks that the frame resumed with the
-/// timer's deadline still ahead (the wait was aborted, not run out) before re-raising.
-pyasync::task<void> cancellable_timer_wait(double seconds) {
-    asio::steady_timer timer(pyasync::asio_executor(), to_duration(seconds));
+/// Waits on `timer`; when cancelled, counts a frame resumed with the timer's deadline still
+/// ahead (the wait was aborted, not run out) before re-raising.
+pyasync::task<void> wait_counting_aborts(asio::steady_timer &timer) {
     try {
         co_await timer.async_wait(pyasync::use_task);
     } catch (const pyasync::cancelled_error &) {
@@ -56,20 +55,19 @@ pyasync::task<void> cancellable_timer_wait(double seconds) {
     }
 }
 
+/// Waits on an Asio timer the frame owns.
+pyasync::task<void> cancellable_timer_wait(double seconds) {
+    asio::steady_timer timer(pyasync::asio_executor(), to_duration(seconds));
+    co_await wait_counting_aborts(timer);
+}
+
 /// As `timer_wait`, from a frame away on the runtime: the timer's handler resumes the frame on
 /// a runtime thread, without the loop. Returns whether it resumed away.
 pyasync::task<bool> timer_wait_away(double seconds) {
     const std::string loop_thread = this_thread_name();
     co_await pyasync::resume_on();
     asio::steady_timer timer(pyasync::asio_executor(), to_duration(seconds));
-    try {
-        co_await timer.async_wait(pyasync::use_task);
-    } catch (const pyasync::cancelled_error &) {
-        if (timer.expiry() > asio::steady_timer::clock_type::now()) {
-            ++aborted_before_deadline;
-        }
-        throw;
-    }
+    co_await wait_counting_aborts(timer);
     co_return this_thread_name() != loop_thread;
 }
 

@@ -66,6 +66,7 @@ module_state make_state() {
     s.str_call_later = intern("call_later");
     s.str_cancel = intern("cancel");
     s.str_create_task = intern("create_task");
+    s.str_set_result = intern("set_result");
     return s;
 }
 

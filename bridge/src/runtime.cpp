@@ -225,11 +225,14 @@ void wake_parked(driver &owner) noexcept {
         PyErr_WriteUnraisable(nullptr);
         return;
     }
-    PyObject *args[] = {future, Py_None};
-    PyObject *done = PyObject_Vectorcall(state().set_result_unless_cancelled, args, 2, nullptr);
-    if (done == nullptr) {
+    // _set_result_unless_cancelled without its Python frame: this runs once per completion.
+    PyObject *done = PyObject_CallMethodNoArgs(future, state().str_done);
+    PyObject *set = done == Py_False ? PyObject_CallMethodOneArg(future, state().str_set_result, Py_None)
+                                     : Py_XNewRef(done);
+    if (set == nullptr) {
         PyErr_WriteUnraisable(future);
     }
+    Py_XDECREF(set);
     Py_XDECREF(done);
 }
 

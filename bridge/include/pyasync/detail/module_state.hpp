@@ -16,7 +16,7 @@ struct module_state {
     PyObject *module;                      ///< the `pyasync` module holding CppError
     // interned attribute names
     PyObject *str_create_future, *str_future_blocking, *str_done, *str_throw, *str_close, *str_add_note,
-        *str_call_later, *str_cancel, *str_create_task;
+        *str_call_later, *str_cancel, *str_create_task, *str_set_result;
 };
 
 /// The state, created on first use (imports asyncio). Throws `py::error_already_set` if that fails.
