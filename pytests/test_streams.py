@@ -209,16 +209,23 @@ def test_buffered_producer_runs_ahead_but_never_more_than_its_capacity(run, make
         items = make(1_000, 6)
         await loop_turns()
         assert s.counts()["produced"] == before  # lazy: nothing before the first __anext__
+        ahead_of = lambda taken: s.counts()["produced"] - before - taken
         for taken in range(1, 21):
             assert await items.__anext__() == taken - 1
-            await settle(lambda: s.counts()["produced"] - before - taken >= 3)  # refilled past half
+            assert await settle(lambda: ahead_of(taken) >= 3)  # refilled whenever drained to half
             await loop_turns()
-            ahead.append(s.counts()["produced"] - before - taken)
+            ahead.append(ahead_of(taken))
+        taken = 20
+        while ahead_of(taken) > 3:  # drain to half, so the producer refills
+            await items.__anext__()
+            taken += 1
+        assert await settle(lambda: ahead_of(taken) == 6)  # refilled up to the capacity
+        await loop_turns()
+        ahead.append(ahead_of(taken))
         await items.aclose()
         return ahead
     ahead = run(main())
-    assert max(ahead) == 6  # the buffer filled up
-    assert min(ahead) >= 3  # and was refilled whenever it drained to half
+    assert max(ahead) == 6  # never more than `capacity` ahead of the consumer
 
 
 def test_buffered_producer_refills_once_drained_to_half(run):
