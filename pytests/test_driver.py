@@ -194,3 +194,41 @@ def test_ctrl_c_cancels_the_running_cases_and_prints_the_summary():
     events = [json.loads(line) for line in stdout.splitlines()]
     assert events[0]["event"] == "failed" and "interrupted by Ctrl-C" in events[0]["message"]
     assert (events[-1]["type"], events[-1]["interrupted"], events[-1]["failed"]) == ("suite", True, 1)
+
+
+def start_driver_until_started(case, *extra):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(OWN_VARIABLES)}
+    process = subprocess.Popen([sys.executable, str(DRIVER), "-b", PROBE, "--include-ignored", "--format", "json",
+                                "--exact", case, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=environment)
+    started = json.loads(process.stdout.readline())
+    assert (started["event"], started["name"]) == ("started", f"harness_probe_::{case}")
+    time.sleep(0.3)
+    return process
+
+
+def test_sigterm_stops_the_run_like_ctrl_c_and_writes_the_junit(tmp_path):
+    junit = tmp_path / "all.xml"
+    process = start_driver_until_started("Hang.async_sleeps_forever", "--junit", str(junit))
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2, stdout + stderr
+    assert json.loads(stdout.splitlines()[-1])["interrupted"] is True
+    assert len(list(ElementTree.parse(junit).getroot().iter("failure"))) == 1
+
+
+def test_a_binary_that_ignores_the_interruption_is_killed_after_the_grace_period():
+    # A sync case blocked in C++ never returns to Python, so the first signal cannot cancel it.
+    process = start_driver_until_started("Hang.sync_blocks_forever")
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2, stdout + stderr
+    events = [json.loads(line) for line in stdout.splitlines()]
+    assert events[0]["event"] == "failed" and "was killed by SIGKILL" in events[0]["message"]
+
+
+@pytest.mark.parametrize("target", ["/dev/full", "directory"])
+def test_a_junit_file_that_cannot_be_written_is_an_internal_error(target, tmp_path):
+    path = str(tmp_path) if target == "directory" else target
+    result = driver("-b", PROBE, "--exact", "Probe.passes", "--junit", path)
+    assert result.returncode == 3 and f"cannot write the JUnit report '{path}'" in result.stderr

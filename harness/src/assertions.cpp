@@ -99,44 +99,76 @@ void skip_now(std::string reason) {
     throw skip_case{std::move(reason)};
 }
 
-std::string python_traceback(py::error_already_set &error) {
+namespace {
+
+/// What `error` says without Python: its type and message as pybind11 recorded them.
+std::string recorded_text(const py::error_already_set &error) noexcept {
     try {
+        return error.what();
+    } catch (...) {
+        return "(a Python exception whose description failed)";
+    }
+}
+
+} // namespace
+
+std::string python_traceback(const py::error_already_set &error) noexcept {
+    try {
+        if (!Py_IsInitialized() || !PyGILState_Check()) {
+            return recorded_text(error);
+        }
+        // An error set from C++ (a failed .attr() or import) has no traceback: pass None, since
+        // a null handle cannot be an argument.
+        auto or_none = [](py::handle object) { return object ? py::reinterpret_borrow<py::object>(object) : py::none(); };
         py::object lines = py::module_::import("traceback")
-                               .attr("format_exception")(error.type(), error.value(), error.trace());
-        return py::str("").attr("join")(lines).cast<std::string>();
-    } catch (py::error_already_set &) {
-        return error.what();
+                               .attr("format_exception")(or_none(error.type()), or_none(error.value()),
+                                                         or_none(error.trace()));
+        // backslashreplace: a message with a lone surrogate still reads.
+        return py::str("").attr("join")(lines).attr("encode")("utf-8", "backslashreplace").cast<std::string>();
+    } catch (...) { // formatting failed: fall back to what needs no Python
+    }
+    return recorded_text(error);
+}
+
+std::string describe_current_exception() noexcept {
+    try {
+        try {
+            throw;
+        } catch (const py::error_already_set &python) {
+            return "Python exception:\n" + python_traceback(python);
+        } catch (const cancelled_error &cancelled) {
+            return std::string("pyasync::cancelled_error: ") + cancelled.what();
+        } catch (const std::exception &error) {
+            return demangle(typeid(error).name()) + ": " + error.what();
+        } catch (...) {
+            const std::type_info *type = abi::__cxa_current_exception_type();
+            return (type != nullptr ? demangle(type->name()) : std::string("unknown type")) +
+                   " (not a std::exception)";
+        }
+    } catch (...) {
+        return "an exception that could not be described (describing it threw again)";
     }
 }
 
-std::string describe_current_exception() {
+std::string current_exception_message() noexcept {
     try {
-        throw;
-    } catch (py::error_already_set &python) {
-        return "Python exception:\n" + python_traceback(python);
-    } catch (const cancelled_error &cancelled) {
-        return std::string("pyasync::cancelled_error: ") + cancelled.what();
-    } catch (const std::exception &error) {
-        return demangle(typeid(error).name()) + ": " + error.what();
-    } catch (...) {
-        const std::type_info *type = abi::__cxa_current_exception_type();
-        return (type != nullptr ? demangle(type->name()) : std::string("unknown type")) +
-               " (not a std::exception)";
+        try {
+            throw;
+        } catch (const py::error_already_set &python) {
+            if (Py_IsInitialized() && PyGILState_Check()) {
+                return py::str(python.value()).cast<std::string>();
+            }
+            return recorded_text(python);
+        } catch (const cancelled_error &cancelled) {
+            return cancelled.what();
+        } catch (const std::exception &error) {
+            return error.what();
+        } catch (...) {
+            return {};
+        }
+    } catch (...) { // formatting failed: fall back to what needs no Python
     }
-}
-
-std::string current_exception_message() {
-    try {
-        throw;
-    } catch (py::error_already_set &python) {
-        return py::str(python.value()).cast<std::string>();
-    } catch (const cancelled_error &cancelled) {
-        return cancelled.what();
-    } catch (const std::exception &error) {
-        return error.what();
-    } catch (...) {
-        return {};
-    }
+    return "(the message could not be read)";
 }
 
 std::string quoted(std::string_view text) {
@@ -162,7 +194,7 @@ std::string python_repr(py::handle object) {
     }
     try {
         return py::repr(object).cast<std::string>();
-    } catch (py::error_already_set &) {
+    } catch (...) { // a failing __repr__, or text that is not UTF-8 (a lone surrogate)
         return "<repr failed>";
     }
 }

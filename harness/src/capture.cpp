@@ -18,6 +18,7 @@ namespace py = pybind11;
 
 namespace {
 pthread_t main_thread = pthread_self();
+volatile std::sig_atomic_t saved_stderr = -1; ///< set while a capture is active
 
 void write_all(int fd, const char *data, std::size_t size) noexcept {
     while (size > 0) {
@@ -60,6 +61,8 @@ void flush_all_output() {
     }
 }
 
+int real_stderr_fd() noexcept { return saved_stderr >= 0 ? saved_stderr : STDERR_FILENO; }
+
 output_capture::~output_capture() {
     if (active()) {
         stop();
@@ -74,6 +77,7 @@ void output_capture::start() {
     }
     saved_out_ = dup(STDOUT_FILENO);
     saved_err_ = dup(STDERR_FILENO);
+    saved_stderr = saved_err_;
     dup2(file_, STDOUT_FILENO);
     dup2(file_, STDERR_FILENO);
 }
@@ -83,6 +87,7 @@ std::string output_capture::stop() {
         return {};
     }
     flush_all_output();
+    saved_stderr = -1;
     dup2(saved_out_, STDOUT_FILENO);
     dup2(saved_err_, STDERR_FILENO);
     close(saved_out_);

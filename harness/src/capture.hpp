@@ -14,6 +14,10 @@ namespace pyasync::testing::detail {
 /// Python's sys.stdout and sys.stderr.
 void flush_all_output();
 
+/// The process's stderr as the user sees it: the saved descriptor while a capture is active.
+/// Async-signal-safe, for messages written from a signal handler.
+int real_stderr_fd() noexcept;
+
 class output_capture {
 public:
     output_capture() = default;

@@ -44,8 +44,9 @@ struct result_table {
 };
 result_table &results();
 
-/// The formatted traceback of a Python exception. GIL held.
-std::string python_traceback(py::error_already_set &error);
+/// The formatted traceback of a Python exception, or its recorded message when formatting fails
+/// (no traceback, an unprintable value, no interpreter). Never throws. GIL held when there is one.
+std::string python_traceback(const py::error_already_set &error) noexcept;
 /// Creates the context variable assertions read (after the interpreter started). GIL held.
 void install_case_variable();
 /// The context variable holding the running case's id. GIL held.

@@ -10,6 +10,7 @@
 #include <pyasync/run.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <map>
 #include <set>
 #include <unistd.h>
@@ -136,7 +137,11 @@ private:
     task<> worker(std::vector<const case_info *> &batch, std::size_t &next, int iteration);
     task<> run_async_case(const case_info &info, int iteration);
     task<> case_body(const case_info &info, case_result &result);
-    void absorb_exception(case_result &result);
+    /// Records the exception being handled on `result`; never throws, so no exception of any
+    /// type can leave a case unjudged.
+    void absorb_exception(case_result &result) noexcept;
+    /// Fails (and reports) every case that started but has no verdict: the loop under them failed.
+    void fail_unfinished_cases(const std::string &why);
     /// Fails a case whose suite set-up failed; true when it did.
     bool failed_with_its_suite(case_result &result);
     void finish(case_result &result, std::optional<output_capture> &capture);
@@ -164,6 +169,7 @@ private:
     std::string loop_suite_;
     bool stop_ = false;
     bool interrupted_ = false;
+    std::string loop_failure_; ///< why the loop itself failed: the run ends with exit_internal
     bool in_sync_case_ = false;
     std::set<PyObject *> running_tasks_;   ///< case Tasks in flight (borrowed; owned by the awaiting frame)
     std::map<std::string, suite_state> suites_;
@@ -182,11 +188,10 @@ int in_process_runner::run(const selection &chosen) {
         py::module_::import("faulthandler").attr("enable")(py::arg("all_threads") = true);
         install_interrupt_handler();
         open_loop();
-    } catch (py::error_already_set &error) {
-        std::fprintf(stderr, "pyasync-test: cannot start the session: %s\n", python_traceback(error).c_str());
-        return exit_internal;
-    } catch (const std::exception &error) {
-        std::fprintf(stderr, "pyasync-test: cannot start the session: %s\n", error.what());
+    } catch (...) {
+        const std::string factory = opts_.loop_factory.empty() ? "" : " (--loop-factory '" + opts_.loop_factory + "')";
+        std::fprintf(stderr, "pyasync-test: cannot start the session%s: %s\n", factory.c_str(),
+                     describe_current_exception().c_str());
         return exit_internal;
     }
     if (!set_up_global_fixtures()) {
@@ -223,19 +228,26 @@ int in_process_runner::run(const selection &chosen) {
     tear_down_remaining_suites();
     tear_down_global_fixtures();
     close_loop();
+    fail_unfinished_cases("the run stopped before the case finished");
     unawaited_.attr("uninstall")();
     record_.totals.interrupted = interrupted_;
     if (interrupted_) {
         return exit_interrupted;
     }
-    return exit_ok; // the caller turns failures into exit_failed
+    return loop_failure_.empty() ? exit_ok : exit_internal; // the caller turns failures into exit_failed
 }
 
 // ---- loops -------------------------------------------------------------------------------
 
 void in_process_runner::open_loop() {
     py::object factory = resolve_loop_factory(opts_.loop_factory);
-    loop_ = factory.is_none() ? py::module_::import("asyncio").attr("new_event_loop")() : factory();
+    py::object asyncio = py::module_::import("asyncio");
+    py::object loop = factory.is_none() ? asyncio.attr("new_event_loop")() : factory();
+    if (!py::isinstance(loop, asyncio.attr("AbstractEventLoop"))) {
+        throw py::type_error("--loop-factory '" + opts_.loop_factory + "' returned " + python_repr(loop) +
+                             ", expected an asyncio event loop (an asyncio.AbstractEventLoop)");
+    }
+    loop_ = loop;
     if (opts_.asyncio_debug) {
         loop_.attr("set_debug")(true);
     }
@@ -284,7 +296,14 @@ void in_process_runner::execute(const std::vector<const case_info *> &order, int
     }
     for (std::size_t i = 0; i < order.size() && !stop_;) {
         const case_info &first = *order[i];
-        ensure_loop_for(first);
+        try {
+            ensure_loop_for(first);
+        } catch (...) {
+            std::fprintf(stderr, "pyasync-test: cannot open a new event loop: %s\n", describe_current_exception().c_str());
+            loop_failure_ = "cannot open a new event loop";
+            stop_ = true;
+            break;
+        }
         if (first.kind() == case_kind::sync) {
             set_up_suite_now(first);
             run_sync_case(first, iteration);
@@ -309,10 +328,16 @@ void in_process_runner::execute(const std::vector<const case_info *> &order, int
             if (error.matches(PyExc_KeyboardInterrupt)) {
                 on_interrupt();
             } else {
-                std::fprintf(stderr, "pyasync-test: the loop failed: %s\n", python_traceback(error).c_str());
-                stop_ = true;
+                loop_failure_ = "the event loop failed under the case: " + python_traceback(error);
             }
         } catch (const cancelled_error &) {
+            stop_ = true; // Ctrl-C cancelled the batch; its cases recorded the interruption
+        } catch (...) {
+            loop_failure_ = "the event loop failed under the case: " + describe_current_exception();
+        }
+        if (!loop_failure_.empty()) {
+            std::fprintf(stderr, "pyasync-test: %s\n", loop_failure_.c_str());
+            fail_unfinished_cases(loop_failure_);
             stop_ = true;
         }
     }
@@ -327,29 +352,44 @@ bool in_process_runner::failed_with_its_suite(case_result &result) {
     return state.failed;
 }
 
-void in_process_runner::absorb_exception(case_result &result) {
+void in_process_runner::absorb_exception(case_result &result) noexcept {
     try {
-        throw;
-    } catch (const fatal_failure &) {
-    } catch (const skip_case &skip) {
-        result.skip_raised = true;
-        result.skip_reason = skip.reason;
-    } catch (py::error_already_set &error) {
-        // A REQUIRE or SKIP inside C++ awaited through Python comes back as pyasync.CppError.
-        if (result.fatal_raised || result.skip_raised) {
-            return;
+        try {
+            throw;
+        } catch (const fatal_failure &) {
+        } catch (const skip_case &skip) {
+            result.skip_raised = true;
+            result.skip_reason = skip.reason;
+        } catch (const py::error_already_set &error) {
+            // A REQUIRE or SKIP inside C++ awaited through Python comes back as pyasync.CppError.
+            if (result.fatal_raised || result.skip_raised) {
+                return;
+            }
+            if (error.matches(PyExc_KeyboardInterrupt) && interrupted_) {
+                result.interrupted = true;
+                result.fail("interrupted by Ctrl-C");
+                return;
+            }
+            result.fail(where_of(result) + "a Python exception escaped the case:\n" + python_traceback(error));
+        } catch (...) {
+            if (result.fatal_raised || result.skip_raised) {
+                return;
+            }
+            result.fail(where_of(result) + "an exception escaped the case: " + describe_current_exception());
         }
-        if (error.matches(PyExc_KeyboardInterrupt) && interrupted_) {
-            result.interrupted = true;
-            result.fail("interrupted by Ctrl-C");
-            return;
+    } catch (...) { // recording the failure failed (out of memory): the verdict stays a failure
+        result.status = outcome::failed;
+    }
+}
+
+void in_process_runner::fail_unfinished_cases(const std::string &why) {
+    for (const auto &result : results().results) {
+        if (!result->finished) {
+            result->fail(where_of(*result) + why);
+            result->finished = true;
+            record_.count(*result);
+            report_.case_finished(*result);
         }
-        result.fail(where_of(result) + "a Python exception escaped the case:\n" + python_traceback(error));
-    } catch (...) {
-        if (result.fatal_raised || result.skip_raised) {
-            return;
-        }
-        result.fail(where_of(result) + "an exception escaped the case: " + describe_current_exception());
     }
 }
 
@@ -469,7 +509,11 @@ void in_process_runner::run_sync_case(const case_info &info, int iteration) {
         Py_DECREF(token);
     }
     PyErr_Clear();
-    check_unawaited_coroutines(result, unawaited);
+    try {
+        check_unawaited_coroutines(result, unawaited);
+    } catch (...) {
+        absorb_exception(result);
+    }
     sync_capture_ = nullptr;
     finish(result, capture);
     try {
@@ -595,10 +639,14 @@ task<> in_process_runner::run_async_case(const case_info &info, int iteration) {
             handle->attr("cancel")();
         }
     }
-    if (opts_.test_threads == 1) {
-        check_leftover_tasks(result, py::make_tuple(py::module_::import("asyncio").attr("current_task")()));
+    try {
+        if (opts_.test_threads == 1) {
+            check_leftover_tasks(result, py::make_tuple(py::module_::import("asyncio").attr("current_task")()));
+        }
+        check_unawaited_coroutines(result, unawaited);
+    } catch (...) {
+        absorb_exception(result);
     }
-    check_unawaited_coroutines(result, unawaited);
     finish(result, capture);
     co_await tear_down_suite_if_last(info);
 }
@@ -682,9 +730,33 @@ void in_process_runner::tear_down_global_fixtures() {
 
 // ---- Ctrl-C ------------------------------------------------------------------------------
 
+// The Python handler (on_interrupt) runs only when the main thread returns to Python: a sync
+// case blocked in C++ never does. This C handler, chained before Python's, keeps the promise
+// that a second Ctrl-C exits at once whatever the main thread is doing.
+struct sigaction python_sigint_action {};
+volatile std::sig_atomic_t sigint_count = 0;
+
+extern "C" void count_sigint(int signal_number) {
+    sigint_count = sigint_count + 1;
+    if (sigint_count >= 2) {
+        constexpr char message[] = "\npyasync-test: interrupted twice: exiting now\n";
+        (void)!write(real_stderr_fd(), message, sizeof message - 1);
+        _exit(exit_interrupted);
+    }
+    if (python_sigint_action.sa_handler != SIG_DFL && python_sigint_action.sa_handler != SIG_IGN) {
+        python_sigint_action.sa_handler(signal_number);
+    }
+}
+
 void in_process_runner::install_interrupt_handler() {
     py::module_::import("signal").attr("signal")(
         py::module_::import("signal").attr("SIGINT"), py::cpp_function([this](py::handle, py::handle) { on_interrupt(); }));
+    struct sigaction counting {};
+    counting.sa_handler = count_sigint;
+    sigemptyset(&counting.sa_mask);
+    counting.sa_flags = SA_ONSTACK;
+    sigint_count = 0;
+    sigaction(SIGINT, &counting, &python_sigint_action);
 }
 
 void in_process_runner::on_interrupt() {

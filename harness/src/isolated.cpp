@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <optional>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -17,6 +18,53 @@ extern char **environ;
 
 namespace pyasync::testing::detail {
 namespace {
+
+// Ctrl-C and SIGTERM: the first stops the running child (SIGINT, so it reports its case as
+// interrupted; SIGKILL if it has not ended within `interrupt_grace_s`) and ends the run with its
+// summary and reports; the second kills the child and exits at once. Children run in their own
+// process group, so a terminal's Ctrl-C reaches only this process and is passed on once.
+volatile std::sig_atomic_t stop_requested = 0;
+volatile pid_t running_child = 0;
+constexpr double interrupt_grace_s = 5.0;
+
+extern "C" void on_stop_signal(int) {
+    if (stop_requested != 0) {
+        if (running_child > 0) {
+            kill(running_child, SIGKILL);
+        }
+        constexpr char message[] = "\npyasync-test: interrupted twice: exiting now\n";
+        (void)!write(STDERR_FILENO, message, sizeof message - 1);
+        _exit(exit_interrupted);
+    }
+    stop_requested = 1;
+    if (running_child > 0) {
+        kill(running_child, SIGINT);
+    }
+}
+
+/// Installs the stop handler for SIGINT and SIGTERM for its lifetime.
+class stop_signals {
+public:
+    stop_signals() {
+        struct sigaction action {};
+        action.sa_handler = on_stop_signal;
+        sigemptyset(&action.sa_mask);
+        for (int k = 0; k < 2; ++k) {
+            sigaction(signals_[k], &action, &previous_[k]);
+        }
+    }
+    ~stop_signals() {
+        for (int k = 0; k < 2; ++k) {
+            sigaction(signals_[k], &previous_[k], nullptr);
+        }
+    }
+    stop_signals(const stop_signals &) = delete;
+    stop_signals &operator=(const stop_signals &) = delete;
+
+private:
+    int signals_[2] = {SIGINT, SIGTERM};
+    struct sigaction previous_[2] {};
+};
 
 /// Variables the child must not see: it runs one case, unsharded, and writes no reports.
 bool withheld(std::string_view entry) {
@@ -35,6 +83,7 @@ struct child_outcome {
     std::string output;
     int wait_status = 0;
     bool killed_for_time = false;
+    bool killed_for_interrupt = false;
 };
 
 child_outcome run_child(const std::vector<std::string> &arguments, std::optional<double> limit) {
@@ -47,6 +96,10 @@ child_outcome run_child(const std::vector<std::string> &arguments, std::optional
     }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attributes, 0);
     posix_spawn_file_actions_adddup2(&actions, events[1], 3);
     posix_spawn_file_actions_adddup2(&actions, output[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, output[1], STDERR_FILENO);
@@ -66,8 +119,9 @@ child_outcome run_child(const std::vector<std::string> &arguments, std::optional
     }
     envp.push_back(nullptr);
     pid_t pid = 0;
-    const int spawned = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), envp.data());
+    const int spawned = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
     close(events[1]);
     close(output[1]);
     if (spawned != 0) {
@@ -77,6 +131,11 @@ child_outcome run_child(const std::vector<std::string> &arguments, std::optional
         result.wait_status = -1;
         return result;
     }
+    running_child = pid;
+    if (stop_requested != 0) { // the signal came between two children
+        kill(pid, SIGINT);
+    }
+    std::optional<std::chrono::steady_clock::time_point> stop_deadline;
     // The child's own watchdog stops a hung case; this is the backstop if even that hangs.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit ? *limit + 10.0 : 1e9);
     pollfd fds[2] = {{events[0], POLLIN, 0}, {output[0], POLLIN, 0}};
@@ -87,6 +146,13 @@ child_outcome run_child(const std::vector<std::string> &arguments, std::optional
         if (left.count() <= 0 && !result.killed_for_time) {
             kill(pid, SIGKILL);
             result.killed_for_time = true;
+        }
+        if (stop_requested != 0 && !stop_deadline) {
+            stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(static_cast<int>(interrupt_grace_s));
+        }
+        if (stop_deadline && std::chrono::steady_clock::now() >= *stop_deadline && !result.killed_for_interrupt) {
+            kill(pid, SIGKILL); // it ignored the interruption (a sync case blocked in C++)
+            result.killed_for_interrupt = true;
         }
         if (poll(fds, 2, result.killed_for_time ? 1000 : static_cast<int>(std::min<long long>(left.count(), 1000))) < 0 &&
             errno != EINTR) {
@@ -108,6 +174,7 @@ child_outcome run_child(const std::vector<std::string> &arguments, std::optional
     }
     while (waitpid(pid, &result.wait_status, 0) < 0 && errno == EINTR) {
     }
+    running_child = 0;
     return result;
 }
 
@@ -134,6 +201,8 @@ int run_isolated(const options &opts, const selection &chosen, const std::string
         record.count(result);
         report.case_finished(result);
     }
+    stop_signals handler;
+    stop_requested = 0;
     bool stop = false;
     for (int iteration = 0; !stop && (opts.repeat < 0 || iteration < opts.repeat); ++iteration) {
         const auto order = ordered(chosen.runnable, opts.order, seed + static_cast<std::uint32_t>(iteration));
@@ -174,6 +243,16 @@ int run_isolated(const options &opts, const selection &chosen, const std::string
                 }
                 reported = true;
             }
+            if (stop_requested != 0) {
+                record.totals.interrupted = true;
+                stop = true;
+                if (!reported) { // a case that reported before it was stopped keeps its verdict
+                    result.fail("interrupted (SIGINT or SIGTERM): the case's process was stopped" +
+                                std::string(child.killed_for_interrupt ? " with SIGKILL after " +
+                                                std::to_string(static_cast<int>(interrupt_grace_s)) + " s" : ""));
+                }
+                reported = true;
+            }
             if (!reported) {
                 result.fail(info->file + ":" + std::to_string(info->line) + ": Failure\n  the case's process " +
                             (child.killed_for_time ? "hung past its timeout and was killed" : describe_wait(child.wait_status)) +
@@ -186,13 +265,13 @@ int run_isolated(const options &opts, const selection &chosen, const std::string
                 result.output.clear();
             }
             report.case_finished(result);
-            if (result.status == outcome::failed && opts.fail_fast) {
+            if (stop || (result.status == outcome::failed && opts.fail_fast)) {
                 stop = true;
                 break;
             }
         }
     }
-    return exit_ok;
+    return stop_requested != 0 ? exit_interrupted : exit_ok;
 }
 
 } // namespace pyasync::testing::detail

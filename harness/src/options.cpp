@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <cctype>
 #include <functional>
+#include <optional>
 #include <string_view>
 
 namespace pyasync::testing {
@@ -20,14 +22,48 @@ struct flag {
     bool from_environment = true;        ///< read PYASYNC_TEST_<NAME>
 };
 
-int to_int(const std::string &value, const std::string &flag, int minimum) {
+int to_int(const std::string &value, const std::string &flag, int minimum,
+           std::optional<int> maximum = std::nullopt) {
     int parsed = 0;
     const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
-    if (error != std::errc{} || end != value.data() + value.size() || parsed < minimum) {
-        throw usage_error("invalid value '" + value + "' for " + flag + ": expected an integer >= " +
-                          std::to_string(minimum));
+    if (error != std::errc{} || end != value.data() + value.size() || parsed < minimum ||
+        (maximum && parsed > *maximum)) {
+        throw usage_error("invalid value '" + value + "' for " + flag + ": expected an integer " +
+                          (maximum ? "from " + std::to_string(minimum) + " to " + std::to_string(*maximum)
+                                   : ">= " + std::to_string(minimum)));
     }
     return parsed;
+}
+
+bool is_dotted_name(std::string_view text) {
+    bool at_start = true;
+    for (char c : text) {
+        if (c == '.') {
+            if (at_start) {
+                return false;
+            }
+            at_start = true;
+        } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_' ||
+                   (!at_start && std::isdigit(static_cast<unsigned char>(c)))) {
+            at_start = false;
+        } else {
+            return false;
+        }
+    }
+    return !at_start;
+}
+
+/// The form only (the module is imported when the run starts): 'asyncio', 'uvloop' or
+/// 'module:callable', both sides dotted Python names.
+std::string to_loop_factory(const std::string &value, const std::string &flag) {
+    const auto colon = value.find(':');
+    if (value.empty() || value == "asyncio" || value == "uvloop" ||
+        (colon != std::string::npos && is_dotted_name(std::string_view(value).substr(0, colon)) &&
+         is_dotted_name(std::string_view(value).substr(colon + 1)))) {
+        return value;
+    }
+    throw usage_error("invalid value '" + value + "' for " + flag +
+                      ": expected 'asyncio', 'uvloop' or 'module:callable' (for example 'uvloop:new_event_loop')");
 }
 
 double to_seconds(const std::string &value, const std::string &flag) {
@@ -136,7 +172,8 @@ const std::vector<flag> &flags() {
         {{"--fail-fast", "-x", "--gtest_fail_fast", "--abort", "-a"}, false, set_switch(&options::fail_fast)},
         {{"--timeout"}, true,
          [](options &o, const std::string &v, const std::string &f) { o.timeout_seconds = to_seconds(v, f); }},
-        {{"--loop-factory"}, true, [](options &o, const std::string &v, const std::string &) { o.loop_factory = v; }},
+        {{"--loop-factory"}, true,
+         [](options &o, const std::string &v, const std::string &f) { o.loop_factory = to_loop_factory(v, f); }},
         {{"--loop-scope"}, true,
          [](options &o, const std::string &v, const std::string &f) {
              o.scope = to_choice<loop_scope>(
@@ -163,7 +200,7 @@ const std::vector<flag> &flags() {
         {{"--quiet", "-q", "--brief", "--gtest_brief"}, false, set_switch(&options::quiet)},
         {{"--fail-if-no-tests", "--gtest_fail_if_no_test_selected"}, false, set_switch(&options::fail_if_no_tests)},
         {{"--skip-exit-code"}, true,
-         [](options &o, const std::string &v, const std::string &f) { o.skip_exit_code = to_int(v, f, 0); }},
+         [](options &o, const std::string &v, const std::string &f) { o.skip_exit_code = to_int(v, f, 0, 255); }},
         // Sharding.
         {{"--shard-count"}, true,
          [](options &o, const std::string &v, const std::string &f) { o.shard_count = to_int(v, f, 1); }},

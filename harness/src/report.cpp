@@ -371,7 +371,13 @@ bool write_junit(const std::string &path, const std::string &program, const std:
         return false;
     }
     file << xml.str();
-    return static_cast<bool>(file);
+    file.close(); // the data reaches the file (or fails to: /dev/full, a full disk) here
+    if (!file) {
+        std::fprintf(stderr, "pyasync-test: cannot write the JUnit report '%s': %s\n", target.c_str(),
+                     errno != 0 ? std::strerror(errno) : "write failed");
+        return false;
+    }
+    return true;
 }
 
 } // namespace pyasync::testing::detail

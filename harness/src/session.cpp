@@ -153,8 +153,16 @@ int session::run() {
     if (const char *fd = environment("PYASYNC_TEST_EVENT_FD"); fd != nullptr && opts.isolated_child) {
         out = fdopen(std::atoi(fd), "w");
     }
+    int saved_stdout = -1;
     if (out == nullptr) {
+        saved_stdout = dup(STDOUT_FILENO);
         out = fdopen(dup(STDOUT_FILENO), "w");
+        if (opts.format == output_format::json) {
+            // stdout carries JSON alone: what cases print (uncaptured with -j N or --nocapture)
+            // goes to stderr instead of between the events.
+            std::fflush(stdout);
+            dup2(STDERR_FILENO, STDOUT_FILENO);
+        }
     }
     detail::reporter report(opts, out);
     detail::run_record record;
@@ -188,6 +196,11 @@ int session::run() {
         }
     }
     std::fclose(out);
+    if (saved_stdout >= 0) {
+        std::fflush(stdout);
+        dup2(saved_stdout, STDOUT_FILENO);
+        close(saved_stdout);
+    }
     if (premature_exit_file != nullptr) {
         std::remove(premature_exit_file);
     }

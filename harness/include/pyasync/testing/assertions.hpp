@@ -46,9 +46,11 @@ void report_failure(const char *file, int line, std::string message);
 /// `report_failure` then throws `fatal_failure`.
 [[noreturn]] void report_fatal_failure(const char *file, int line, std::string message);
 /// "<demangled type>: <what()>", or the Python traceback for a `python_error`. Inside a handler.
-std::string describe_current_exception();
+/// Never throws: a description that itself fails falls back to what needs no Python.
+std::string describe_current_exception() noexcept;
 /// The message of the exception being handled: `what()`, or `str(exception)` for Python ones.
-std::string current_exception_message();
+/// Never throws.
+std::string current_exception_message() noexcept;
 
 template <typename T>
 concept streamable = requires(std::ostream &out, const T &value) { out << value; };
