@@ -152,6 +152,7 @@ PySendResult ready_item_send(PyObject *self, PyObject *, PyObject **result) {
     auto *ready = reinterpret_cast<ready_item_object *>(self);
     if (ready->item == nullptr) {
         PyErr_SetString(PyExc_RuntimeError, "cannot reuse already awaited __anext__()/asend()");
+        *result = nullptr; // the C API: no result with PYGEN_ERROR (a debug interpreter asserts it)
         return PYGEN_ERROR;
     }
     *result = std::exchange(ready->item, nullptr);

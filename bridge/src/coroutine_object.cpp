@@ -91,8 +91,34 @@ void track(coroutine_object *self) {
     }
 }
 
+/// A chain of coroutines awaiting each other recurses on the C stack once per link, on every
+/// send, throw and close, as Python's own coroutines do. Counting each step against the
+/// recursion limit makes a chain too deep for the stack raise RecursionError, as CPython does,
+/// instead of overflowing it.
+class recursion_guard {
+public:
+    recursion_guard() noexcept : entered_(Py_EnterRecursiveCall(" while driving a C++ coroutine") == 0) {}
+    ~recursion_guard() {
+        if (entered_) {
+            Py_LeaveRecursiveCall();
+        }
+    }
+    recursion_guard(const recursion_guard &) = delete;
+    recursion_guard &operator=(const recursion_guard &) = delete;
+    /// False when the limit was reached (RecursionError is set).
+    explicit operator bool() const noexcept { return entered_; }
+
+private:
+    bool entered_;
+};
+
 PySendResult coroutine_am_send(PyObject *self, PyObject *arg, PyObject **result) {
     auto *coroutine = as_coroutine(self);
+    *result = nullptr; // the C API: no result with PYGEN_ERROR (a debug interpreter asserts it)
+    recursion_guard guard;
+    if (!guard) {
+        return PYGEN_ERROR;
+    }
     const PySendResult status = coroutine->drive.send(arg, result);
     if (status == PYGEN_NEXT) {
         track(coroutine); // only a suspended coroutine can sit in a reference cycle worth collecting
@@ -122,6 +148,10 @@ PyObject *as_method_result(coroutine_object *self, PySendResult status, PyObject
 
 PyObject *coroutine_send(PyObject *self, PyObject *value) {
     auto *coroutine = as_coroutine(self);
+    recursion_guard guard;
+    if (!guard) {
+        return nullptr;
+    }
     PyObject *result = nullptr;
     const PySendResult status = coroutine->drive.send(value, &result); // before reading result
     return as_method_result(coroutine, status, result);
@@ -158,6 +188,13 @@ PyObject *coroutine_throw(PyObject *self, PyObject *const *args, Py_ssize_t narg
         if (exception == nullptr) {
             return nullptr;
         }
+        if (!PyExceptionInstance_Check(exception)) { // a __new__ that returns something else
+            PyErr_Format(PyExc_TypeError,
+                         "calling %R should have returned an instance of BaseException, not %s", type,
+                         Py_TYPE(exception)->tp_name);
+            Py_DECREF(exception);
+            return nullptr;
+        }
     } else {
         PyErr_Format(PyExc_TypeError, "exceptions must be classes or instances deriving from BaseException, not %s",
                      Py_TYPE(type)->tp_name);
@@ -172,6 +209,11 @@ PyObject *coroutine_throw(PyObject *self, PyObject *const *args, Py_ssize_t narg
         PyException_SetTraceback(exception, traceback);
     }
     auto *coroutine = as_coroutine(self);
+    recursion_guard guard;
+    if (!guard) {
+        Py_DECREF(exception);
+        return nullptr;
+    }
     PyObject *result = nullptr;
     const PySendResult status = coroutine->drive.throw_in(exception, &result);
     Py_DECREF(exception);
@@ -179,7 +221,8 @@ PyObject *coroutine_throw(PyObject *self, PyObject *const *args, Py_ssize_t narg
 }
 
 PyObject *coroutine_close(PyObject *self, PyObject *) {
-    if (as_coroutine(self)->drive.close() < 0) {
+    recursion_guard guard;
+    if (!guard || as_coroutine(self)->drive.close() < 0) {
         return nullptr;
     }
     Py_RETURN_NONE;
@@ -220,22 +263,34 @@ void coroutine_finalize(PyObject *self) {
 
 void coroutine_dealloc(PyObject *self) {
     auto *coroutine = as_coroutine(self);
+    const bool tracked = PyObject_GC_IsTracked(self) != 0;
+    if (tracked) {
+        PyObject_GC_UnTrack(self); // the trashcan takes only untracked objects
+    }
+    // Deallocations nest when each coroutine owns the next (a deep chain never started): the
+    // trashcan defers the deep ones and frees them iteratively, so the C stack cannot overflow.
+    Py_TRASHCAN_BEGIN(self, coroutine_dealloc)
+    bool resurrected = false;
     if (coroutine->drive.phase() != coroutine_state::finished) {
-        if (PyObject_CallFinalizerFromDealloc(self) < 0) {
-            return; // resurrected
+        if (tracked) {
+            PyObject_GC_Track(self); // a finalizer may resurrect the object: it must be tracked then
+        }
+        resurrected = PyObject_CallFinalizerFromDealloc(self) < 0;
+        if (!resurrected && tracked) {
+            PyObject_GC_UnTrack(self);
         }
     }
-    if (coroutine->gc_tracked) {
-        PyObject_GC_UnTrack(self);
+    if (!resurrected) {
+        if (coroutine->weakrefs != nullptr) {
+            PyObject_ClearWeakRefs(self);
+        }
+        coroutine->drive.~driver();
+        Py_XDECREF(coroutine->name);
+        Py_XDECREF(coroutine->qualname);
+        Py_XDECREF(coroutine->keep_alive);
+        PyObject_GC_Del(self);
     }
-    if (coroutine->weakrefs != nullptr) {
-        PyObject_ClearWeakRefs(self);
-    }
-    coroutine->drive.~driver();
-    Py_XDECREF(coroutine->name);
-    Py_XDECREF(coroutine->qualname);
-    Py_XDECREF(coroutine->keep_alive);
-    PyObject_GC_Del(self);
+    Py_TRASHCAN_END
 }
 
 int coroutine_traverse(PyObject *self, visitproc visit, void *arg) {

@@ -311,6 +311,35 @@ PySendResult driver::forward_to_delegate(PyObject *value, PyObject *exception, P
     return resume(target->waiter, result);
 }
 
+namespace {
+
+/// PEP 479, as CPython's coroutines do it: a StopIteration leaving the frame (thrown in with
+/// throw(), or raised by C++ code) would read as the coroutine's return value to whoever drives
+/// it, so it becomes a RuntimeError whose cause is the StopIteration.
+void replace_escaped_stop_iteration() {
+    if (!PyErr_ExceptionMatches(PyExc_StopIteration)) {
+        return;
+    }
+    PyObject *type = nullptr, *value = nullptr, *traceback = nullptr;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    if (traceback != nullptr) {
+        PyException_SetTraceback(value, traceback);
+    }
+    PyObject *replacement = PyObject_CallFunction(PyExc_RuntimeError, "s", "coroutine raised StopIteration");
+    if (replacement != nullptr) {
+        PyException_SetCause(replacement, Py_NewRef(value)); // steals
+        PyException_SetContext(replacement, Py_NewRef(value)); // steals
+        PyErr_SetObject(PyExc_RuntimeError, replacement);
+        Py_DECREF(replacement);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(traceback);
+}
+
+} // namespace
+
 PySendResult driver::finish(PyObject **result) {
     state_ = coroutine_state::finished;
     // A cancellation recorded while away that the frame never saw: it finished first, and its
@@ -319,6 +348,7 @@ PySendResult driver::finish(PyObject **result) {
     PyObject *value = nullptr;
     if (top_promise_->exception()) {
         raise_in_python(top_promise_->exception(), top_promise_->origin(), nullptr);
+        replace_escaped_stop_iteration();
     } else {
         value = convert_(*top_promise_);
     }

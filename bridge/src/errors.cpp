@@ -127,6 +127,40 @@ bool raise_system_error(const std::error_code &code, const std::string &text) no
     return false;
 }
 
+bool is_utf8(const std::string &text) noexcept {
+    PyObject *type = nullptr, *value = nullptr, *traceback = nullptr;
+    PyErr_Fetch(&type, &value, &traceback); // the decode below must not disturb the error being raised
+    PyObject *decoded = PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "strict");
+    Py_XDECREF(decoded);
+    PyErr_Clear();
+    PyErr_Restore(type, value, traceback);
+    return decoded != nullptr;
+}
+
+/// A translator raises with PyErr_SetString, which cannot decode a message that is not UTF-8
+/// and leaves the exception without one: give it back its message, undecodable bytes escaped.
+void restore_a_lost_message(const std::string &text) noexcept {
+    if (is_utf8(text)) {
+        return; // the translator had a message it could use
+    }
+    PyObject *type = nullptr, *value = nullptr, *traceback = nullptr;
+    PyErr_Fetch(&type, &value, &traceback);
+    bool lost = value == nullptr || value == Py_None;
+    if (!lost && PyExceptionInstance_Check(value)) {
+        PyObject *args = PyObject_GetAttrString(value, "args");
+        lost = args != nullptr && PyTuple_Check(args) && PyTuple_GET_SIZE(args) == 0;
+        Py_XDECREF(args);
+        PyErr_Clear();
+    }
+    if (lost && type != nullptr) {
+        if (PyObject *message = PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "backslashreplace")) {
+            Py_XSETREF(value, message); // normalised into type(message) when read
+        }
+        PyErr_Clear();
+    }
+    PyErr_Restore(type, value, traceback);
+}
+
 } // namespace
 
 void raise_in_python(const std::exception_ptr &error, const std::source_location &origin,
@@ -158,8 +192,9 @@ void raise_in_python(const std::exception_ptr &error, const std::source_location
             is_std_exception = true;
             error_code = system.code();
             error_text = system.what();
-        } catch (const std::exception &) {
+        } catch (const std::exception &std_error) {
             is_std_exception = true;
+            error_text = std_error.what();
         } catch (...) {
         }
         bool translated = false;
@@ -189,6 +224,9 @@ void raise_in_python(const std::exception_ptr &error, const std::source_location
                 Py_XDECREF(value);
                 Py_XDECREF(traceback);
             }
+        }
+        if (!unknown && is_std_exception) {
+            restore_a_lost_message(error_text);
         }
         if (unknown) {
             PyErr_Clear();

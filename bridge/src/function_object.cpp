@@ -5,6 +5,7 @@
 #include <pyasync/detail/module_state.hpp>
 #include <pyasync/errors.hpp>
 
+#include <cstring>
 #include <stddef.h>
 #include <structmember.h>
 
@@ -235,6 +236,24 @@ void raise_bad_argument(function_object *self, std::size_t index, PyObject *give
     }
     const auto &parameters = *self->parameters;
     if (index < parameters.size()) {
+        // The right Python type whose value the C++ type cannot hold: say why, not "must be int, not int".
+        const char *why = nullptr;
+        if (PyLong_Check(given) && !PyBool_Check(given)) {
+            why = "is out of range for the C++ parameter";
+        } else if (PyUnicode_Check(given)) {
+            why = "cannot be encoded as UTF-8 for the C++ parameter (it holds a lone surrogate)";
+        }
+        if (why != nullptr && std::strcmp(expected, Py_TYPE(given)->tp_name) == 0) {
+            PyErr_Format(PyExc_TypeError, "%U(): argument '%U' (pos %zu) must be %s: %.200R %s", self->qualname,
+                         parameters[index], index + 1, expected, given, why);
+            if (PyLong_Check(given)) { // as Python's own conversions report it
+                PyObject *type = nullptr, *value = nullptr, *traceback = nullptr;
+                PyErr_Fetch(&type, &value, &traceback);
+                Py_XDECREF(type);
+                PyErr_Restore(Py_NewRef(PyExc_OverflowError), value, traceback);
+            }
+            return;
+        }
         PyErr_Format(PyExc_TypeError, "%U(): argument '%U' (pos %zu) must be %s, not %.200s", self->qualname,
                      parameters[index], index + 1, expected, Py_TYPE(given)->tp_name);
     } else {

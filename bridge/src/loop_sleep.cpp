@@ -1,3 +1,4 @@
+#include <pyasync/detail/delay.hpp>
 #include <pyasync/detail/module_state.hpp>
 #include <pyasync/loop_sleep.hpp>
 
@@ -5,11 +6,12 @@ PYASYNC_NAMESPACE_BEGIN
 namespace detail {
 
 void sleep_awaiter::start(driver &d) {
+    const double seconds = checked_delay_seconds(seconds_, "pyasync::loop_sleep");
     PyObject *future = d.suspension_future();
     if (future == nullptr) {
         throw python_error();
     }
-    PyObject *delay = PyFloat_FromDouble(seconds_ > 0 ? seconds_ : 0.0);
+    PyObject *delay = PyFloat_FromDouble(seconds);
     if (delay == nullptr) {
         throw python_error();
     }

@@ -138,7 +138,10 @@ struct bound_callable {
             constexpr std::size_t i = decltype(index)::value;
             using arg = std::tuple_element_t<i, arguments>;
             PyObject *source = (has_varargs && i == arity - 1) ? varargs : slots[i];
-            if (failed == arity && !std::get<i>(casters).load(source, true)) {
+            // pybind11 loads None as a null instance; only a pointer parameter may take it.
+            constexpr bool rejects_none =
+                std::is_base_of_v<py::detail::type_caster_generic, caster_of<arg>> && !std::is_pointer_v<arg>;
+            if (failed == arity && ((rejects_none && source == Py_None) || !std::get<i>(casters).load(source, true))) {
                 failed = i;
                 raise_bad_argument(self, i, source, expected_type_name<arg>());
             }

@@ -44,7 +44,8 @@ private:
 /// the loop's time: what `asyncio.sleep` does, and what a virtual clock can jump over.
 ///
 /// Lazy (nothing happens until `co_await`). Parks the frame behind one asyncio.Future, so the
-/// driving Task sleeps like `asyncio.sleep` (zero yields once); cancelling the Task cancels the
+/// driving Task sleeps like `asyncio.sleep` (zero or negative yields once, `inf` sleeps until
+/// cancelled, NaN throws `std::invalid_argument`, a ValueError); cancelling the Task cancels the
 /// timer and throws `pyasync::cancelled_error` here. Thread: the event-loop thread, GIL held (a
 /// frame away on a runtime gets a TypeError: use `pyasync::sleep` there).
 inline detail::sleep_awaiter loop_sleep(double seconds) noexcept { return detail::sleep_awaiter(seconds); }

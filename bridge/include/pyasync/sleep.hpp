@@ -2,9 +2,9 @@
 /// \file
 /// `pyasync::sleep`: suspend a task on a runtime timer.
 
+#include <pyasync/detail/delay.hpp>
 #include <pyasync/detail/runtime_operation.hpp>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -18,12 +18,12 @@ PYASYNC_NAMESPACE_BEGIN
 /// Lazy: the timer starts at `co_await`. Cancelling the awaiting Task cancels the timer and
 /// throws `pyasync::cancelled_error` here. Works on the loop thread (GIL held) and in a frame
 /// away on a runtime (`resume_on`), where the frame resumes on the runtime. A zero or negative
-/// delay still suspends once. For the loop's own clock (which `fixtures::virtual_clock`
+/// delay still suspends once; an infinite one (or one too long for the clock) sleeps until
+/// cancelled; NaN throws `std::invalid_argument` (ValueError) at the call. For the loop's own clock (which `fixtures::virtual_clock`
 /// controls), use `pyasync::loop_sleep`.
 template <typename Rep, typename Period>
 auto sleep(std::chrono::duration<Rep, Period> delay, runtime &engine = default_runtime()) {
-    const auto nanoseconds = std::max(std::chrono::duration_cast<std::chrono::nanoseconds>(delay),
-                                      std::chrono::nanoseconds::zero());
+    const std::chrono::nanoseconds nanoseconds = detail::timer_delay(delay, "pyasync::sleep");
     return detail::make_operation_awaiter<void>(
         "pyasync::sleep", [&engine, nanoseconds](detail::runtime_operation<void> *operation) {
             // A timer cancelled by the runtime itself (shut down) ends the sleep with
