@@ -1,12 +1,14 @@
 // The per-loop completion queue: a lock-free stack that any thread pushes onto; an eventfd wakes
 // the loop only on the empty -> non-empty edge, and the loop drains the whole batch.
 #include <pyasync/detail/completion_queue.hpp>
+#include <pyasync/detail/driver.hpp>
 
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <unordered_map>
+#include <vector>
 
 PYASYNC_NAMESPACE_BEGIN
 namespace detail {
@@ -41,6 +43,25 @@ void discard_all(completion *item) noexcept {
 
 completion_queue::completion_queue(PyObject *loop) : loop_(loop) {}
 
+namespace {
+
+/// Lives in the capture of the loop's reader callback. The loop drops its reader callbacks when
+/// it closes (its selector goes), which destroys this and closes the queue: a loop that is
+/// closed but not collected still releases the work rooted on it.
+struct closed_watch {
+    std::weak_ptr<completion_queue> queue;
+    explicit closed_watch(std::weak_ptr<completion_queue> of) : queue(std::move(of)) {}
+    closed_watch(const closed_watch &) = delete;
+    closed_watch &operator=(const closed_watch &) = delete;
+    ~closed_watch() {
+        if (auto alive = queue.lock()) {
+            alive->close_for_loop();
+        }
+    }
+};
+
+} // namespace
+
 std::shared_ptr<completion_queue> completion_queue::of(PyObject *loop) {
     auto &queues = registry();
     if (auto found = queues.find(loop); found != queues.end()) {
@@ -54,36 +75,37 @@ std::shared_ptr<completion_queue> completion_queue::of(PyObject *loop) {
             alive->drain();
         }
     });
+    queue->drain_callable_ = drain.inc_ref().ptr();
     if (py::hasattr(loop_handle, "add_reader")) {
         queue->eventfd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (queue->eventfd_ < 0) {
             PyErr_SetFromErrno(PyExc_OSError);
             throw py::error_already_set();
         }
+        auto watch = std::make_shared<closed_watch>(weak);
+        py::cpp_function reader([weak, watch] {
+            if (auto alive = weak.lock()) {
+                alive->drain();
+            }
+        });
         try {
-            loop_handle.attr("add_reader")(queue->eventfd_, drain);
+            loop_handle.attr("add_reader")(queue->eventfd_, reader);
             queue->uses_reader_ = true;
         } catch (py::error_already_set &) {
             // NotImplementedError (Proactor-like loops): fall back to call_soon_threadsafe.
             PyErr_Clear();
         }
     }
-    queue->drain_callable_ = drain.release().ptr();
     // When the loop object goes away, nothing can drain any more: close the queue then.
-    py::cpp_function on_loop_gone([loop](py::handle) {
-        auto &all = registry();
-        if (auto found = all.find(loop); found != all.end()) {
-            found->second->close();
-            all.erase(found);
+    py::cpp_function on_loop_gone([weak](py::handle) {
+        if (auto alive = weak.lock()) {
+            alive->close_for_loop();
         }
     });
-    PyObject *ref = PyWeakref_NewRef(loop, on_loop_gone.ptr());
-    if (ref == nullptr) {
+    queue->loop_watch_ = PyWeakref_NewRef(loop, on_loop_gone.ptr()); // owned: dropped when the loop goes
+    if (queue->loop_watch_ == nullptr) {
         throw py::error_already_set();
     }
-    // The weakref must outlive the loop for its callback to run: the queue keeps it.
-    py::handle(ref).inc_ref();
-    Py_DECREF(ref);
     queues.emplace(loop, queue);
     return queue;
 }
@@ -149,6 +171,37 @@ void completion_queue::drain() noexcept {
         ordered->deliver(ordered);
         ordered = next;
     }
+}
+
+void completion_queue::root(driver &owner) noexcept {
+    try {
+        rooted_.insert(&owner);
+    } catch (...) { // out of memory: the work stays rooted until it reports, as before
+    }
+}
+
+void completion_queue::unroot(driver &owner) noexcept { rooted_.erase(&owner); }
+
+void completion_queue::close_for_loop() noexcept {
+    // Out of the registry first: a new loop at this address must get a queue of its own.
+    // (Both callers hold a reference to this queue, so erasing cannot destroy it here.)
+    auto &all = registry();
+    if (auto found = all.find(loop_); found != all.end() && found->second.get() == this) {
+        all.erase(found);
+    }
+    close();
+    // Releasing one driver can free others (their coroutines die): take references first.
+    std::vector<driver *> rooted(rooted_.begin(), rooted_.end());
+    std::vector<PyObject *> coroutines;
+    for (driver *owner : rooted) {
+        if (PyObject *coroutine = owner->release_for_closed_loop()) {
+            coroutines.push_back(coroutine);
+        }
+    }
+    for (PyObject *coroutine : coroutines) {
+        Py_DECREF(coroutine);
+    }
+    Py_CLEAR(loop_watch_);
 }
 
 void completion_queue::close() noexcept {

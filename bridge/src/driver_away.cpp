@@ -53,9 +53,28 @@ void driver::hold_owner() noexcept {
 }
 
 void driver::release_owner() noexcept {
+    if (completion_queue *queue = std::exchange(rooted_in_, nullptr)) {
+        queue->unroot(*this);
+    }
     if (std::exchange(holding_owner_, false)) {
         Py_DECREF(owner_); // never the last reference: whoever sends or throws into us holds one
     }
+}
+
+PyObject *driver::release_for_closed_loop() noexcept {
+    if (rooted_in_ == nullptr || owner_ == nullptr) {
+        return nullptr;
+    }
+    // The loop can never resume this frame: close it as the collector would close its Task's
+    // coroutine (RAII clean-up runs, the work is told to stop). Closing here, not at collection,
+    // matters because a C++ frame's references are invisible to the collector: a cycle through
+    // one (a gather of sub-Tasks) would keep the work alive for good.
+    PyObject *coroutine = Py_NewRef(owner_);
+    if (close() < 0) {
+        PyErr_WriteUnraisable(coroutine);
+    }
+    release_owner();
+    return coroutine;
 }
 
 void driver::leave_for(runtime &engine, std::coroutine_handle<> frame) {

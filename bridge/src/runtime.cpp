@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <pthread.h>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -93,6 +94,20 @@ void register_shutdown_at_exit() {
             engine->shutdown();
         }
     }));
+}
+
+// fork(): the child has none of the parent's threads, so the runtime it inherited can run
+// nothing. The child forgets it (leaked: destroying it would join threads that do not exist
+// there) and creates a new one on first use. The mutex is held across the fork so the child's
+// copy is never locked by a thread it does not have.
+void before_fork() { default_mutex.lock(); }
+void after_fork_in_parent() { default_mutex.unlock(); }
+void after_fork_in_child() {
+    if (default_engine) {
+        new std::shared_ptr<runtime>(std::move(default_engine)); // leaked on purpose
+    }
+    // The atexit hook came along with the interpreter's state: it shuts the new runtime down.
+    default_mutex.unlock();
 }
 
 } // namespace
@@ -182,6 +197,11 @@ void asio_runtime::shutdown() noexcept {
 }
 
 runtime &default_runtime() {
+    static const bool fork_handlers = [] {
+        pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
+        return true;
+    }();
+    (void)fork_handlers;
     std::lock_guard lock(default_mutex);
     if (!default_engine) {
         default_engine = std::make_shared<asio_runtime>();

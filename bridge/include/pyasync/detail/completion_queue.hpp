@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <unordered_set>
 
 PYASYNC_NAMESPACE_BEGIN
 namespace detail {
@@ -22,6 +23,8 @@ struct completion {
     void (*deliver)(completion *self) noexcept = nullptr;
     void (*discard)(completion *self) noexcept = nullptr;
 };
+
+class driver;
 
 struct completion_counts {
     std::uint64_t delivered = 0;         ///< completions delivered on the loop
@@ -41,6 +44,13 @@ public:
     /// Totals of every queue in the process (for tests and benchmarks). Any thread.
     static completion_counts totals() noexcept;
 
+    /// Loop thread, GIL held: `owner` keeps its coroutine object alive (rooted) while parked on
+    /// runtime work that completes through this queue, until `unroot`. When the loop closes
+    /// (or is collected), the queue abandons that work and drops the roots, so the closed
+    /// loop's Tasks, and the loop itself, can be collected instead of staying alive for good.
+    void root(driver &owner) noexcept;
+    void unroot(driver &owner) noexcept;
+
     ~completion_queue();
     completion_queue(const completion_queue &) = delete;
     completion_queue &operator=(const completion_queue &) = delete;
@@ -48,6 +58,8 @@ public:
     /// Internal (used by the loop-side callbacks).
     void drain() noexcept;
     void close() noexcept;
+    /// The loop closed or went away (GIL held): close, and release every rooted driver's work.
+    void close_for_loop() noexcept;
     explicit completion_queue(PyObject *loop);
 
 private:
@@ -58,6 +70,8 @@ private:
     PyObject *loop_ = nullptr;          ///< borrowed: the loop's finalizer closes us first
     PyObject *drain_callable_ = nullptr; ///< for call_soon_threadsafe; owned
     bool uses_reader_ = false;
+    PyObject *loop_watch_ = nullptr;     ///< owned weakref whose callback closes us when the loop dies
+    std::unordered_set<driver *> rooted_; ///< GIL held
 };
 
 } // namespace detail

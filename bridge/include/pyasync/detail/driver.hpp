@@ -74,10 +74,18 @@ public:
     /// Parks and roots the coroutine object until the park ends: for work only C++ refers to
     /// (runtime operations), where nothing on the loop would keep an unreferenced Task alive
     /// (asyncio roots its own waits through the loop's timers and selector).
-    void park_rooted(parked_operation &operation) noexcept {
+    void park_rooted(parked_operation &operation, completion_queue &queue) noexcept {
         parked_ = &operation;
         hold_owner();
+        queue.root(*this);
+        rooted_in_ = &queue;
     }
+
+    /// The loop of the work this driver is parked on closed (loop thread, GIL held): close the
+    /// frame (its clean-up runs, the work is told to stop) and drop the root. Returns the
+    /// coroutine object (a new reference, or nullptr when not rooted); the caller drops it once
+    /// every driver was released, so no release frees a driver still to be visited.
+    PyObject *release_for_closed_loop() noexcept;
 
     /// The asyncio.Future the driver yields while parked (borrowed), created on first use for
     /// the current suspension. Returns nullptr with a Python error set on failure.
@@ -187,7 +195,8 @@ private:
 
     bool generator_ = false;
     PyObject *owner_ = nullptr;          ///< our coroutine object (borrowed)
-    bool holding_owner_ = false;         ///< a reference to owner_ is held while away
+    bool holding_owner_ = false;         ///< a reference to owner_ is held (away, or parked rooted)
+    completion_queue *rooted_in_ = nullptr; ///< the queue that lists us as rooted
     runtime *away_on_ = nullptr;         ///< the runtime the frame runs on, or nullptr when home
     parked_operation away_park_;         ///< what parked_ points to while away
     bool away_arrived_ = false;          ///< loop thread: the home completion was delivered

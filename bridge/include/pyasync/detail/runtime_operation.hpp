@@ -218,7 +218,7 @@ public:
             operation->wakes_when_abandoned = true;
             still_running = &work_still_running;
         }
-        owner.park_rooted(*this);
+        owner.park_rooted(*this, *operation->queue);
         return true;
     }
 
