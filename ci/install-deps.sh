@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(g++ cmake ninja-build ccache python3 python3-dev pybind11-dev python3-pybind11
           python3-pytest python3-uvloop libasio-dev nlohmann-json3-dev
-          python3-pytest-asyncio)
+          python3-pytest-asyncio python3-dbg)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the developer build (Debug, -Werror),
 # the same suite under AddressSanitizer + UndefinedBehaviorSanitizer, and the runtime and
-# cross-thread tests under ThreadSanitizer. Ends with one line counting every test case run:
+# cross-thread tests under ThreadSanitizer, and the bridge's Python tests under Debian's debug
+# interpreter. Ends with one line counting every test case run:
 # "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,5 +20,10 @@ rm -rf build/tsan/junit
 cmake --preset tsan >/dev/null || exit 1
 cmake --build --preset tsan --target _pyasync_tests pyasync_examples main_probe_ || exit 1
 ctest --preset tsan || status=1
-python3 tools/count_results.py build/dev/junit build/asan/junit build/tsan/junit || status=1
+echo "=== preset pydebug: the bridge's Python tests under Debian's debug interpreter (python3-dbg)"
+rm -rf build/pydebug/junit
+cmake --preset pydebug >/dev/null || exit 1
+cmake --build --preset pydebug || exit 1
+ctest --preset pydebug -j2 || status=1
+python3 tools/count_results.py build/dev/junit build/asan/junit build/tsan/junit build/pydebug/junit || status=1
 exit $status

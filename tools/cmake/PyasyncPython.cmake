@@ -30,3 +30,14 @@ endif()
 find_package(Python3 3.10 REQUIRED COMPONENTS Interpreter Development)
 message(STATUS "pyasync: using Python ${Python3_VERSION} at ${Python3_EXECUTABLE} "
                "(override with -DPython3_EXECUTABLE=...)")
+
+# A debug interpreter (Debian's python3-dbg: python3.11d) has a reference-count ABI of its own.
+# Its headers are symlinks to the release ones, so the release pyconfig.h is what gets included
+# and Py_DEBUG stays undefined unless it is defined on the command line: every pyasync target
+# must see it (pybind11 only adds it to module targets), or sys.gettotalrefcount() drifts by
+# every Py_DECREF compiled without it.
+execute_process(COMMAND "${Python3_EXECUTABLE}" -c "import sys; print(int(hasattr(sys, 'gettotalrefcount')))"
+                OUTPUT_VARIABLE PYASYNC_PYTHON_DEBUG OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(PYASYNC_PYTHON_DEBUG)
+  message(STATUS "pyasync: ${Python3_EXECUTABLE} is a debug interpreter: every target gets Py_DEBUG")
+endif()
