@@ -2,6 +2,9 @@
 #include "capture.hpp"
 
 #include <pybind11/pybind11.h>
+#include <pyasync/detail/delay.hpp>
+
+#include <algorithm>
 
 #include <csignal>
 #include <cstdio>
@@ -132,7 +135,9 @@ void watchdog::arm(double seconds, std::string what, std::function<void()> on_ex
     armed_ = true;
     thread_ = std::thread([this, seconds, what = std::move(what), on_expiry = std::move(on_expiry)] {
         std::unique_lock lock(mutex_);
-        if (wake_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return !armed_; })) {
+        // Clamped: a deadline past what the clock holds would overflow and expire at once.
+        const double bounded = std::min(seconds, pyasync::detail::longest_delay_seconds);
+        if (wake_.wait_for(lock, std::chrono::duration<double>(bounded), [this] { return !armed_; })) {
             return;
         }
         void *prime[1];

@@ -137,7 +137,7 @@ child_outcome run_child(const std::vector<std::string> &arguments, std::optional
     }
     std::optional<std::chrono::steady_clock::time_point> stop_deadline;
     // The child's own watchdog stops a hung case; this is the backstop if even that hangs.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit ? *limit + 10.0 : 1e9);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(std::min(limit ? *limit + 10.0 : 1e9, 1e9));
     pollfd fds[2] = {{events[0], POLLIN, 0}, {output[0], POLLIN, 0}};
     std::string *sinks[2] = {&result.events, &result.output};
     int open_count = 2;

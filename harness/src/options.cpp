@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <cctype>
+#include <cmath>
 #include <functional>
 #include <optional>
 #include <string_view>
@@ -69,8 +70,8 @@ std::string to_loop_factory(const std::string &value, const std::string &flag) {
 double to_seconds(const std::string &value, const std::string &flag) {
     char *end = nullptr;
     const double parsed = std::strtod(value.c_str(), &end);
-    if (value.empty() || end != value.c_str() + value.size() || !(parsed > 0)) {
-        throw usage_error("invalid value '" + value + "' for " + flag + ": expected seconds > 0, like 2.5");
+    if (value.empty() || end != value.c_str() + value.size() || !(parsed > 0) || !std::isfinite(parsed)) {
+        throw usage_error("invalid value '" + value + "' for " + flag + ": expected a finite number of seconds > 0, like 2.5");
     }
     return parsed;
 }
