@@ -33,7 +33,7 @@ def must_fail(name):
 
 def test_the_probe_has_failures_of_every_kind_each_followed_by_a_sentinel():
     names = listed_cases()
-    assert len(names) == 60
+    assert len(names) == 62
     for failing, sentinel in zip(names[::2], names[1::2]):
         assert must_fail(failing) and not must_fail(sentinel), (failing, sentinel)
 
@@ -51,7 +51,7 @@ def test_every_failure_is_reported_failed_in_json_and_every_sentinel_passes(extr
     wrong = {name: verdict for name, verdict in verdicts.items() if verdict != ("failed" if must_fail(name) else "ok")}
     assert wrong == {}
     summary = events[-1]
-    assert summary["type"] == "suite" and summary["failed"] == 30 and summary["passed"] == 30
+    assert summary["type"] == "suite" and summary["failed"] == 31 and summary["passed"] == 31
 
     cases = ElementTree.parse(junit).getroot().iter("testcase")
     junit_failed = {f"{c.get('classname')}.{c.get('name')}": c.find("failure") is not None for c in cases}
@@ -66,7 +66,7 @@ def test_every_failure_is_reported_failed_in_the_pretty_output():
     names = listed_cases()
     assert failed == {n for n in names if must_fail(n)}
     assert passed == {n for n in names if not must_fail(n)}
-    assert result.stdout.rstrip().splitlines()[-1].startswith("test result: FAILED. 30 passed, 30 failed")
+    assert result.stdout.rstrip().splitlines()[-1].startswith("test result: FAILED. 31 passed, 31 failed")
 
 
 def failure_message(name):
@@ -91,6 +91,7 @@ def failure_message(name):
     ("fails_in_async_set_up.FailsAsyncSetUp", "ValueError: set from C, no traceback"),
     ("fails_in_tear_down.FailsTearDown", "tear-down broke"),
     ("fails_in_async_tear_down.FailsAsyncTearDown", "No module named 'no_such_module_for_the_verdict_probe'"),
+    ("fails_in_suite_set_up.FailsSuiteSetUp", "set_up_suite() threw std::runtime_error: the suite's server did not start"),
 ])
 def test_each_failure_says_what_went_wrong(name, expected):
     assert expected in failure_message(name)

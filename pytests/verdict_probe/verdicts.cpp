@@ -72,6 +72,13 @@ struct fails_in_async_tear_down {
     }
 };
 
+struct fails_in_suite_set_up {
+    static pyasync::task<> set_up_suite() {
+        co_await pyasync::sleep(0);
+        throw std::runtime_error("the suite's server did not start");
+    }
+};
+
 } // namespace
 
 #define PYASYNC_SENTINEL(n) PYASYNC_TEST(Sentinel, after_##n) {}
@@ -182,3 +189,5 @@ PYASYNC_TEST_F(fails_in_tear_down, FailsTearDown) {}
 PYASYNC_SENTINEL(29)
 PYASYNC_TEST_F(fails_in_async_tear_down, FailsAsyncTearDown) -> pyasync::task<> { co_return; }
 PYASYNC_SENTINEL(30)
+PYASYNC_TEST_F(fails_in_suite_set_up, FailsSuiteSetUp) {}
+PYASYNC_SENTINEL(31)
