@@ -156,6 +156,14 @@ def children_of(pid):
     return found
 
 
+def running(pid):
+    """True while `pid` exists and is not a zombie waiting to be reaped."""
+    try:
+        return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def start_and_wait_for(arguments, line):
     process = subprocess.Popen([HARNESS_PROBE, *arguments], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen = ""
@@ -180,7 +188,7 @@ def test_isolate_stops_the_running_child_on_a_signal_and_writes_the_reports(sign
     stdout = seen + stdout
     assert process.returncode == 2
     assert "[  FAILED  ] Hang.async_sleeps_forever" in stdout and "[ RUN      ] Probe.passes" not in stdout
-    assert not pathlib.Path(f"/proc/{children[0]}").exists()  # no orphan left running
+    assert not running(children[0])  # no orphan left running
     failures = [c for c in ElementTree.parse(junit).getroot().iter("testcase") if c.find("failure") is not None]
     assert [c.get("name") for c in failures] == ["async_sleeps_forever"]
 
@@ -204,3 +212,16 @@ def test_a_second_ctrl_c_exits_at_once_while_a_sync_case_blocks_in_cpp():
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=10)
     assert process.returncode == 2 and "interrupted twice: exiting now" in stderr
+
+
+def test_an_isolated_child_does_not_outlive_a_killed_parent():
+    process, _ = start_and_wait_for(["--isolate", "--include-ignored", "--exact", "Hang.async_sleeps_forever"],
+                                    "[ RUN      ] Hang.async_sleeps_forever")
+    time.sleep(0.3)
+    (child,) = children_of(process.pid)
+    process.kill()  # SIGKILL: the parent cannot pass anything on
+    process.communicate(timeout=10)
+    deadline = time.monotonic() + 10
+    while running(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running(child)

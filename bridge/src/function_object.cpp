@@ -244,14 +244,10 @@ void raise_bad_argument(function_object *self, std::size_t index, PyObject *give
             why = "cannot be encoded as UTF-8 for the C++ parameter (it holds a lone surrogate)";
         }
         if (why != nullptr && std::strcmp(expected, Py_TYPE(given)->tp_name) == 0) {
-            PyErr_Format(PyExc_TypeError, "%U(): argument '%U' (pos %zu) must be %s: %.200R %s", self->qualname,
-                         parameters[index], index + 1, expected, given, why);
-            if (PyLong_Check(given)) { // as Python's own conversions report it
-                PyObject *type = nullptr, *value = nullptr, *traceback = nullptr;
-                PyErr_Fetch(&type, &value, &traceback);
-                Py_XDECREF(type);
-                PyErr_Restore(Py_NewRef(PyExc_OverflowError), value, traceback);
-            }
+            // An int out of range is an OverflowError, as Python's own conversions report it.
+            PyErr_Format(PyLong_Check(given) ? PyExc_OverflowError : PyExc_TypeError,
+                         "%U(): argument '%U' (pos %zu) must be %s: %.200R %s", self->qualname, parameters[index],
+                         index + 1, expected, given, why);
             return;
         }
         PyErr_Format(PyExc_TypeError, "%U(): argument '%U' (pos %zu) must be %s, not %.200s", self->qualname,

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <csignal>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 namespace pyasync::testing {
@@ -148,6 +150,14 @@ int session::run() {
     const char *premature_exit_file = environment("TEST_PREMATURE_EXIT_FILE");
     if (premature_exit_file != nullptr) {
         touch(premature_exit_file);
+    }
+    if (opts.isolated_child) {
+        // The --isolate parent puts each child in a process group of its own: should the parent
+        // die (killed by a driver, a CI timeout), the child must not run on as an orphan.
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1) {
+            return exit_interrupted; // the parent was already gone
+        }
     }
     std::FILE *out = nullptr;
     if (const char *fd = environment("PYASYNC_TEST_EVENT_FD"); fd != nullptr && opts.isolated_child) {

@@ -19,8 +19,8 @@ PYASYNC_NAMESPACE_BEGIN
 /// throws `pyasync::cancelled_error` here. Works on the loop thread (GIL held) and in a frame
 /// away on a runtime (`resume_on`), where the frame resumes on the runtime. A zero or negative
 /// delay still suspends once; an infinite one (or one too long for the clock) sleeps until
-/// cancelled; NaN throws `std::invalid_argument` (ValueError) at the call. For the loop's own clock (which `fixtures::virtual_clock`
-/// controls), use `pyasync::loop_sleep`.
+/// cancelled; NaN throws `std::invalid_argument` (ValueError) at the call. For the loop's own
+/// clock (which `fixtures::virtual_clock` controls), use `pyasync::loop_sleep`.
 template <typename Rep, typename Period>
 auto sleep(std::chrono::duration<Rep, Period> delay, runtime &engine = default_runtime()) {
     const std::chrono::nanoseconds nanoseconds = detail::timer_delay(delay, "pyasync::sleep");
