@@ -6,6 +6,7 @@
 #include <pyasync/errors.hpp>
 #include <pyasync/task.hpp>
 #include <pyasync/task_locals.hpp>
+#include <pyasync/detail/python_compat.hpp>
 
 #include <deque>
 #include <memory>
@@ -164,7 +165,7 @@ PyObject *ready_item_next(PyObject *self) {
     if (ready_item_send(self, Py_None, &item) == PYGEN_ERROR) {
         return nullptr;
     }
-    _PyGen_SetStopIterationValue(item);
+    python::set_stop_iteration_value(item);
     Py_DECREF(item);
     return nullptr;
 }

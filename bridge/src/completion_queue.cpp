@@ -2,6 +2,7 @@
 // the loop only on the empty -> non-empty edge, and the loop drains the whole batch.
 #include <pyasync/detail/completion_queue.hpp>
 #include <pyasync/detail/driver.hpp>
+#include <pyasync/detail/python_compat.hpp>
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -132,7 +133,7 @@ void completion_queue::wake() noexcept {
         [[maybe_unused]] const auto written = ::write(eventfd_, &one, sizeof one);
         return;
     }
-    if (_Py_IsFinalizing()) {
+    if (python::interpreter_finalizing()) {
         return; // the interpreter is going away: close() will discard what is queued
     }
     PyGILState_STATE gil = PyGILState_Ensure();

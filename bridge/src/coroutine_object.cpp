@@ -2,6 +2,7 @@
 // __await__, names, cr_await, the "never awaited" warning).
 #include <pyasync/detail/coroutine_object.hpp>
 #include <pyasync/detail/module_state.hpp>
+#include <pyasync/detail/python_compat.hpp>
 
 #include <new>
 #include <string_view>
@@ -136,7 +137,7 @@ PyObject *as_method_result(coroutine_object *self, PySendResult status, PyObject
         if (result == Py_None) {
             PyErr_SetNone(PyExc_StopIteration);
         } else {
-            _PyGen_SetStopIterationValue(result);
+            python::set_stop_iteration_value(result);
         }
         Py_DECREF(result);
         return nullptr;

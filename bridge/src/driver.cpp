@@ -2,6 +2,7 @@
 // does, and parks on C++ work behind one asyncio.Future. GIL held throughout.
 #include <pyasync/detail/coroutine_object.hpp>
 #include <pyasync/detail/module_state.hpp>
+#include <pyasync/detail/python_compat.hpp>
 
 #include <utility>
 
@@ -13,7 +14,7 @@ namespace {
 /// raised in the delegating frame (PYGEN_ERROR with it set).
 PySendResult throw_into(PyObject *iterator, PyObject *exception, PyObject **result) {
     PyObject *method = nullptr;
-    if (_PyObject_LookupAttr(iterator, state().str_throw, &method) < 0) {
+    if (python::lookup_optional_attr(iterator, state().str_throw, &method) < 0) {
         return PYGEN_ERROR;
     }
     if (method == nullptr) {
@@ -28,7 +29,7 @@ PySendResult throw_into(PyObject *iterator, PyObject *exception, PyObject **resu
     }
     if (PyErr_ExceptionMatches(PyExc_StopIteration)) {
         PyObject *value = nullptr;
-        if (_PyGen_FetchStopIterationValue(&value) == 0) {
+        if (python::fetch_stop_iteration_value(&value) == 0) {
             *result = value;
             return PYGEN_RETURN;
         }
@@ -370,7 +371,7 @@ int driver::close() {
         if (delegate_ != nullptr) { // delegate-only driver never started: close its delegate
             PyObject *iterator = std::exchange(delegate_, nullptr);
             PyObject *closed = nullptr;
-            if (_PyObject_LookupAttr(iterator, state().str_close, &closed) > 0) {
+            if (python::lookup_optional_attr(iterator, state().str_close, &closed) > 0) {
                 Py_XSETREF(closed, PyObject_CallNoArgs(closed));
             }
             Py_DECREF(iterator);

@@ -3,6 +3,7 @@
 #include <pyasync/detail/module_state.hpp>
 #include <pyasync/detail/python_awaiter.hpp>
 #include <pyasync/errors.hpp>
+#include <pyasync/detail/python_compat.hpp>
 
 #include <asio/error.hpp>
 
@@ -199,10 +200,7 @@ void raise_in_python(const std::exception_ptr &error, const std::source_location
         }
         bool translated = false;
         try {
-            translated = py::detail::apply_exception_translators(
-                             py::detail::get_local_internals().registered_exception_translators) ||
-                         py::detail::apply_exception_translators(
-                             py::detail::get_internals().registered_exception_translators);
+            translated = python::apply_pybind11_translators();
         } catch (...) {
             translated = false;
         }

@@ -8,6 +8,7 @@
 /// loop (`await_as<T>`, task results) over taking the GIL away from it.
 
 #include <pyasync/config.hpp>
+#include <pyasync/detail/python_compat.hpp>
 
 #include <stdexcept>
 #include <type_traits>
@@ -21,7 +22,7 @@ PYASYNC_NAMESPACE_BEGIN
 /// hang the thread).
 template <typename Fn>
 std::invoke_result_t<Fn &> with_gil(Fn &&fn) {
-    if (Py_IsInitialized() == 0 || _Py_IsFinalizing()) {
+    if (Py_IsInitialized() == 0 || detail::python::interpreter_finalizing()) {
         throw std::runtime_error("pyasync::with_gil: the Python interpreter is not running (finalizing or not "
                                  "started); the GIL cannot be taken now");
     }
