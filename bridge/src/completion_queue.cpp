@@ -98,9 +98,15 @@ std::shared_ptr<completion_queue> completion_queue::of(PyObject *loop) {
         }
     }
     // When the loop object goes away, nothing can drain any more: close the queue then.
-    py::cpp_function on_loop_gone([weak](py::handle) {
-        if (auto alive = weak.lock()) {
-            alive->close_for_loop();
+    // The registry keeps a closed loop's queue until the loop object goes (no new loop can have
+    // its address before then), so the queue is normally destroyed here, on the loop thread.
+    py::cpp_function on_loop_gone([loop](py::handle) {
+        auto &all = registry();
+        if (auto found = all.find(loop); found != all.end()) {
+            std::shared_ptr<completion_queue> gone = std::move(found->second);
+            all.erase(found);
+            gone->close_for_loop();
+            Py_CLEAR(gone->loop_watch_); // dead now; the call that runs us holds it until we return
         }
     });
     queue->loop_watch_ = PyWeakref_NewRef(loop, on_loop_gone.ptr()); // owned: dropped when the loop goes
@@ -112,7 +118,9 @@ std::shared_ptr<completion_queue> completion_queue::of(PyObject *loop) {
 }
 
 void completion_queue::push(completion *item) noexcept {
-    completion *head = head_.load(std::memory_order_relaxed);
+    // Acquire: a pusher that finds the queue closed (and may then drop the last reference to
+    // it, destroying it on this thread) sees everything the loop thread did before closing it.
+    completion *head = head_.load(std::memory_order_acquire);
     do {
         if (head == closed_marker()) {
             dropped_total.fetch_add(1, std::memory_order_relaxed);
@@ -120,7 +128,7 @@ void completion_queue::push(completion *item) noexcept {
             return;
         }
         item->next = head;
-    } while (!head_.compare_exchange_weak(head, item, std::memory_order_release, std::memory_order_relaxed));
+    } while (!head_.compare_exchange_weak(head, item, std::memory_order_release, std::memory_order_acquire));
     if (head == nullptr) {
         wake();
     }
@@ -184,12 +192,6 @@ void completion_queue::root(driver &owner) noexcept {
 void completion_queue::unroot(driver &owner) noexcept { rooted_.erase(&owner); }
 
 void completion_queue::close_for_loop() noexcept {
-    // Out of the registry first: a new loop at this address must get a queue of its own.
-    // (Both callers hold a reference to this queue, so erasing cannot destroy it here.)
-    auto &all = registry();
-    if (auto found = all.find(loop_); found != all.end() && found->second.get() == this) {
-        all.erase(found);
-    }
     close();
     // Releasing one driver can free others (their coroutines die): take references first.
     std::vector<driver *> rooted(rooted_.begin(), rooted_.end());
@@ -202,7 +204,6 @@ void completion_queue::close_for_loop() noexcept {
     for (PyObject *coroutine : coroutines) {
         Py_DECREF(coroutine);
     }
-    Py_CLEAR(loop_watch_);
 }
 
 void completion_queue::close() noexcept {

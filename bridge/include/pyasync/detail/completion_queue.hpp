@@ -70,7 +70,7 @@ private:
     PyObject *loop_ = nullptr;          ///< borrowed: the loop's finalizer closes us first
     PyObject *drain_callable_ = nullptr; ///< for call_soon_threadsafe; owned
     bool uses_reader_ = false;
-    PyObject *loop_watch_ = nullptr;     ///< owned weakref whose callback closes us when the loop dies
+    PyObject *loop_watch_ = nullptr;     ///< owned weakref whose callback retires us when the loop dies
     std::unordered_set<driver *> rooted_; ///< GIL held
 };
 
