@@ -13,7 +13,7 @@ import pytest
 
 import pyasync_examples as ex
 from _pyasync_tests import runtime as rt
-from conftest import settle
+from conftest import LOOPS, settle
 
 
 class NewReturnsAnInt(Exception):
@@ -167,8 +167,6 @@ def dead_weakrefs():
 
 @pytest.mark.parametrize("work", ["runtime sleep", "worker", "many timers"])
 def test_closing_a_loop_with_bridged_work_in_flight_releases_the_work_and_the_loop(loop_name, work):
-    from conftest import LOOPS
-
     factory = LOOPS[loop_name] or asyncio.new_event_loop
     loops = []
     baseline = dead_weakrefs()
