@@ -5,6 +5,7 @@ import asyncio
 import gc
 import math
 import os
+import subprocess
 import sys
 import warnings
 import weakref
@@ -243,3 +244,18 @@ def test_bad_arguments_and_messages_name_what_was_expected_and_given(run, call, 
         run(scenario())
     if not message.startswith("^"):
         assert message in str(raised.value)
+
+
+# ---- exit ------------------------------------------------------------------------------------------
+
+def test_exit_with_work_waiting_for_its_stop_token_does_not_hang():
+    # The loop is neither closed nor collected before exit: the runtime's shutdown must stop the
+    # work (which waits for its stop token) before it joins the threads running it.
+    code = ("import asyncio\n"
+            "from _pyasync_tests import runtime as rt\n"
+            "loop = asyncio.new_event_loop()\n"
+            "task = loop.create_task(rt.block_until_stopped())\n"
+            "loop.run_until_complete(asyncio.sleep(0.05))\n"
+            "print('blocked:', rt.pending(), flush=True)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout == "blocked: 1\n" and result.returncode == 0, result.stderr

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 PYASYNC_NAMESPACE_BEGIN
 namespace {
@@ -73,6 +74,8 @@ private:
 };
 
 std::mutex default_mutex;
+std::mutex live_mutex;                       ///< guards the list of live operations
+detail::live_operation *live_head = nullptr; // guarded by live_mutex
 std::shared_ptr<runtime> default_engine;
 bool atexit_registered = false;
 
@@ -91,6 +94,7 @@ void register_shutdown_at_exit() {
         }
         if (engine) {
             py::gil_scoped_release released;
+            detail::stop_all_live_operations(); // work waiting for its stop token ends, and can be joined
             engine->shutdown();
         }
     }));
@@ -100,13 +104,20 @@ void register_shutdown_at_exit() {
 // nothing. The child forgets it (leaked: destroying it would join threads that do not exist
 // there) and creates a new one on first use. The mutex is held across the fork so the child's
 // copy is never locked by a thread it does not have.
-void before_fork() { default_mutex.lock(); }
-void after_fork_in_parent() { default_mutex.unlock(); }
+void before_fork() {
+    default_mutex.lock();
+    live_mutex.lock();
+}
+void after_fork_in_parent() {
+    live_mutex.unlock();
+    default_mutex.unlock();
+}
 void after_fork_in_child() {
     if (default_engine) {
         new std::shared_ptr<runtime>(std::move(default_engine)); // leaked on purpose
     }
     // The atexit hook came along with the interpreter's state: it shuts the new runtime down.
+    live_mutex.unlock();
     default_mutex.unlock();
 }
 
@@ -237,6 +248,43 @@ namespace detail {
 std::atomic<std::size_t> &live_operations() noexcept {
     static std::atomic<std::size_t> count{0};
     return count;
+}
+
+live_operation::live_operation() noexcept {
+    live_operations().fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard lock(live_mutex);
+    live_next_ = live_head;
+    if (live_head != nullptr) {
+        live_head->live_prev_ = this;
+    }
+    live_head = this;
+}
+
+live_operation::~live_operation() {
+    {
+        std::lock_guard lock(live_mutex);
+        (live_prev_ != nullptr ? live_prev_->live_next_ : live_head) = live_next_;
+        if (live_next_ != nullptr) {
+            live_next_->live_prev_ = live_prev_;
+        }
+    }
+    live_operations().fetch_sub(1, std::memory_order_relaxed);
+}
+
+void stop_all_live_operations() noexcept {
+    // Copies of the sources, taken under the lock and stopped outside it: a stop callback may
+    // end an operation, which takes the lock.
+    std::vector<std::stop_source> sources;
+    try {
+        std::lock_guard lock(live_mutex);
+        for (live_operation *operation = live_head; operation != nullptr; operation = operation->live_next_) {
+            sources.push_back(operation->stop);
+        }
+    } catch (...) { // out of memory: the stops already copied still go out
+    }
+    for (std::stop_source &source : sources) {
+        source.request_stop();
+    }
 }
 
 void wake_parked(driver &owner) noexcept {

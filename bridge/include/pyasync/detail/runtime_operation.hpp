@@ -23,6 +23,27 @@ PYASYNC_NAMESPACE_BEGIN
 namespace detail {
 
 std::atomic<std::size_t> &live_operations() noexcept;
+
+/// What every bridged operation shares: its stop source, listed while the operation lives so
+/// that shutdown can stop work that waits for its token (joining the runtime's threads at exit
+/// would otherwise wait for it forever). Any thread; the list has a mutex of its own.
+class live_operation {
+public:
+    live_operation() noexcept;
+    ~live_operation();
+    live_operation(const live_operation &) = delete;
+    live_operation &operator=(const live_operation &) = delete;
+
+    std::stop_source stop;
+
+private:
+    friend void stop_all_live_operations() noexcept;
+    live_operation *live_prev_ = nullptr;
+    live_operation *live_next_ = nullptr;
+};
+
+/// Requests a stop on every live operation (before the runtime shuts down at exit). Any thread.
+void stop_all_live_operations() noexcept;
 /// Wakes the Task waiting on the parked driver `owner` (loop thread, GIL held).
 void wake_parked(driver &owner) noexcept;
 
@@ -53,14 +74,12 @@ struct result_slot<void> {
 /// awaiter gave up) and drops the work's reference. `abandoned` and `owner` are touched only
 /// on the loop thread (or with the GIL held), never by the work.
 template <typename T>
-class runtime_operation final : public completion {
+class runtime_operation final : public completion, public live_operation {
 public:
     runtime_operation() noexcept {
         deliver = &on_deliver;
         discard = &on_discard;
-        live_operations().fetch_add(1, std::memory_order_relaxed);
     }
-    ~runtime_operation() { live_operations().fetch_sub(1, std::memory_order_relaxed); }
     runtime_operation(const runtime_operation &) = delete;
     runtime_operation &operator=(const runtime_operation &) = delete;
 
@@ -122,7 +141,6 @@ public:
     std::shared_ptr<abandon_hook> hook;
     std::coroutine_handle<> direct;  ///< the frame to resume in place, when it is away
     std::atomic<bool> gate{false};   ///< direct only: set by the first of "suspended" and "completed"
-    std::stop_source stop;
     result_slot<T> slot;
     std::exception_ptr error;
 
