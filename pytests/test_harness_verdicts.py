@@ -225,3 +225,17 @@ def test_an_isolated_child_does_not_outlive_a_killed_parent():
     while running(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not running(child)
+
+
+def test_sigterm_stops_an_in_process_run_like_ctrl_c_and_writes_the_reports(tmp_path):
+    junit = tmp_path / "terminated.xml"
+    process, seen = start_and_wait_for(["--include-ignored", "--exact", "Hang.async_sleeps_forever", "--exact",
+                                        "Probe.passes", "--order", "lex", "--junit", str(junit)],
+                                       "[ RUN      ] Hang.async_sleeps_forever")
+    time.sleep(0.3)
+    process.send_signal(signal.SIGTERM)
+    stdout, _ = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "[  FAILED  ] Hang.async_sleeps_forever" in seen + stdout and "[ RUN      ] Probe.passes" not in stdout
+    failures = [c.get("name") for c in ElementTree.parse(junit).getroot().iter("testcase") if c.find("failure") is not None]
+    assert failures == ["async_sleeps_forever"]

@@ -730,33 +730,39 @@ void in_process_runner::tear_down_global_fixtures() {
 
 // ---- Ctrl-C ------------------------------------------------------------------------------
 
-// The Python handler (on_interrupt) runs only when the main thread returns to Python: a sync
-// case blocked in C++ never does. This C handler, chained before Python's, keeps the promise
-// that a second Ctrl-C exits at once whatever the main thread is doing.
-struct sigaction python_sigint_action {};
-volatile std::sig_atomic_t sigint_count = 0;
+// SIGINT and SIGTERM stop the run alike. The Python handler (on_interrupt) runs only when the
+// main thread returns to Python: a sync case blocked in C++ never does. This C handler, chained
+// before Python's, keeps the promise that a second signal exits at once whatever the main
+// thread is doing.
+struct sigaction python_actions[2] {}; // SIGINT's, SIGTERM's
+volatile std::sig_atomic_t stop_signals_seen = 0;
 
-extern "C" void count_sigint(int signal_number) {
-    sigint_count = sigint_count + 1;
-    if (sigint_count >= 2) {
+extern "C" void count_stop_signal(int signal_number) {
+    stop_signals_seen = stop_signals_seen + 1;
+    if (stop_signals_seen >= 2) {
         constexpr char message[] = "\npyasync-test: interrupted twice: exiting now\n";
         (void)!write(real_stderr_fd(), message, sizeof message - 1);
         _exit(exit_interrupted);
     }
-    if (python_sigint_action.sa_handler != SIG_DFL && python_sigint_action.sa_handler != SIG_IGN) {
-        python_sigint_action.sa_handler(signal_number);
+    const struct sigaction &python = python_actions[signal_number == SIGTERM ? 1 : 0];
+    if (python.sa_handler != SIG_DFL && python.sa_handler != SIG_IGN) {
+        python.sa_handler(signal_number);
     }
 }
 
 void in_process_runner::install_interrupt_handler() {
-    py::module_::import("signal").attr("signal")(
-        py::module_::import("signal").attr("SIGINT"), py::cpp_function([this](py::handle, py::handle) { on_interrupt(); }));
+    py::module_ signal = py::module_::import("signal");
+    py::cpp_function handler([this](py::handle, py::handle) { on_interrupt(); });
     struct sigaction counting {};
-    counting.sa_handler = count_sigint;
+    counting.sa_handler = count_stop_signal;
     sigemptyset(&counting.sa_mask);
     counting.sa_flags = SA_ONSTACK;
-    sigint_count = 0;
-    sigaction(SIGINT, &counting, &python_sigint_action);
+    stop_signals_seen = 0;
+    const int numbers[2] = {SIGINT, SIGTERM};
+    for (int k = 0; k < 2; ++k) {
+        signal.attr("signal")(numbers[k], handler);
+        sigaction(numbers[k], &counting, &python_actions[k]);
+    }
 }
 
 void in_process_runner::on_interrupt() {
