@@ -71,24 +71,21 @@ std::shared_ptr<completion_queue> completion_queue::of(PyObject *loop) {
     auto queue = std::make_shared<completion_queue>(loop);
     py::handle loop_handle(loop);
     std::weak_ptr<completion_queue> weak = queue;
-    py::cpp_function drain([weak] {
+    auto drain_if_alive = [weak] {
         if (auto alive = weak.lock()) {
             alive->drain();
         }
-    });
-    queue->drain_callable_ = drain.inc_ref().ptr();
+    };
+    queue->drain_callable_ = py::cpp_function(drain_if_alive).release().ptr();
     if (py::hasattr(loop_handle, "add_reader")) {
         queue->eventfd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (queue->eventfd_ < 0) {
             PyErr_SetFromErrno(PyExc_OSError);
             throw py::error_already_set();
         }
+        // A callable of its own, not drain_callable_: the watch must die with the loop's reader.
         auto watch = std::make_shared<closed_watch>(weak);
-        py::cpp_function reader([weak, watch] {
-            if (auto alive = weak.lock()) {
-                alive->drain();
-            }
-        });
+        py::cpp_function reader([drain_if_alive, watch] { drain_if_alive(); });
         try {
             loop_handle.attr("add_reader")(queue->eventfd_, reader);
             queue->uses_reader_ = true;

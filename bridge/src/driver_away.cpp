@@ -73,7 +73,7 @@ PyObject *driver::release_for_closed_loop() noexcept {
     if (close() < 0) {
         PyErr_WriteUnraisable(coroutine);
     }
-    release_owner();
+    release_owner(); // close() released it unless it failed early; the root must go either way
     return coroutine;
 }
 
