@@ -250,7 +250,7 @@ def test_strict_tasks_fails_a_case_that_never_awaits_a_coroutine():
     assert strict.returncode == 1
     assert names_failed(strict.stdout) == ["Unawaited.drops_a_python_coroutine", "Unawaited.drops_a_cpp_coroutine",
                                            "Unawaited.drops_one_in_a_reference_cycle"]  # the collector ran
-    assert strict.stdout.count("(--strict-tasks) 1 coroutine(s) never awaited:") == 3
+    assert strict.stdout.count("Failure (--strict-tasks)\n  1 coroutine(s) never awaited:") == 3
 
 
 def test_async_timeout_cancels_through_asyncio_and_says_where():

@@ -44,11 +44,6 @@ std::string location(const char *file, int line) { return std::string(file) + ":
 
 } // namespace
 
-result_table &results() {
-    static result_table table;
-    return table;
-}
-
 void install_case_variable() {
     if (case_var == nullptr) {
         case_var = PyContextVar_New("pyasync_test_case", nullptr);

@@ -1,5 +1,6 @@
 #pragma once
-// Internal: the outcome of one case run, and the table the assertions write into.
+// Internal: the outcome of one case run (a row), the table the assertions write into, and the
+// record of one run (its rows in order and the totals).
 
 #include <pyasync/testing/registry.hpp>
 
@@ -43,6 +44,24 @@ struct result_table {
     int late_failures = 0;
 };
 result_table &results();
+
+/// The counts of one run, as the summary line and the JSON `suite` event state them.
+struct run_totals {
+    std::size_t passed = 0, failed = 0, skipped = 0, ignored = 0, filtered_out = 0;
+    double seconds = 0;
+    bool interrupted = false;
+};
+
+/// Collects results and totals for one run, whichever way the cases run.
+struct run_record {
+    std::vector<const case_result *> results;
+    run_totals totals;
+    std::string python_version; ///< for the JUnit properties; empty when Python did not start
+    /// A new row in `results()` for `info`, listed here. Main thread.
+    case_result &add(const case_info &info, int iteration);
+    /// Counts a finished row in the totals.
+    void count(const case_result &result);
+};
 
 /// The formatted traceback of a Python exception, or its recorded message when formatting fails
 /// (no traceback, an unprintable value, no interpreter). Never throws. GIL held when there is one.

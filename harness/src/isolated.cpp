@@ -194,20 +194,15 @@ std::string describe_wait(int status) {
 int run_isolated(const options &opts, const selection &chosen, const std::string &program,
                  const std::vector<std::string> &forwarded, reporter &report, run_record &record) {
     const std::uint32_t seed = effective_seed(opts);
-    for (const case_info *info : chosen.ignored) {
-        case_result &result = record.add(*info, 0);
-        result.status = outcome::ignored;
-        result.skip_reason = info->ignore_reason;
-        record.count(result);
-        report.case_finished(result);
-    }
     stop_signals handler;
     stop_requested = 0;
     bool stop = false;
     for (int iteration = 0; !stop && (opts.repeat < 0 || iteration < opts.repeat); ++iteration) {
         const auto order = ordered(chosen.runnable, opts.order, seed + static_cast<std::uint32_t>(iteration));
-        report.run_started(order.size(), 0, opts.order == case_order::random ? std::optional(seed + static_cast<std::uint32_t>(iteration)) : std::nullopt,
-                           iteration, opts.repeat);
+        report.run_started(summarize_iteration(order, opts, iteration));
+        if (iteration == 0) {
+            report_ignored_cases(chosen, report, record);
+        }
         for (const case_info *info : order) {
             case_result &result = record.add(*info, iteration);
             report.case_started(*info);

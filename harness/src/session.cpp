@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <set>
 #include <csignal>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -26,6 +27,30 @@ std::uint32_t effective_seed(const options &opts) {
         return static_cast<std::uint32_t>(std::random_device{}() % 100000);
     }();
     return chosen;
+}
+
+run_plan_summary summarize_iteration(const std::vector<const case_info *> &order, const options &opts,
+                                     int iteration) {
+    std::set<std::string> suites;
+    for (const case_info *info : order) {
+        suites.insert(info->suite);
+    }
+    std::optional<std::uint32_t> seed;
+    if (opts.order == case_order::random) {
+        seed = effective_seed(opts) + static_cast<std::uint32_t>(iteration);
+    }
+    return {order.size(), suites.size(), seed, iteration, opts.repeat};
+}
+
+void report_ignored_cases(const selection &chosen, reporter &report, run_record &record) {
+    for (const case_info *info : chosen.ignored) {
+        case_result &result = record.add(*info, 0);
+        result.status = outcome::ignored;
+        result.skip_reason = info->ignore_reason;
+        result.finished = true;
+        record.count(result);
+        report.case_finished(result);
+    }
 }
 
 } // namespace detail
@@ -174,7 +199,14 @@ int session::run() {
             dup2(STDERR_FILENO, STDOUT_FILENO);
         }
     }
-    detail::reporter report(opts, out);
+    detail::run_properties properties;
+    if (opts.order == case_order::random) {
+        properties["seed"] = std::to_string(detail::effective_seed(opts));
+    }
+    if (opts.shard_count) {
+        properties["shard"] = std::to_string(*opts.shard_index) + "/" + std::to_string(*opts.shard_count);
+    }
+    detail::reporter_list report(opts, out, program_, properties);
     detail::run_record record;
     const auto start = std::chrono::steady_clock::now();
     int status = opts.isolate && !opts.isolated_child
@@ -182,7 +214,10 @@ int session::run() {
                      : detail::run_in_process(opts, chosen, program_, report, record);
     record.totals.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     record.totals.filtered_out = chosen.filtered_out;
-    report.run_finished(record.results, record.totals);
+    if (!record.python_version.empty()) {
+        properties["python"] = record.python_version;
+    }
+    const bool delivered = report.run_finished(record.results, record.totals);
     if (status == exit_ok) {
         if (record.totals.failed != 0 || detail::results().late_failures != 0) {
             status = exit_failed;
@@ -190,20 +225,8 @@ int session::run() {
             status = *opts.skip_exit_code;
         }
     }
-    std::map<std::string, std::string> properties;
-    if (opts.order == case_order::random) {
-        properties["seed"] = std::to_string(detail::effective_seed(opts));
-    }
-    if (opts.shard_count) {
-        properties["shard"] = std::to_string(*opts.shard_index) + "/" + std::to_string(*opts.shard_count);
-    }
-    if (!record.python_version.empty()) {
-        properties["python"] = record.python_version;
-    }
-    for (const std::string &path : opts.junit_paths) {
-        if (!detail::write_junit(path, program_, record.results, record.totals, properties) && status == exit_ok) {
-            status = exit_internal;
-        }
+    if (!delivered && status == exit_ok) {
+        status = exit_internal; // a report CI relies on is missing
     }
     std::fclose(out);
     if (saved_stdout >= 0) {

@@ -1,0 +1,263 @@
+// Running one case: its context, capture, timeout, the exceptions it lets escape, and the
+// checks after it.
+#include "case_executor.hpp"
+
+#include "runner.hpp"
+
+#include <pyasync/await.hpp>
+#include <pyasync/coroutine.hpp>
+#include <pyasync/testing/assertions.hpp>
+
+#include <chrono>
+
+namespace pyasync::testing::detail {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+std::string format_seconds(double seconds) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g s", seconds);
+    return text;
+}
+
+double seconds_since(clock::time_point start) { return std::chrono::duration<double>(clock::now() - start).count(); }
+
+/// Sets the case variable to `id` in the current context for the scope's life (a sync case).
+class case_context_scope {
+public:
+    explicit case_context_scope(int id) : token_(PyContextVar_Set(case_variable().ptr(), py::int_(id).ptr())) {}
+    case_context_scope(const case_context_scope &) = delete;
+    case_context_scope &operator=(const case_context_scope &) = delete;
+    ~case_context_scope() {
+        if (token_ != nullptr) {
+            PyContextVar_Reset(case_variable().ptr(), token_);
+            Py_DECREF(token_);
+        }
+        PyErr_Clear();
+    }
+
+private:
+    PyObject *token_;
+};
+
+/// A copy of the current context in which the case variable is `id`: an async case's Task
+/// runs in it, so assertions find their case however many run at once.
+py::object context_for_case(int id) {
+    py::object context = py::reinterpret_steal<py::object>(PyContext_CopyCurrent());
+    PyContext_Enter(context.ptr());
+    PyObject *token = PyContextVar_Set(case_variable().ptr(), py::int_(id).ptr());
+    Py_XDECREF(token);
+    PyContext_Exit(context.ptr());
+    return context;
+}
+
+} // namespace
+
+void conclude_case(case_result &result, std::string output) {
+    result.output = std::move(output);
+    auto &table = results();
+    std::lock_guard lock(table.mutex);
+    result.finished = true;
+    if (result.failures.empty()) {
+        result.status = result.skip_raised ? outcome::skipped : outcome::passed;
+    } else {
+        result.status = outcome::failed;
+    }
+}
+
+bool case_executor::capturing() const { return opts_.capture && opts_.test_threads == 1; }
+
+void case_executor::absorb_exception(case_result &result) noexcept {
+    try {
+        try {
+            throw;
+        } catch (const fatal_failure &) {
+        } catch (const skip_case &skip) {
+            result.skip_raised = true;
+            result.skip_reason = skip.reason;
+        } catch (const py::error_already_set &error) {
+            // A REQUIRE or SKIP inside C++ awaited through Python comes back as pyasync.CppError.
+            if (result.fatal_raised || result.skip_raised) {
+                return;
+            }
+            if (error.matches(PyExc_KeyboardInterrupt) && interrupted_) {
+                result.interrupted = true;
+                result.fail("interrupted by Ctrl-C");
+                return;
+            }
+            result.fail(failure_location(result) + "a Python exception escaped the case:\n" + python_traceback(error));
+        } catch (...) {
+            if (result.fatal_raised || result.skip_raised) {
+                return;
+            }
+            result.fail(failure_location(result) + "an exception escaped the case: " + describe_current_exception());
+        }
+    } catch (...) { // recording the failure failed (out of memory): the verdict stays a failure
+        result.status = outcome::failed;
+    }
+}
+
+// ---- sync cases --------------------------------------------------------------------------
+
+void case_executor::run_sync(const case_info &info, case_result &result, py::handle loop,
+                             std::function<void()> before_abort) {
+    {
+        auto &table = results();
+        std::lock_guard lock(table.mutex);
+        table.sync_case = result.id;
+    }
+    std::optional<output_capture> capture;
+    if (capturing()) {
+        capture.emplace();
+        capture->start();
+        sync_capture_ = &*capture;
+    }
+    const std::size_t unawaited = hygiene_.unawaited_mark();
+    const auto limit = time_limit(info, opts_);
+    if (limit) {
+        watchdog_.arm(*limit, info.full_name() + ": sync case exceeded its timeout of " + format_seconds(*limit),
+                      [this, &result, limit, before_abort = std::move(before_abort)] {
+                          if (sync_capture_ != nullptr) {
+                              sync_capture_->release_to_stderr();
+                          }
+                          result.fail(failure_location(result) + "timed out after " + format_seconds(*limit) +
+                                      " (sync case: stopped by the watchdog; stacks on stderr)");
+                          result.status = outcome::failed;
+                          before_abort();
+                      });
+    }
+    const auto start = clock::now();
+    {
+        case_context_scope context(result.id);
+        in_sync_case_ = true;
+        try {
+            info.invoker->run_sync(loop);
+        } catch (...) {
+            absorb_exception(result);
+        }
+        in_sync_case_ = false;
+        result.seconds = seconds_since(start);
+        watchdog_.disarm();
+    }
+    try {
+        hygiene_.check_unawaited_coroutines(result, unawaited);
+    } catch (...) {
+        absorb_exception(result);
+    }
+    sync_capture_ = nullptr;
+    conclude_case(result, capture ? capture->stop() : std::string());
+}
+
+// ---- async cases -------------------------------------------------------------------------
+
+task<> case_executor::case_body(const case_info &info, case_result &result) {
+    bool cancelled = false;
+    std::string cancel_message;
+    try {
+        co_await info.invoker->run_async();
+    } catch (const cancelled_error &error) {
+        cancelled = true;
+        cancel_message = error.what();
+    } catch (...) {
+        absorb_exception(result);
+    }
+    if (cancelled && !result.timed_out) {
+        if (interrupted_) {
+            result.interrupted = true;
+            result.fail("interrupted by Ctrl-C");
+        } else if (!result.fatal_raised) {
+            result.fail(failure_location(result) + "the case was cancelled (" + cancel_message +
+                        ") and let the cancellation escape");
+        }
+    }
+}
+
+task<> case_executor::run_async(const case_info &info, case_result &result, py::handle loop) {
+    std::optional<output_capture> capture;
+    if (capturing()) {
+        capture.emplace();
+        capture->start();
+    }
+    const std::size_t unawaited = hygiene_.unawaited_mark();
+    py::object case_task = loop.attr("create_task")(make_coroutine(case_body(info, result)),
+                                                     py::arg("name") = info.full_name(),
+                                                     py::arg("context") = context_for_case(result.id));
+    py::object done = loop.attr("create_future")();
+    auto resolve = [done](py::handle) {
+        if (!done.attr("done")().cast<bool>()) {
+            done.attr("set_result")(py::none());
+        }
+    };
+    case_task.attr("add_done_callback")(py::cpp_function(resolve));
+    running_tasks_.insert(case_task.ptr());
+
+    py::object timer;
+    py::object grace_timer;
+    const auto limit = time_limit(info, opts_);
+    if (limit) {
+        timer = loop.attr("call_later")(*limit, py::cpp_function([&, limit] {
+            if (case_task.attr("done")().cast<bool>()) {
+                return;
+            }
+            const std::string label = info.full_name() + " (C++ case at " + info.file + ":" + std::to_string(info.line) + ")";
+            const std::string where = hygiene_.describe_suspension(case_task, label);
+            result.timed_out = true;
+            result.fail(failure_location(result) + "timed out after " + format_seconds(*limit) +
+                        "; cancelled through asyncio while suspended at:\n" + where);
+            case_task.attr("cancel")(py::str("pyasync-test: timed out"));
+            // A case that swallows its cancellation is abandoned after a grace period.
+            grace_timer = loop.attr("call_later")(2.0, py::cpp_function([&] {
+                result.fail("  the case did not finish within 2 s of its cancellation: abandoned, its Task still pending");
+                resolve(py::none());
+            }));
+        }));
+    }
+    const auto start = clock::now();
+    try {
+        co_await await_as<void>(done);
+    } catch (const cancelled_error &) {
+        // The batch itself was cancelled (Ctrl-C): stop the case and record it.
+        case_task.attr("cancel")();
+        result.interrupted = true;
+        result.fail("interrupted by Ctrl-C");
+    }
+    result.seconds = seconds_since(start);
+    running_tasks_.erase(case_task.ptr());
+    for (py::object *handle : {&timer, &grace_timer}) {
+        if (*handle) {
+            handle->attr("cancel")();
+        }
+    }
+    try {
+        if (opts_.test_threads == 1) {
+            hygiene_.check_leftover_tasks(result, loop,
+                                          py::make_tuple(py::module_::import("asyncio").attr("current_task")()));
+        }
+        hygiene_.check_unawaited_coroutines(result, unawaited);
+    } catch (...) {
+        absorb_exception(result);
+    }
+    conclude_case(result, capture ? capture->stop() : std::string());
+}
+
+// ---- interruption ------------------------------------------------------------------------
+
+void case_executor::interrupt(py::handle loop) {
+    interrupted_ = true;
+    // The handler runs inside the selector's retry loop: cancelling here would not wake the loop
+    // from a long select(). call_soon_threadsafe writes the loop's self-pipe, so it wakes.
+    if (loop && !running_tasks_.empty()) {
+        loop.attr("call_soon_threadsafe")(py::cpp_function([this] {
+            for (PyObject *running : running_tasks_) {
+                py::handle(running).attr("cancel")(py::str("pyasync-test: interrupted"));
+            }
+        }));
+    }
+    if (in_sync_case_) {
+        PyErr_SetNone(PyExc_KeyboardInterrupt);
+        throw py::error_already_set();
+    }
+}
+
+} // namespace pyasync::testing::detail

@@ -1,0 +1,58 @@
+#pragma once
+// Internal: the core that runs one case on a loop and leaves its verdict in its row. Front-ends
+// (the in-process run plan today; the Boost.Test adapter and a serve mode next) choose the
+// cases, the loop and the fixtures, and report; this runs a case and judges it.
+
+#include "capture.hpp"
+#include "case_hygiene.hpp"
+
+#include <pyasync/task.hpp>
+
+#include <functional>
+#include <set>
+
+namespace pyasync::testing::detail {
+
+/// Marks `result` finished, with `output` as its captured output, and settles its status from
+/// what was recorded (failures, a skip). Takes the result table's lock: assertions on other
+/// threads see `finished` and report late failures from then on.
+void conclude_case(case_result &result, std::string output);
+
+/// Runs cases one at a time (sync) or several at once (async, on one loop), applying the
+/// options that shape a single case: --timeout, capture, --strict-tasks, the hygiene checks.
+/// Main thread, GIL held, for every member.
+class case_executor {
+public:
+    case_executor(const options &opts, case_hygiene &hygiene) : opts_(opts), hygiene_(hygiene) {}
+
+    /// Runs a sync case now, on the main thread, while `loop` is idle, and concludes `result`.
+    /// Should it overrun its timeout, the watchdog fails it, calls `before_abort` (from the
+    /// watchdog thread: save the reports) and aborts the process with the stacks on stderr.
+    void run_sync(const case_info &info, case_result &result, py::handle loop, std::function<void()> before_abort);
+    /// Lazy: awaiting it runs an async case as an asyncio Task on `loop` (the loop that runs the
+    /// awaiting coroutine) in a context naming the case, and concludes `result`. A timeout
+    /// cancels the Task through asyncio; one that swallows its cancellation is abandoned.
+    task<> run_async(const case_info &info, case_result &result, py::handle loop);
+
+    /// The first stop signal: cancels the case Tasks in flight on `loop` (waking it), and when a
+    /// sync case's Python code is running, raises KeyboardInterrupt into it (throws).
+    void interrupt(py::handle loop);
+    [[nodiscard]] bool interrupted() const { return interrupted_; }
+
+private:
+    task<> case_body(const case_info &info, case_result &result);
+    /// Records the exception being handled on `result`; never throws, so no exception of any
+    /// type can leave a case unjudged.
+    void absorb_exception(case_result &result) noexcept;
+    [[nodiscard]] bool capturing() const;
+
+    const options &opts_;
+    case_hygiene &hygiene_;
+    bool interrupted_ = false;
+    bool in_sync_case_ = false;
+    std::set<PyObject *> running_tasks_; ///< case Tasks in flight (borrowed; owned by the awaiting frame)
+    watchdog watchdog_;
+    output_capture *sync_capture_ = nullptr;
+};
+
+} // namespace pyasync::testing::detail
