@@ -62,42 +62,6 @@ const char *environment(const char *name) {
     return value != nullptr && *value != '\0' ? value : nullptr;
 }
 
-int parse_shard_variable(const char *name, const char *value) {
-    char *end = nullptr;
-    const long parsed = std::strtol(value, &end, 10);
-    if (*end != '\0' || parsed < 0) {
-        throw usage_error(std::string("invalid ") + name + "='" + value + "': expected an integer >= 0");
-    }
-    return static_cast<int>(parsed);
-}
-
-/// The Bazel/gtest sharding protocol, unless --shard-count/--shard-index were given.
-void apply_shard_environment(options &opts) {
-    if (opts.shard_count) {
-        return;
-    }
-    for (const auto &[total_name, index_name] : {std::pair{"TEST_TOTAL_SHARDS", "TEST_SHARD_INDEX"},
-                                                 std::pair{"GTEST_TOTAL_SHARDS", "GTEST_SHARD_INDEX"}}) {
-        const char *total = environment(total_name);
-        const char *index = environment(index_name);
-        if (total == nullptr && index == nullptr) {
-            continue;
-        }
-        if (total == nullptr || index == nullptr) {
-            throw usage_error(std::string(total == nullptr ? index_name : total_name) + " is set but " +
-                              (total == nullptr ? total_name : index_name) + " is not: set both or neither");
-        }
-        const int count = parse_shard_variable(total_name, total);
-        const int at = parse_shard_variable(index_name, index);
-        if (count < 1 || at >= count) {
-            throw usage_error(std::string(index_name) + "=" + index + " is out of range for " + total_name + "=" + total);
-        }
-        opts.shard_count = count;
-        opts.shard_index = at;
-        return;
-    }
-}
-
 void touch(const char *path) { std::ofstream{path, std::ios::app}; }
 
 /// What an --isolate parent passes on to each child.
@@ -135,15 +99,13 @@ int session::run() {
     options opts;
     try {
         opts = options::parse(static_cast<int>(argv.size()), argv.data());
-        apply_shard_environment(opts);
         detail::validate_filters(opts);
     } catch (const usage_error &error) {
         std::fprintf(stderr, "%s: error: %s\n", program_.c_str(), error.what());
         return exit_usage;
     }
     if (opts.help) {
-        std::cout << options::help_text(program_) << "\nAlso accepts --gtest_list_tests, --gtest_filter, "
-                     "--gtest_output, --gtest_repeat, --gtest_shuffle and other GoogleTest flags.\n";
+        std::cout << options::help_text(program_);
         return exit_ok;
     }
     if (opts.version) {

@@ -1,0 +1,250 @@
+// The pyasync-test command line: parsed from the flag table, with the environment's twins and
+// the ecosystem's protocols (GoogleTest, Bazel, CTest), and `--help` written from the table.
+#include "flag_table.hpp"
+#include "option_values.hpp"
+
+#include <cstdlib>
+
+namespace pyasync::testing {
+namespace {
+
+using detail::flag;
+using detail::flag_section;
+using detail::parse_state;
+
+const char *environment(const char *name) {
+    const char *value = std::getenv(name);
+    return value != nullptr && *value != '\0' ? value : nullptr;
+}
+
+/// The ecosystem's variables first, then PYASYNC_TEST_<FLAG> (ours win); the command line,
+/// read after, wins over both.
+void apply_environment(parse_state &p) {
+    options &o = p.o;
+    for (const char *name : {"TESTBRIDGE_TEST_ONLY", "GTEST_FILTER"}) {
+        if (const char *value = environment(name)) {
+            o.gtest_filter = value;
+        }
+    }
+    if (const char *value = environment("TESTBRIDGE_TEST_RUNNER_FAIL_FAST")) {
+        o.fail_fast = detail::to_bool(value, "TESTBRIDGE_TEST_RUNNER_FAIL_FAST");
+    }
+    if (const char *value = environment("XML_OUTPUT_FILE")) {
+        o.junit_paths = {value};
+    }
+    if (const char *value = environment("GTEST_OUTPUT")) {
+        o.junit_paths.clear();
+        detail::add_gtest_output(o, value, "GTEST_OUTPUT");
+    }
+    for (const flag &f : detail::flags()) {
+        if (!f.from_environment) {
+            continue;
+        }
+        const std::string name = detail::environment_name(f);
+        if (const char *value = environment(name.c_str())) {
+            if (f.takes_value()) {
+                f.apply(p, value, name);
+            } else if (detail::to_bool(value, name)) {
+                f.apply(p, "", name);
+            }
+        }
+    }
+    if (environment("NO_COLOR") != nullptr && o.color == color_mode::automatic) {
+        o.color = color_mode::never;
+    }
+}
+
+int parse_shard_variable(const char *name, const char *value) {
+    char *end = nullptr;
+    const long parsed = std::strtol(value, &end, 10);
+    if (*end != '\0' || parsed < 0) {
+        throw usage_error(std::string("invalid ") + name + "='" + value + "': expected an integer >= 0");
+    }
+    return static_cast<int>(parsed);
+}
+
+/// The Bazel/GoogleTest sharding protocol, unless --shard-count/--shard-index were given.
+void apply_shard_environment(options &o) {
+    if (o.shard_count) {
+        return;
+    }
+    for (const auto &[total_name, index_name] : {std::pair{"TEST_TOTAL_SHARDS", "TEST_SHARD_INDEX"},
+                                                 std::pair{"GTEST_TOTAL_SHARDS", "GTEST_SHARD_INDEX"}}) {
+        const char *total = environment(total_name);
+        const char *index = environment(index_name);
+        if (total == nullptr && index == nullptr) {
+            continue;
+        }
+        if (total == nullptr || index == nullptr) {
+            throw usage_error(std::string(total == nullptr ? index_name : total_name) + " is set but " +
+                              (total == nullptr ? total_name : index_name) + " is not: set both or neither");
+        }
+        const int count = parse_shard_variable(total_name, total);
+        const int at = parse_shard_variable(index_name, index);
+        if (count < 1 || at >= count) {
+            throw usage_error(std::string(index_name) + "=" + index + " is out of range for " + total_name + "=" + total);
+        }
+        o.shard_count = count;
+        o.shard_index = at;
+        return;
+    }
+}
+
+/// --format means a listing format under --list, else an output format.
+void resolve_format(parse_state &p) {
+    if (p.format.empty()) {
+        return;
+    }
+    if (p.o.list != list_format::none) {
+        p.o.list = detail::to_choice<list_format>(p.format, "--format",
+                                                  {{"human", list_format::human}, {"pretty", list_format::human},
+                                                   {"terse", list_format::terse}, {"json", list_format::json}});
+    } else {
+        p.o.format = detail::to_choice<output_format>(
+            p.format, "--format",
+            {{"pretty", output_format::pretty}, {"terse", output_format::terse}, {"json", output_format::json}});
+    }
+}
+
+void check_shards(const options &o) {
+    if (o.shard_count.has_value() != o.shard_index.has_value()) {
+        throw usage_error("--shard-count and --shard-index go together: give both or neither");
+    }
+    if (o.shard_count && *o.shard_index >= *o.shard_count) {
+        throw usage_error("--shard-index " + std::to_string(*o.shard_index) + " is out of range: expected 0 to " +
+                          std::to_string(*o.shard_count - 1));
+    }
+}
+
+} // namespace
+
+options options::parse(int argc, const char *const *argv) {
+    options o;
+    parse_state p{o};
+    apply_environment(p);
+    for (int i = 1; i < argc; ++i) {
+        const std::string argument = argv[i];
+        if (argument == "--") {
+            o.python_args.assign(argv + i + 1, argv + argc);
+            break;
+        }
+        const bool looks_like_flag = argument.size() > 1 && argument[0] == '-' && argument != "-";
+        if (!looks_like_flag) {
+            if (argument.starts_with("[") || argument.starts_with("~[")) {
+                o.tag_filters.push_back(argument);
+            } else {
+                o.filters.push_back(argument);
+            }
+            continue;
+        }
+        const auto equals = argument.find('=');
+        const std::string name = argument.substr(0, equals);
+        const flag *f = detail::find_flag(name);
+        if (f == nullptr) {
+            throw usage_error("unknown option '" + name + "' (see --help)");
+        }
+        std::string value;
+        if (equals != std::string::npos) {
+            value = argument.substr(equals + 1);
+        } else if (f->takes_value()) {
+            if (i + 1 >= argc) {
+                throw usage_error("option '" + name + "' needs a value");
+            }
+            value = argv[++i];
+        }
+        if ((f->names.front() == "--junit" || f->names.front() == "--gtest_output") && !p.junit_from_command_line) {
+            o.junit_paths.clear(); // the command line replaces XML_OUTPUT_FILE
+            p.junit_from_command_line = true;
+        }
+        f->apply(p, value, name);
+    }
+    resolve_format(p);
+    check_shards(o);
+    apply_shard_environment(o);
+    return o;
+}
+
+namespace {
+
+constexpr std::size_t help_column = 28;
+
+/// "  -t, --tag EXPR": the short spellings first, then the long ones.
+std::string spellings(const flag &f) {
+    std::string shorts, longs;
+    for (std::string_view name : f.names) {
+        std::string &into = name.size() == 2 ? shorts : longs;
+        into += (into.empty() ? "" : ", ") + std::string(name);
+    }
+    std::string text = shorts.empty() ? longs : shorts + ", " + longs;
+    if (f.takes_value()) {
+        text += " " + std::string(f.value_name);
+    }
+    return text;
+}
+
+void append_entry(std::string &out, const std::string &names, std::string_view help) {
+    std::string line = "  " + names;
+    if (line.size() + 2 > help_column) {
+        out += line + "\n";
+        line.clear();
+    }
+    std::size_t start = 0;
+    while (start <= help.size()) {
+        const std::size_t end = std::min(help.find('\n', start), help.size());
+        line.resize(help_column, ' ');
+        out += line + std::string(help.substr(start, end - start)) + "\n";
+        line.clear();
+        start = end + 1;
+    }
+}
+
+} // namespace
+
+std::string options::help_text(const std::string &program) {
+    std::string out = "Usage: " + program + R"( [OPTIONS] [FILTER...] [-- PYTHON_ARGS...]
+
+Runs the PYASYNC_TEST cases of this binary: async cases as asyncio Tasks on a loop that owns
+the main thread, sync cases on the main thread while the loop is idle.
+)";
+    const std::pair<flag_section, const char *> headings[] = {
+        {flag_section::selection, "Selection"}, {flag_section::listing, "Listing (never starts Python)"},
+        {flag_section::running, "Running"},     {flag_section::output, "Output"},
+        {flag_section::sharding, "Sharding"},
+    };
+    for (const auto &[section, heading] : headings) {
+        out += std::string("\n") + heading + ":\n";
+        if (section == flag_section::selection) {
+            append_entry(out, "FILTER...",
+                         "run cases whose name Suite.Case contains any FILTER ('::' = '.');\n"
+                         "a FILTER starting with '[' or '~[' is a Catch2 tag expression");
+        }
+        for (const flag &f : detail::flags()) {
+            if (f.section == section) {
+                append_entry(out, spellings(f), f.help);
+            }
+        }
+    }
+    out += "\nAccepted for compatibility, without effect:\n";
+    std::string line = " ";
+    for (const flag &f : detail::flags()) {
+        for (std::string_view name : f.section == flag_section::compatibility ? f.names : decltype(f.names){}) {
+            if (line.size() + name.size() + 1 > 92) {
+                out += line + "\n";
+                line = " ";
+            }
+            line += " " + std::string(name);
+        }
+    }
+    out += line + "\n";
+    out += R"(
+Each option above, except listing, --help and --version, also reads PYASYNC_TEST_<NAME> from
+the environment (for example PYASYNC_TEST_TEST_THREADS=4); the command line wins. Filters also
+come from TESTBRIDGE_TEST_ONLY and GTEST_FILTER; JUnit paths from XML_OUTPUT_FILE and GTEST_OUTPUT.
+
+Exit status: 0 passed (skips allowed), 1 a case failed, 2 interrupted, 3 internal error,
+4 usage error, 5 nothing selected (with --exact or --fail-if-no-tests).
+)";
+    return out;
+}
+
+} // namespace pyasync::testing
