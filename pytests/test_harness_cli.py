@@ -355,3 +355,27 @@ def test_pyasync_discover_tests_registers_each_case_with_labels():
 def test_gtest_discover_tests_works_through_the_gtest_aliases():
     assert sorted(ctest_names("-R", "^gtest_compat\\.")) == [
         "gtest_compat.Probe.async_passes", "gtest_compat.Probe.passes", "gtest_compat.Probe.skipped"]
+
+
+REGISTRATION_PROBE = os.environ.get("PYASYNC_REGISTRATION_PROBE")
+
+
+@pytest.mark.skipif(REGISTRATION_PROBE is None, reason="run through ctest (PYASYNC_REGISTRATION_PROBE)")
+@pytest.mark.parametrize("arguments", [[], ["--list"], ["--gtest_list_tests"], ["Fine."]])
+def test_a_bad_registry_is_a_usage_error_naming_each_place(arguments):
+    source = "registration.cpp"
+    run = subprocess.run([REGISTRATION_PROBE, *arguments], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 4, run.stderr  # not an abort during static initialisation (-6)
+    assert run.stdout == ""  # nothing listed or run
+    twice = re.search(r"error: case 'Twice\.registered' is registered twice: at (\S+):(\d+) and at (\S+):(\d+) "
+                      r"\(rename one of them\)", run.stderr)
+    assert twice, run.stderr
+    assert twice[1].endswith(source) and twice[3].endswith(source) and int(twice[2]) < int(twice[4])
+    assert re.search(r"error: case name 'Generated\.not an identifier' at \S+registration\.cpp:\d+: "
+                     r"suite and case must be C\+\+ identifiers", run.stderr), run.stderr
+
+
+@pytest.mark.skipif(REGISTRATION_PROBE is None, reason="run through ctest (PYASYNC_REGISTRATION_PROBE)")
+def test_help_still_works_with_a_bad_registry():
+    run = subprocess.run([REGISTRATION_PROBE, "--help"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and run.stdout.startswith("Usage: ")

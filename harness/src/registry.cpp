@@ -76,16 +76,26 @@ void ignore::apply(case_info &info) const {
     info.ignore_reason = std::string(reason);
 }
 
+std::vector<std::string> &mutable_registration_errors() {
+    static std::vector<std::string> errors;
+    return errors;
+}
+
 std::size_t register_case(case_info info) {
+    // Registration runs during static initialisation, where an exception would terminate the
+    // binary before it could say which cases collide: a bad case is recorded instead, and the
+    // session refuses to list or run with a usage error naming it.
+    const std::string where = info.file + ":" + std::to_string(info.line);
     for (const std::string *part : {&info.suite, &info.name}) {
         if (!is_identifier(*part)) {
-            throw std::invalid_argument("pyasync-test: case name '" + info.suite + "." + info.name +
-                                        "' at " + info.file + ":" + std::to_string(info.line) +
-                                        ": suite and case must be C++ identifiers");
+            mutable_registration_errors().push_back("case name '" + info.suite + "." + info.name + "' at " + where +
+                                                    ": suite and case must be C++ identifiers");
+            return not_registered;
         }
     }
     if (info.invoker == nullptr) {
-        throw std::invalid_argument("pyasync-test: case '" + info.full_name() + "' has no invoker");
+        mutable_registration_errors().push_back("case '" + info.full_name() + "' at " + where + " has no invoker");
+        return not_registered;
     }
     if (info.suite.starts_with("DISABLED_") || info.name.starts_with("DISABLED_")) {
         info.ignored = true;
@@ -98,13 +108,16 @@ std::size_t register_case(case_info info) {
     const auto [existing, inserted] = index_by_name.emplace(info.full_name(), cases.size());
     if (!inserted) {
         const case_info &first = cases[existing->second];
-        throw std::invalid_argument("pyasync-test: case '" + info.full_name() + "' registered twice: " + first.file +
-                                    ":" + std::to_string(first.line) + " and " + info.file + ":" +
-                                    std::to_string(info.line));
+        mutable_registration_errors().push_back("case '" + info.full_name() + "' is registered twice: at " +
+                                                first.file + ":" + std::to_string(first.line) + " and at " + where +
+                                                " (rename one of them)");
+        return not_registered;
     }
     cases.push_back(std::move(info));
     return cases.size() - 1;
 }
+
+const std::vector<std::string> &registration_errors() noexcept { return mutable_registration_errors(); }
 
 const std::vector<case_info> &registered_cases() noexcept { return mutable_cases(); }
 

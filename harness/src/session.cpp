@@ -113,6 +113,12 @@ int session::run() {
                   << PYASYNC_VERSION_PATCH << "\n";
         return exit_ok;
     }
+    if (!registration_errors().empty()) {
+        for (const std::string &error : registration_errors()) {
+            std::fprintf(stderr, "%s: error: %s\n", program_.c_str(), error.c_str());
+        }
+        return exit_usage;
+    }
     for (const char *name : {"TEST_SHARD_STATUS_FILE", "GTEST_SHARD_STATUS_FILE"}) {
         if (const char *path = environment(name)) {
             touch(path);

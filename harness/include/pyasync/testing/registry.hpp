@@ -87,11 +87,20 @@ struct resource_lock {
     void apply(case_info &info) const { info.resource_locks.emplace_back(name); }
 };
 
+/// What `register_case` returns for a case it refused.
+inline constexpr std::size_t not_registered = static_cast<std::size_t>(-1);
+
 /// Adds a case to the registry (what the macros call; usable directly, like gtest's
 /// `RegisterTest`, to register cases in a loop). Returns its index. Static initialisation or
-/// `main`, before the session starts; no Python. Throws `std::invalid_argument` for a name
-/// that is not an identifier or is registered twice.
+/// `main`, before the session starts; no Python. Never throws for a bad case: a name that is
+/// not an identifier, a missing invoker or a name registered twice is recorded in
+/// `registration_errors()` (and `not_registered` returned), and the session then exits with a
+/// usage error (4) that names both places, instead of terminating during static
+/// initialisation.
 std::size_t register_case(case_info info);
+
+/// Why cases were refused, in registration order; empty when all were accepted.
+[[nodiscard]] const std::vector<std::string> &registration_errors() noexcept;
 
 /// Every registered case, in registration order.
 [[nodiscard]] const std::vector<case_info> &registered_cases() noexcept;
