@@ -9,19 +9,28 @@ namespace detail {
 namespace {
 
 struct async_generator_object {
-    PyObject_HEAD
-    PyObject *coroutine; // the pyasync.coroutine driving the frame
+    PyObject_HEAD PyObject *coroutine; // the pyasync.coroutine driving the frame
 };
 
-async_generator_object *as_generator(PyObject *self) { return reinterpret_cast<async_generator_object *>(self); }
+async_generator_object *as_generator(PyObject *self) {
+    return reinterpret_cast<async_generator_object *>(self);
+}
 
-driver &driver_of_generator(PyObject *self) { return driver_of_coroutine(as_generator(self)->coroutine); }
+driver &driver_of_generator(PyObject *self) {
+    return driver_of_coroutine(as_generator(self)->coroutine);
+}
 
-PyObject *generator_aiter(PyObject *self) { return Py_NewRef(self); }
+PyObject *generator_aiter(PyObject *self) {
+    return Py_NewRef(self);
+}
 
-PyObject *generator_anext(PyObject *self) { return Py_NewRef(as_generator(self)->coroutine); }
+PyObject *generator_anext(PyObject *self) {
+    return Py_NewRef(as_generator(self)->coroutine);
+}
 
-task<void> already_closed() { co_return; }
+task<void> already_closed() {
+    co_return;
+}
 
 /// aclose(): destroys a frame waiting at a co_yield (its RAII clean-up runs now) and returns an
 /// awaitable that finishes at once, so `await agen.aclose()` and asyncio's shutdown both work.

@@ -3,10 +3,10 @@
 // The pump waits on another Future while the deque is full. Everything runs on the loop thread.
 #include <pyasync/buffered.hpp>
 #include <pyasync/coroutine.hpp>
+#include <pyasync/detail/python_compat.hpp>
 #include <pyasync/errors.hpp>
 #include <pyasync/task.hpp>
 #include <pyasync/task_locals.hpp>
-#include <pyasync/detail/python_compat.hpp>
 
 #include <deque>
 #include <memory>
@@ -22,12 +22,12 @@ struct buffer_state {
     py::object source;
     std::size_t capacity = 1;
     std::deque<py::object> items;
-    py::object error;             ///< raised to the consumer after the items before it
-    bool finished = false;        ///< no more items will come (end, error, closed)
+    py::object error;              ///< raised to the consumer after the items before it
+    bool finished = false;         ///< no more items will come (end, error, closed)
     bool consumer_waiting = false; ///< an `__anext__` is in progress
-    py::object pump;              ///< the Task pulling from `source`, while it runs
-    py::object item_ready;        ///< the Future the consumer waits on, while the deque is empty
-    py::object space_ready;       ///< the Future the pump waits on, while the deque is full
+    py::object pump;               ///< the Task pulling from `source`, while it runs
+    py::object item_ready;         ///< the Future the consumer waits on, while the deque is empty
+    py::object space_ready;        ///< the Future the pump waits on, while the deque is full
 
     /// A fresh Future on the running loop, kept in `slot` so the other side can complete it.
     py::object new_waiter(py::object &slot) {
@@ -145,8 +145,7 @@ task<void> close_buffer(std::shared_ptr<buffer_state> state) {
 /// What `__anext__` returns when an item is ready: an awaitable that completes with it on the
 /// first send, without a coroutine or a loop turn (as CPython's async generators hand out).
 struct ready_item_object {
-    PyObject_HEAD
-    PyObject *item; ///< owned; nullptr once handed out
+    PyObject_HEAD PyObject *item; ///< owned; nullptr once handed out
 };
 
 PySendResult ready_item_send(PyObject *self, PyObject *, PyObject **result) {
@@ -170,7 +169,9 @@ PyObject *ready_item_next(PyObject *self) {
     return nullptr;
 }
 
-PyObject *ready_item_await(PyObject *self) { return Py_NewRef(self); }
+PyObject *ready_item_await(PyObject *self) {
+    return Py_NewRef(self);
+}
 
 void ready_item_dealloc(PyObject *self) {
     Py_XDECREF(reinterpret_cast<ready_item_object *>(self)->item);
@@ -204,11 +205,12 @@ py::object ready_item(py::object item) {
 }
 
 struct buffered_object {
-    PyObject_HEAD
-    std::shared_ptr<buffer_state> state;
+    PyObject_HEAD std::shared_ptr<buffer_state> state;
 };
 
-buffered_object *as_buffered(PyObject *self) { return reinterpret_cast<buffered_object *>(self); }
+buffered_object *as_buffered(PyObject *self) {
+    return reinterpret_cast<buffered_object *>(self);
+}
 
 /// Runs `fn` returning a Python object, turning a C++ exception into a Python error.
 template <typename Fn>
@@ -223,7 +225,9 @@ PyObject *guarded(Fn &&fn) noexcept {
     return nullptr;
 }
 
-PyObject *buffered_aiter(PyObject *self) { return Py_NewRef(self); }
+PyObject *buffered_aiter(PyObject *self) {
+    return Py_NewRef(self);
+}
 
 PyObject *buffered_anext(PyObject *self) {
     return guarded([self] {
@@ -310,8 +314,8 @@ py::object buffered(py::object source, std::size_t capacity) {
                                          "(an async generator), got ") +
                              (source ? Py_TYPE(source.ptr())->tp_name : "nothing"));
     }
-    static const bool ready = PyType_Ready(&detail::buffered_type_object) == 0 &&
-                              PyType_Ready(&detail::ready_item_type) == 0;
+    static const bool ready =
+        PyType_Ready(&detail::buffered_type_object) == 0 && PyType_Ready(&detail::ready_item_type) == 0;
     if (!ready) {
         throw py::error_already_set();
     }

@@ -186,7 +186,9 @@ void completion_queue::root(driver &owner) noexcept {
     }
 }
 
-void completion_queue::unroot(driver &owner) noexcept { rooted_.erase(&owner); }
+void completion_queue::unroot(driver &owner) noexcept {
+    rooted_.erase(&owner);
+}
 
 void completion_queue::close_for_loop() noexcept {
     close();

@@ -12,16 +12,17 @@ namespace detail {
 namespace {
 
 struct coroutine_object {
-    PyObject_HEAD
-    driver drive;
-    PyObject *name;      // nullptr: derived from the C++ function on first access
-    PyObject *qualname;  // likewise
+    PyObject_HEAD driver drive;
+    PyObject *name;     // nullptr: derived from the C++ function on first access
+    PyObject *qualname; // likewise
     PyObject *keep_alive;
     PyObject *weakrefs;
     bool gc_tracked;
 };
 
-coroutine_object *as_coroutine(PyObject *self) { return reinterpret_cast<coroutine_object *>(self); }
+coroutine_object *as_coroutine(PyObject *self) {
+    return reinterpret_cast<coroutine_object *>(self);
+}
 
 /// "ns::Class::method" from GCC's function_name ("pyasync::task<int> ns::Class::method(int)").
 std::string_view cpp_qualified_name(std::string_view signature) {
@@ -130,9 +131,7 @@ PySendResult coroutine_am_send(PyObject *self, PyObject *arg, PyObject **result)
 /// Turns a send/throw outcome into the generator-method convention (StopIteration on return).
 PyObject *as_method_result(coroutine_object *self, PySendResult status, PyObject *result) {
     switch (status) {
-    case PYGEN_NEXT:
-        track(self);
-        return result;
+    case PYGEN_NEXT: track(self); return result;
     case PYGEN_RETURN:
         if (result == Py_None) {
             PyErr_SetNone(PyExc_StopIteration);
@@ -141,8 +140,7 @@ PyObject *as_method_result(coroutine_object *self, PySendResult status, PyObject
         }
         Py_DECREF(result);
         return nullptr;
-    case PYGEN_ERROR:
-        return nullptr;
+    case PYGEN_ERROR: return nullptr;
     }
     return nullptr;
 }
@@ -158,7 +156,9 @@ PyObject *coroutine_send(PyObject *self, PyObject *value) {
     return as_method_result(coroutine, status, result);
 }
 
-PyObject *coroutine_iternext(PyObject *self) { return coroutine_send(self, Py_None); }
+PyObject *coroutine_iternext(PyObject *self) {
+    return coroutine_send(self, Py_None);
+}
 
 /// throw(exception) or the deprecated throw(type[, value[, traceback]]), as for generators.
 PyObject *coroutine_throw(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
@@ -190,8 +190,7 @@ PyObject *coroutine_throw(PyObject *self, PyObject *const *args, Py_ssize_t narg
             return nullptr;
         }
         if (!PyExceptionInstance_Check(exception)) { // a __new__ that returns something else
-            PyErr_Format(PyExc_TypeError,
-                         "calling %R should have returned an instance of BaseException, not %s", type,
+            PyErr_Format(PyExc_TypeError, "calling %R should have returned an instance of BaseException, not %s", type,
                          Py_TYPE(exception)->tp_name);
             Py_DECREF(exception);
             return nullptr;
@@ -237,7 +236,9 @@ PyObject *coroutine_am_await(PyObject *self) {
     return Py_NewRef(self);
 }
 
-PyObject *coroutine_await_method(PyObject *self, PyObject *) { return coroutine_am_await(self); }
+PyObject *coroutine_await_method(PyObject *self, PyObject *) {
+    return coroutine_am_await(self);
+}
 
 /// Runs when a coroutine that is not finished is collected: warn if it never ran, then close it
 /// so its C++ frame is destroyed (RAII clean-up runs).
@@ -270,8 +271,7 @@ void coroutine_dealloc(PyObject *self) {
     }
     // Deallocations nest when each coroutine owns the next (a deep chain never started): the
     // trashcan defers the deep ones and frees them iteratively, so the C stack cannot overflow.
-    Py_TRASHCAN_BEGIN(self, coroutine_dealloc)
-    bool resurrected = false;
+    Py_TRASHCAN_BEGIN(self, coroutine_dealloc) bool resurrected = false;
     if (coroutine->drive.phase() != coroutine_state::finished) {
         if (tracked) {
             PyObject_GC_Track(self); // a finalizer may resurrect the object: it must be tracked then
@@ -323,7 +323,9 @@ PyObject *get_name(PyObject *self, void *) {
     return Py_XNewRef(coroutine->name);
 }
 
-PyObject *get_qualname(PyObject *self, void *) { return Py_XNewRef(get_qualname_string(as_coroutine(self))); }
+PyObject *get_qualname(PyObject *self, void *) {
+    return Py_XNewRef(get_qualname_string(as_coroutine(self)));
+}
 
 int set_string(PyObject *&field, PyObject *value, const char *what) {
     if (value == nullptr || !PyUnicode_Check(value)) {
@@ -357,7 +359,9 @@ PyObject *get_cr_suspended(PyObject *self, void *) {
     return PyBool_FromLong(as_coroutine(self)->drive.phase() == coroutine_state::suspended);
 }
 
-PyObject *get_none(PyObject *, void *) { Py_RETURN_NONE; }
+PyObject *get_none(PyObject *, void *) {
+    Py_RETURN_NONE;
+}
 
 PyMethodDef coroutine_methods[] = {
     {"send", coroutine_send, METH_O, PyDoc_STR("send(value) -> resume the coroutine with value.")},
@@ -435,8 +439,9 @@ PyTypeObject *coroutine_type() {
         }
         // asyncio's fast check: register as a collections.abc.Coroutine explicitly as well.
         try {
-            py::module_::import("collections.abc").attr("Coroutine").attr("register")(
-                py::handle(reinterpret_cast<PyObject *>(&coroutine_type_object)));
+            py::module_::import("collections.abc")
+                .attr("Coroutine")
+                .attr("register")(py::handle(reinterpret_cast<PyObject *>(&coroutine_type_object)));
         } catch (py::error_already_set &) {
             PyErr_Clear();
         }
@@ -463,7 +468,9 @@ PyObject *new_coroutine(std::coroutine_handle<> top, task_promise_base &promise,
     return reinterpret_cast<PyObject *>(self);
 }
 
-driver &driver_of_coroutine(PyObject *object) noexcept { return as_coroutine(object)->drive; }
+driver &driver_of_coroutine(PyObject *object) noexcept {
+    return as_coroutine(object)->drive;
+}
 
 PyObject *new_delegate_coroutine(PyObject *iterator, PyObject *yielded) noexcept {
     coroutine_object *self = allocate({}, nullptr, nullptr, std::source_location{});

@@ -84,7 +84,9 @@ void driver::request_stop() noexcept {
     }
 }
 
-void driver::release_suspension_future() noexcept { Py_CLEAR(suspension_future_); }
+void driver::release_suspension_future() noexcept {
+    Py_CLEAR(suspension_future_);
+}
 
 parked_operation *driver::unpark() noexcept {
     parked_operation *operation = std::exchange(parked_, nullptr);
@@ -152,9 +154,7 @@ PySendResult driver::send(PyObject *value, PyObject **result) {
             return PYGEN_ERROR;
         }
         return resume(top_, result);
-    case coroutine_state::running:
-        PyErr_SetString(PyExc_ValueError, "coroutine already executing");
-        return PYGEN_ERROR;
+    case coroutine_state::running: PyErr_SetString(PyExc_ValueError, "coroutine already executing"); return PYGEN_ERROR;
     case coroutine_state::finished:
         if (generator_) {
             PyErr_SetNone(PyExc_StopAsyncIteration);
@@ -193,9 +193,7 @@ PySendResult driver::throw_in(PyObject *exception, PyObject **result) {
         destroy_frame();
         PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exception)), exception);
         return PYGEN_ERROR;
-    case coroutine_state::running:
-        PyErr_SetString(PyExc_ValueError, "coroutine already executing");
-        return PYGEN_ERROR;
+    case coroutine_state::running: PyErr_SetString(PyExc_ValueError, "coroutine already executing"); return PYGEN_ERROR;
     case coroutine_state::suspended:
         if (delegate_ != nullptr) {
             return forward_to_delegate(nullptr, exception, result);
@@ -287,8 +285,8 @@ PySendResult driver::settle(PyObject **result) {
 PySendResult driver::forward_to_delegate(PyObject *value, PyObject *exception, PyObject **result) {
     state_ = coroutine_state::running;
     PyObject *outcome = nullptr;
-    const PySendResult status = exception == nullptr ? PyIter_Send(delegate_, value, &outcome)
-                                                     : throw_into(delegate_, exception, &outcome);
+    const PySendResult status =
+        exception == nullptr ? PyIter_Send(delegate_, value, &outcome) : throw_into(delegate_, exception, &outcome);
     if (status == PYGEN_NEXT) {
         state_ = coroutine_state::suspended;
         *result = outcome;
@@ -329,7 +327,7 @@ void replace_escaped_stop_iteration() {
     }
     PyObject *replacement = PyObject_CallFunction(PyExc_RuntimeError, "s", "coroutine raised StopIteration");
     if (replacement != nullptr) {
-        PyException_SetCause(replacement, Py_NewRef(value)); // steals
+        PyException_SetCause(replacement, Py_NewRef(value));   // steals
         PyException_SetContext(replacement, Py_NewRef(value)); // steals
         PyErr_SetObject(PyExc_RuntimeError, replacement);
         Py_DECREF(replacement);
@@ -382,11 +380,8 @@ int driver::close() {
         }
         destroy_frame();
         return 0;
-    case coroutine_state::running:
-        PyErr_SetString(PyExc_ValueError, "coroutine already executing");
-        return -1;
-    case coroutine_state::suspended:
-        break;
+    case coroutine_state::running: PyErr_SetString(PyExc_ValueError, "coroutine already executing"); return -1;
+    case coroutine_state::suspended: break;
     }
     if (away_on_ != nullptr) {
         PyErr_SetString(PyExc_RuntimeError,
@@ -409,8 +404,8 @@ int driver::close() {
         // needs the loop (it yields), it finishes as a Task of its own on our loop.
         PyObject *iterator = std::exchange(delegate_, nullptr);
         delegate_target_ = nullptr;
-        PyObject *cancel = PyObject_CallOneArg(state().cancelled_error,
-                                               py::str("the C++ coroutine awaiting this was closed").ptr());
+        PyObject *cancel =
+            PyObject_CallOneArg(state().cancelled_error, py::str("the C++ coroutine awaiting this was closed").ptr());
         PyObject *outcome = nullptr;
         const PySendResult sent = cancel != nullptr ? throw_into(iterator, cancel, &outcome) : PYGEN_ERROR;
         Py_XDECREF(cancel);

@@ -87,7 +87,7 @@ void driver::leave_for(runtime &engine, std::coroutine_handle<> frame) {
         home_.node.deliver = &on_home;
         home_.node.discard = &on_home_dropped;
     }
-    (void) stop_token(); // made here: the loop stops it while the frame may read it away
+    (void)stop_token(); // made here: the loop stops it while the frame may read it away
     away_on_ = &engine;
     away_arrived_ = false;
     away_cancel_delivered_.store(false, std::memory_order_relaxed);
@@ -193,8 +193,7 @@ PySendResult driver::start_await_for_away(PyObject **result) {
         Py_DECREF(iterator);
         target.error = fetch_exception();
         return send_back_away(target, result);
-    case PYGEN_NEXT:
-        break;
+    case PYGEN_NEXT: break;
     }
     delegate(iterator, yielded, target);
     state_ = coroutine_state::suspended;

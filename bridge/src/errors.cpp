@@ -2,8 +2,8 @@
 // exceptions into Python (pybind11's translators, an origin note, pyasync.CppError).
 #include <pyasync/detail/module_state.hpp>
 #include <pyasync/detail/python_awaiter.hpp>
-#include <pyasync/errors.hpp>
 #include <pyasync/detail/python_compat.hpp>
+#include <pyasync/errors.hpp>
 
 #include <asio/error.hpp>
 
@@ -47,7 +47,9 @@ const py::object &cancelled_error::exception() const noexcept {
 
 cancelled_error::~cancelled_error() = default;
 
-py::handle cpp_error_type() { return detail::state().cpp_error; }
+py::handle cpp_error_type() {
+    return detail::state().cpp_error;
+}
 
 namespace detail {
 namespace {
@@ -154,7 +156,8 @@ void restore_a_lost_message(const std::string &text) noexcept {
         PyErr_Clear();
     }
     if (lost && type != nullptr) {
-        if (PyObject *message = PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "backslashreplace")) {
+        if (PyObject *message =
+                PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "backslashreplace")) {
             Py_XSETREF(value, message); // normalised into type(message) when read
         }
         PyErr_Clear();
@@ -206,8 +209,8 @@ void raise_in_python(const std::exception_ptr &error, const std::source_location
         }
         // pybind11's last-resort translator turns an unknown type into a bare RuntimeError
         // ("Caught an unknown exception!"); pyasync names the C++ type in pyasync.CppError.
-        const bool unknown = !translated || !PyErr_Occurred() ||
-                             (!is_std_exception && PyErr_Occurred() == PyExc_RuntimeError);
+        const bool unknown =
+            !translated || !PyErr_Occurred() || (!is_std_exception && PyErr_Occurred() == PyExc_RuntimeError);
         // pybind11 has no rule for std::system_error (Asio's errors among them) and makes it a
         // bare RuntimeError; Python code expects OSError with its errno subclass, and EOFError.
         if (error_code && !unknown && PyErr_Occurred() == PyExc_RuntimeError) {

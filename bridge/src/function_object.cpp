@@ -13,7 +13,9 @@ PYASYNC_NAMESPACE_BEGIN
 namespace detail {
 namespace {
 
-function_object *as_function(PyObject *self) { return reinterpret_cast<function_object *>(self); }
+function_object *as_function(PyObject *self) {
+    return reinterpret_cast<function_object *>(self);
+}
 
 PyObject *function_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
     auto *function = as_function(self);

@@ -55,7 +55,9 @@ py::object run_with_runner(py::object coroutine, const run_options &options) {
     return result;
 }
 
-void run_on_loop(py::handle loop, py::object coroutine) { loop.attr("run_until_complete")(coroutine); }
+void run_on_loop(py::handle loop, py::object coroutine) {
+    loop.attr("run_until_complete")(coroutine);
+}
 
 run_options main_options(run_options options) {
     if (const char *environment = std::getenv("PYASYNC_LOOP"); environment != nullptr && *environment != '\0') {

@@ -47,7 +47,7 @@ std::chrono::microseconds spin_from_environment() {
 class asio_timer final : public timer_handle, public std::enable_shared_from_this<asio_timer> {
 public:
     asio_timer(asio::any_io_executor executor, std::chrono::nanoseconds delay, std::function<void(bool)> on_expiry)
-        : timer_(std::move(executor), delay), on_expiry_(std::move(on_expiry)) {}
+            : timer_(std::move(executor), delay), on_expiry_(std::move(on_expiry)) {}
     ~asio_timer() override { fire(false); }
     void start() {
         timer_.async_wait([self = shared_from_this()](const std::error_code &error) { self->fire(!error); });
@@ -125,15 +125,17 @@ void after_fork_in_child() {
 
 asio_runtime::asio_runtime(std::size_t threads, std::size_t blocking_threads,
                            std::optional<std::chrono::microseconds> spin)
-    : threads_(threads != 0 ? threads : threads_from_environment()), spin_(spin ? *spin : spin_from_environment()), keep_running_(context_.get_executor()),
-      blocking_(blocking_threads != 0 ? blocking_threads : 4 * threads_) {
+        : threads_(threads != 0 ? threads : threads_from_environment()), spin_(spin ? *spin : spin_from_environment()),
+          keep_running_(context_.get_executor()), blocking_(blocking_threads != 0 ? blocking_threads : 4 * threads_) {
     workers_.reserve(threads_);
     for (std::size_t i = 0; i < threads_; ++i) {
         workers_.emplace_back([this] { serve(); });
     }
 }
 
-asio_runtime::~asio_runtime() { shutdown(); }
+asio_runtime::~asio_runtime() {
+    shutdown();
+}
 
 void asio_runtime::serve() noexcept {
     while (!context_.stopped()) {
@@ -241,7 +243,9 @@ asio::any_io_executor asio_executor() {
                            "pyasync::use_task instead");
 }
 
-std::size_t pending_operations() noexcept { return detail::live_operations().load(std::memory_order_relaxed); }
+std::size_t pending_operations() noexcept {
+    return detail::live_operations().load(std::memory_order_relaxed);
+}
 
 namespace detail {
 
@@ -295,8 +299,8 @@ void wake_parked(driver &owner) noexcept {
     }
     // _set_result_unless_cancelled without its Python frame: this runs once per completion.
     PyObject *done = PyObject_CallMethodNoArgs(future, state().str_done);
-    PyObject *set = done == Py_False ? PyObject_CallMethodOneArg(future, state().str_set_result, Py_None)
-                                     : Py_XNewRef(done);
+    PyObject *set =
+        done == Py_False ? PyObject_CallMethodOneArg(future, state().str_set_result, Py_None) : Py_XNewRef(done);
     if (set == nullptr) {
         PyErr_WriteUnraisable(future);
     }

@@ -40,7 +40,9 @@ std::string demangle(const char *name) {
     return text;
 }
 
-std::string location(const char *file, int line) { return std::string(file) + ":" + std::to_string(line); }
+std::string location(const char *file, int line) {
+    return std::string(file) + ":" + std::to_string(line);
+}
 
 } // namespace
 
@@ -53,7 +55,9 @@ void install_case_variable() {
     }
 }
 
-py::handle case_variable() { return case_var; }
+py::handle case_variable() {
+    return case_var;
+}
 
 void report_failure(const char *file, int line, std::string message) {
     auto &table = results();
@@ -114,10 +118,12 @@ std::string python_traceback(const py::error_already_set &error) noexcept {
         }
         // An error set from C++ (a failed .attr() or import) has no traceback: pass None, since
         // a null handle cannot be an argument.
-        auto or_none = [](py::handle object) { return object ? py::reinterpret_borrow<py::object>(object) : py::none(); };
-        py::object lines = py::module_::import("traceback")
-                               .attr("format_exception")(or_none(error.type()), or_none(error.value()),
-                                                         or_none(error.trace()));
+        auto or_none = [](py::handle object) {
+            return object ? py::reinterpret_borrow<py::object>(object) : py::none();
+        };
+        py::object lines =
+            py::module_::import("traceback")
+                .attr("format_exception")(or_none(error.type()), or_none(error.value()), or_none(error.trace()));
         // backslashreplace: a message with a lone surrogate still reads.
         return py::str("").attr("join")(lines).attr("encode")("utf-8", "backslashreplace").cast<std::string>();
     } catch (...) { // formatting failed: fall back to what needs no Python
@@ -137,8 +143,7 @@ std::string describe_current_exception() noexcept {
             return demangle(typeid(error).name()) + ": " + error.what();
         } catch (...) {
             const std::type_info *type = abi::__cxa_current_exception_type();
-            return (type != nullptr ? demangle(type->name()) : std::string("unknown type")) +
-                   " (not a std::exception)";
+            return (type != nullptr ? demangle(type->name()) : std::string("unknown type")) + " (not a std::exception)";
         }
     } catch (...) {
         return "an exception that could not be described (describing it threw again)";
@@ -212,8 +217,7 @@ void report_assertion(bool fatal, const char *file, int line, const char *macro,
     report(fatal, file, line, std::move(message));
 }
 
-void report_unexpected_exception(bool fatal, const char *file, int line, const char *macro,
-                                 const char *expression) {
+void report_unexpected_exception(bool fatal, const char *file, int line, const char *macro, const char *expression) {
     report(fatal, file, line,
            std::string("  ") + macro + "(" + expression + ")\n  threw " + describe_current_exception());
 }
@@ -234,8 +238,8 @@ void report_wrong_exception(bool fatal, const char *file, int line, const char *
 void report_wrong_message(bool fatal, const char *file, int line, const char *macro, const char *expression,
                           std::string_view expected, const std::string &actual) {
     report(fatal, file, line,
-           std::string("  ") + macro + "(" + expression + ")\n  expected a message containing " +
-               quoted(expected) + ", got " + quoted(actual));
+           std::string("  ") + macro + "(" + expression + ")\n  expected a message containing " + quoted(expected) +
+               ", got " + quoted(actual));
 }
 
 } // namespace pyasync::testing::detail

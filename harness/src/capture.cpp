@@ -1,8 +1,8 @@
 // Output capture and the sync-case watchdog.
 #include "capture.hpp"
 
-#include <pybind11/pybind11.h>
 #include <pyasync/detail/delay.hpp>
+#include <pybind11/pybind11.h>
 
 #include <algorithm>
 
@@ -34,7 +34,9 @@ void write_all(int fd, const char *data, std::size_t size) noexcept {
     }
 }
 
-void write_text(int fd, const char *text) noexcept { write_all(fd, text, std::strlen(text)); }
+void write_text(int fd, const char *text) noexcept {
+    write_all(fd, text, std::strlen(text));
+}
 
 extern "C" void print_native_stack(int signal_number) {
     // Async-signal context: only write(2) and backtrace (its first call may allocate; the
@@ -64,7 +66,9 @@ void flush_all_output() {
     }
 }
 
-int real_stderr_fd() noexcept { return saved_stderr >= 0 ? saved_stderr : STDERR_FILENO; }
+int real_stderr_fd() noexcept {
+    return saved_stderr >= 0 ? saved_stderr : STDERR_FILENO;
+}
 
 output_capture::~output_capture() {
     if (active()) {
@@ -143,7 +147,8 @@ void watchdog::arm(double seconds, std::string what, std::function<void()> on_ex
         void *prime[1];
         backtrace(prime, 1); // loads libgcc now, not inside the signal handler
         on_expiry();
-        const std::string message = "\n[ TIMEOUT  ] " + what + "\nPython stacks follow (faulthandler), then the native stack; the run aborts.\n";
+        const std::string message = "\n[ TIMEOUT  ] " + what +
+                                    "\nPython stacks follow (faulthandler), then the native stack; the run aborts.\n";
         write_all(STDERR_FILENO, message.data(), message.size());
         pthread_kill(main_thread, SIGABRT);
         // The main thread is aborting; never return into the case.

@@ -21,7 +21,9 @@ std::string format_seconds(double seconds) {
     return text;
 }
 
-double seconds_since(clock::time_point start) { return std::chrono::duration<double>(clock::now() - start).count(); }
+double seconds_since(clock::time_point start) {
+    return std::chrono::duration<double>(clock::now() - start).count();
+}
 
 /// Sets the case variable to `id` in the current context for the scope's life (a sync case).
 class case_context_scope {
@@ -66,7 +68,9 @@ void conclude_case(case_result &result, std::string output) {
     }
 }
 
-bool case_executor::capturing() const { return opts_.capture && opts_.test_threads == 1; }
+bool case_executor::capturing() const {
+    return opts_.capture && opts_.test_threads == 1;
+}
 
 void case_executor::absorb_exception(case_result &result) noexcept {
     try {
@@ -180,9 +184,9 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
         capture->start();
     }
     const std::size_t unawaited = hygiene_.unawaited_mark();
-    py::object case_task = loop.attr("create_task")(make_coroutine(case_body(info, result)),
-                                                     py::arg("name") = info.full_name(),
-                                                     py::arg("context") = context_for_case(result.id));
+    py::object case_task =
+        loop.attr("create_task")(make_coroutine(case_body(info, result)), py::arg("name") = info.full_name(),
+                                 py::arg("context") = context_for_case(result.id));
     py::object done = loop.attr("create_future")();
     auto resolve = [done](py::handle) {
         if (!done.attr("done")().cast<bool>()) {
@@ -200,17 +204,20 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
             if (case_task.attr("done")().cast<bool>()) {
                 return;
             }
-            const std::string label = info.full_name() + " (C++ case at " + info.file + ":" + std::to_string(info.line) + ")";
+            const std::string label =
+                info.full_name() + " (C++ case at " + info.file + ":" + std::to_string(info.line) + ")";
             const std::string where = hygiene_.describe_suspension(case_task, label);
             result.timed_out = true;
             result.fail(failure_location(result) + "timed out after " + format_seconds(*limit) +
                         "; cancelled through asyncio while suspended at:\n" + where);
             case_task.attr("cancel")(py::str("pyasync-test: timed out"));
             // A case that swallows its cancellation is abandoned after a grace period.
-            grace_timer = loop.attr("call_later")(2.0, py::cpp_function([&] {
-                result.fail("  the case did not finish within 2 s of its cancellation: abandoned, its Task still pending");
-                resolve(py::none());
-            }));
+            grace_timer = loop.attr("call_later")(
+                2.0, py::cpp_function([&] {
+                    result.fail(
+                        "  the case did not finish within 2 s of its cancellation: abandoned, its Task still pending");
+                    resolve(py::none());
+                }));
         }));
     }
     const auto start = clock::now();

@@ -80,7 +80,9 @@ case_hygiene::~case_hygiene() {
     }
 }
 
-std::size_t case_hygiene::unawaited_mark() const { return py::len(unawaited_.attr("seen")); }
+std::size_t case_hygiene::unawaited_mark() const {
+    return py::len(unawaited_.attr("seen"));
+}
 
 void case_hygiene::judge(case_result &result, const std::string &message) {
     if (opts_.strict_tasks) {
@@ -88,7 +90,8 @@ void case_hygiene::judge(case_result &result, const std::string &message) {
         result.fail(result.info->file + ":" + std::to_string(result.info->line) + ": Failure (--strict-tasks)\n  " +
                     message);
     } else {
-        report_.note("warning: " + result.info->full_name() + ": " + message + " (--strict-tasks makes this a failure)");
+        report_.note("warning: " + result.info->full_name() + ": " + message +
+                     " (--strict-tasks makes this a failure)");
     }
 }
 

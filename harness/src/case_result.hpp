@@ -15,16 +15,16 @@ enum class outcome { passed, failed, skipped, ignored };
 
 struct case_result {
     const case_info *info = nullptr;
-    int id = -1;                       ///< index in `results()`, the value of the context variable
+    int id = -1; ///< index in `results()`, the value of the context variable
     int iteration = 0;
     outcome status = outcome::passed;
     std::vector<std::string> failures; ///< each "file:line: Failure\n  …"
     std::string skip_reason;
-    std::string output;                ///< captured stdout + stderr
+    std::string output; ///< captured stdout + stderr
     double seconds = 0;
-    bool fatal_raised = false;         ///< a REQUIRE already recorded why the case ended
+    bool fatal_raised = false; ///< a REQUIRE already recorded why the case ended
     bool skip_raised = false;
-    bool finished = false;             ///< failures after this are "late" (a leftover task)
+    bool finished = false; ///< failures after this are "late" (a leftover task)
     bool timed_out = false;
     bool interrupted = false;
 
@@ -40,7 +40,7 @@ struct case_result {
 struct result_table {
     std::mutex mutex;
     std::vector<std::unique_ptr<case_result>> results;
-    int sync_case = -1;  ///< the case running on the main thread, for threads without a context
+    int sync_case = -1; ///< the case running on the main thread, for threads without a context
     int late_failures = 0;
 };
 result_table &results();

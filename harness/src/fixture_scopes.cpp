@@ -27,7 +27,8 @@ void suite_scopes::set_up(const case_info &info, py::handle loop) {
         suite.set_up = true;
     } catch (...) {
         suite.failed = true;
-        suite.failure = std::string(info.suite_fixture.fixture) + "::set_up_suite() threw " + describe_current_exception();
+        suite.failure =
+            std::string(info.suite_fixture.fixture) + "::set_up_suite() threw " + describe_current_exception();
     }
 }
 
@@ -92,7 +93,8 @@ void global_scope::tear_down(py::handle loop) {
         try {
             pyasync::run_until_complete(loop, it->second->tear_down());
         } catch (...) {
-            report_.note("error: the global fixture " + it->first + " failed to tear down: " + describe_current_exception());
+            report_.note("error: the global fixture " + it->first +
+                         " failed to tear down: " + describe_current_exception());
             ++record_.totals.failed;
         }
     }

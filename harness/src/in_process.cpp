@@ -10,15 +10,14 @@
 #include <pyasync/run.hpp>
 #include <pyasync/testing/assertions.hpp>
 
-
 namespace pyasync::testing::detail {
 namespace {
 
 class in_process_runner {
 public:
     in_process_runner(const options &opts, reporter &report, run_record &record)
-        : opts_(opts), report_(report), record_(record), hygiene_(opts, report), executor_(opts, hygiene_),
-          suites_(report, record), globals_(report, record) {}
+            : opts_(opts), report_(report), record_(record), hygiene_(opts, report), executor_(opts, hygiene_),
+              suites_(report, record), globals_(report, record) {}
 
     int run(const selection &chosen);
 
@@ -138,7 +137,8 @@ void in_process_runner::close_loop() {
 }
 
 void in_process_runner::ensure_loop_for(const case_info &info) {
-    const bool fresh = opts_.scope == loop_scope::test || (opts_.scope == loop_scope::suite && loop_suite_ != info.suite);
+    const bool fresh =
+        opts_.scope == loop_scope::test || (opts_.scope == loop_scope::suite && loop_suite_ != info.suite);
     if (fresh && !loop_suite_.empty()) {
         close_loop();
         open_loop();
@@ -155,7 +155,8 @@ void in_process_runner::run_iteration(const std::vector<const case_info *> &orde
         try {
             ensure_loop_for(first);
         } catch (...) {
-            std::fprintf(stderr, "pyasync-test: cannot open a new event loop: %s\n", describe_current_exception().c_str());
+            std::fprintf(stderr, "pyasync-test: cannot open a new event loop: %s\n",
+                         describe_current_exception().c_str());
             loop_failure_ = "cannot open a new event loop";
             stop_ = true;
             break;
@@ -168,9 +169,9 @@ void in_process_runner::run_iteration(const std::vector<const case_info *> &orde
         }
         // A batch: consecutive async cases that share the loop (one case with --loop-scope test).
         std::vector<const case_info *> batch{&first};
-        for (std::size_t j = i + 1; j < order.size() && order[j]->kind() == case_kind::async &&
-                                    opts_.scope != loop_scope::test &&
-                                    !(opts_.scope == loop_scope::suite && order[j]->suite != first.suite);
+        for (std::size_t j = i + 1;
+             j < order.size() && order[j]->kind() == case_kind::async && opts_.scope != loop_scope::test &&
+             !(opts_.scope == loop_scope::suite && order[j]->suite != first.suite);
              ++j) {
             batch.push_back(order[j]);
         }

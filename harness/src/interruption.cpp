@@ -16,7 +16,7 @@ namespace {
 // SIGINT and SIGTERM stop the run alike. The Python handler runs only when the main thread
 // returns to Python: a sync case blocked in C++ never does. This C handler keeps the promise
 // that a second signal exits at once whatever the main thread is doing.
-struct sigaction python_actions[2] {}; // SIGINT's, SIGTERM's
+struct sigaction python_actions[2]{}; // SIGINT's, SIGTERM's
 volatile std::sig_atomic_t stop_signals_seen = 0;
 
 extern "C" void count_stop_signal(int signal_number) {

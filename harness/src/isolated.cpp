@@ -63,14 +63,14 @@ public:
 
 private:
     int signals_[2] = {SIGINT, SIGTERM};
-    struct sigaction previous_[2] {};
+    struct sigaction previous_[2]{};
 };
 
 /// Variables the child must not see: it runs one case, unsharded, and writes no reports.
 bool withheld(std::string_view entry) {
-    for (std::string_view name : {"TEST_TOTAL_SHARDS=", "TEST_SHARD_INDEX=", "GTEST_TOTAL_SHARDS=", "GTEST_SHARD_INDEX=",
-                                  "TEST_SHARD_STATUS_FILE=", "GTEST_SHARD_STATUS_FILE=", "XML_OUTPUT_FILE=",
-                                  "GTEST_OUTPUT=", "TEST_PREMATURE_EXIT_FILE=", "PYASYNC_TEST_"}) {
+    for (std::string_view name : {"TEST_TOTAL_SHARDS=", "TEST_SHARD_INDEX=", "GTEST_TOTAL_SHARDS=",
+                                  "GTEST_SHARD_INDEX=", "TEST_SHARD_STATUS_FILE=", "GTEST_SHARD_STATUS_FILE=",
+                                  "XML_OUTPUT_FILE=", "GTEST_OUTPUT=", "TEST_PREMATURE_EXIT_FILE=", "PYASYNC_TEST_"}) {
         if (entry.starts_with(name)) {
             return true;
         }
@@ -137,24 +137,28 @@ child_outcome run_child(const std::vector<std::string> &arguments, std::optional
     }
     std::optional<std::chrono::steady_clock::time_point> stop_deadline;
     // The child's own watchdog stops a hung case; this is the backstop if even that hangs.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(std::min(limit ? *limit + 10.0 : 1e9, 1e9));
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::duration<double>(std::min(limit ? *limit + 10.0 : 1e9, 1e9));
     pollfd fds[2] = {{events[0], POLLIN, 0}, {output[0], POLLIN, 0}};
     std::string *sinks[2] = {&result.events, &result.output};
     int open_count = 2;
     while (open_count > 0) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0 && !result.killed_for_time) {
             kill(pid, SIGKILL);
             result.killed_for_time = true;
         }
         if (stop_requested != 0 && !stop_deadline) {
-            stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(static_cast<int>(interrupt_grace_s));
+            stop_deadline =
+                std::chrono::steady_clock::now() + std::chrono::seconds(static_cast<int>(interrupt_grace_s));
         }
         if (stop_deadline && std::chrono::steady_clock::now() >= *stop_deadline && !result.killed_for_interrupt) {
             kill(pid, SIGKILL); // it ignored the interruption (a sync case blocked in C++)
             result.killed_for_interrupt = true;
         }
-        if (poll(fds, 2, result.killed_for_time ? 1000 : static_cast<int>(std::min<long long>(left.count(), 1000))) < 0 &&
+        if (poll(fds, 2, result.killed_for_time ? 1000 : static_cast<int>(std::min<long long>(left.count(), 1000))) <
+                0 &&
             errno != EINTR) {
             break;
         }
@@ -206,8 +210,9 @@ int run_isolated(const options &opts, const selection &chosen, const std::string
         for (const case_info *info : order) {
             case_result &result = record.add(*info, iteration);
             report.case_started(*info);
-            std::vector<std::string> arguments{program, "--isolated-child", "--exact", info->full_name(),
-                                               "--include-ignored", "--format", "json", "--nocapture"};
+            std::vector<std::string> arguments{
+                program, "--isolated-child", "--exact", info->full_name(), "--include-ignored", "--format",
+                "json",  "--nocapture"};
             arguments.insert(arguments.end(), forwarded.begin(), forwarded.end());
             const auto limit = time_limit(*info, opts);
             const auto start = std::chrono::steady_clock::now();
@@ -222,7 +227,8 @@ int run_isolated(const options &opts, const selection &chosen, const std::string
                 }
                 const auto event = nlohmann::json::parse(child.events.substr(begin, end - begin), nullptr, false);
                 begin = end + 1;
-                if (!event.is_object() || event.value("type", "") != "test" || event.value("name", "") != info->full_name()) {
+                if (!event.is_object() || event.value("type", "") != "test" ||
+                    event.value("name", "") != info->full_name()) {
                     continue;
                 }
                 const std::string kind = event.value("event", "");
@@ -243,14 +249,17 @@ int run_isolated(const options &opts, const selection &chosen, const std::string
                 stop = true;
                 if (!reported) { // a case that reported before it was stopped keeps its verdict
                     result.fail("interrupted (SIGINT or SIGTERM): the case's process was stopped" +
-                                std::string(child.killed_for_interrupt ? " with SIGKILL after " +
-                                                std::to_string(static_cast<int>(interrupt_grace_s)) + " s" : ""));
+                                std::string(child.killed_for_interrupt
+                                                ? " with SIGKILL after " +
+                                                      std::to_string(static_cast<int>(interrupt_grace_s)) + " s"
+                                                : ""));
                 }
                 reported = true;
             }
             if (!reported) {
                 result.fail(info->file + ":" + std::to_string(info->line) + ": Failure\n  the case's process " +
-                            (child.killed_for_time ? "hung past its timeout and was killed" : describe_wait(child.wait_status)) +
+                            (child.killed_for_time ? "hung past its timeout and was killed"
+                                                   : describe_wait(child.wait_status)) +
                             " before reporting a result (its output is below)");
             }
             result.finished = true;

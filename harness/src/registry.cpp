@@ -3,8 +3,8 @@
 #include <pyasync/testing/registry.hpp>
 
 #include <algorithm>
-#include <unordered_map>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace pyasync::testing {
 namespace {
@@ -117,19 +117,29 @@ std::size_t register_case(case_info info) {
     return cases.size() - 1;
 }
 
-const std::vector<std::string> &registration_errors() noexcept { return mutable_registration_errors(); }
+const std::vector<std::string> &registration_errors() noexcept {
+    return mutable_registration_errors();
+}
 
-const std::vector<case_info> &registered_cases() noexcept { return mutable_cases(); }
+const std::vector<case_info> &registered_cases() noexcept {
+    return mutable_cases();
+}
 
-void register_global_fixture(global_fixture fixture) { mutable_fixtures().push_back(std::move(fixture)); }
+void register_global_fixture(global_fixture fixture) {
+    mutable_fixtures().push_back(std::move(fixture));
+}
 
-const std::vector<global_fixture> &registered_global_fixtures() noexcept { return mutable_fixtures(); }
+const std::vector<global_fixture> &registered_global_fixtures() noexcept {
+    return mutable_fixtures();
+}
 
 } // namespace pyasync::testing
 
 namespace pyasync::testing::detail {
 
-task<> completed() { co_return; }
+task<> completed() {
+    co_return;
+}
 
 task<> run_fixture_case(erased_fixture_case erased) {
     co_await erased.set_up(erased.fixture.get());

@@ -24,8 +24,7 @@ inline std::optional<double> time_limit(const case_info &info, const options &op
 }
 
 /// What `reporter::run_started` announces for iteration `iteration` of `order`.
-run_plan_summary summarize_iteration(const std::vector<const case_info *> &order, const options &opts,
-                                     int iteration);
+run_plan_summary summarize_iteration(const std::vector<const case_info *> &order, const options &opts, int iteration);
 
 /// Records and reports the ignored cases of `chosen` (a verdict without a run): once, after the
 /// first `run_started`.

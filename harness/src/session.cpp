@@ -4,12 +4,12 @@
 #include <pyasync/testing/session.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <random>
 #include <set>
-#include <csignal>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -29,8 +29,7 @@ std::uint32_t effective_seed(const options &opts) {
     return chosen;
 }
 
-run_plan_summary summarize_iteration(const std::vector<const case_info *> &order, const options &opts,
-                                     int iteration) {
+run_plan_summary summarize_iteration(const std::vector<const case_info *> &order, const options &opts, int iteration) {
     std::set<std::string> suites;
     for (const case_info *info : order) {
         suites.insert(info->suite);
@@ -62,7 +61,9 @@ const char *environment(const char *name) {
     return value != nullptr && *value != '\0' ? value : nullptr;
 }
 
-void touch(const char *path) { std::ofstream{path, std::ios::app}; }
+void touch(const char *path) {
+    std::ofstream{path, std::ios::app};
+}
 
 /// What an --isolate parent passes on to each child.
 std::vector<std::string> forwarded_arguments(const options &opts) {
@@ -89,7 +90,7 @@ std::vector<std::string> forwarded_arguments(const options &opts) {
 } // namespace
 
 session::session(int argc, const char *const *argv)
-    : program_(argc > 0 ? argv[0] : "pyasync-test"), arguments_(argv, argv + argc) {}
+        : program_(argc > 0 ? argv[0] : "pyasync-test"), arguments_(argv, argv + argc) {}
 
 int session::run() {
     std::vector<const char *> argv;
@@ -133,7 +134,8 @@ int session::run() {
     if (opts.shard_count) {
         detail::keep_shard(chosen, *opts.shard_count, *opts.shard_index);
     }
-    const bool exact_names_missed = opts.exact && !opts.filters.empty() && chosen.runnable.empty() && chosen.ignored.empty();
+    const bool exact_names_missed =
+        opts.exact && !opts.filters.empty() && chosen.runnable.empty() && chosen.ignored.empty();
     if (chosen.runnable.empty() && (opts.fail_if_no_tests || exact_names_missed)) {
         std::fprintf(stderr, "%s: no case selected (%zu registered, %zu filtered out)%s\n", program_.c_str(),
                      registered_cases().size(), chosen.filtered_out,
@@ -211,5 +213,7 @@ int session::run() {
 } // namespace pyasync::testing
 
 namespace pyasync {
-int harness_main(int argc, char **argv) { return testing::session(argc, argv).run(); }
+int harness_main(int argc, char **argv) {
+    return testing::session(argc, argv).run();
+}
 } // namespace pyasync

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Harness benchmark: 10,000 trivial async cases in one binary (wall time including interpreter
-start, per-case overhead, --list --format json time) against pytest + pytest-asyncio running
+start, per-case overhead, --list --format json time against --gtest_list_tests of the same binary) against pytest + pytest-asyncio running
 10,000 equivalent `async def` tests, all measured in this run. Prints ratios; asserts nothing."""
 import argparse
 import os
@@ -32,11 +32,14 @@ def main():
     env = {"BENCH_CASES": str(n)}
     full = wall([args.binary, "-q"], env)
     one = wall([args.binary, "-q", "--exact", "Bench.case_00000"], env)
-    listing = wall([args.binary, "--list", "--format", "json"], env)
+    listing = wall([args.binary, "--list", "--format", "json"], env, repeat=11)
+    gtest_listing = wall([args.binary, "--gtest_list_tests"], env, repeat=11)
     print(f"harness, {n} trivial async cases, median of 5:")
     print(f"  whole run (interpreter start included) {full:8.3f} s   goal < 0.8 s")
     print(f"  per-case overhead ((run - one case) / N) {(full - one) / (n - 1) * 1e6:6.1f} us  goal < 50 us")
     print(f"  --list --format json                   {listing * 1e3:8.1f} ms  goal < 100 ms (no Python)")
+    print(f"  --gtest_list_tests (baseline)          {gtest_listing * 1e3:8.1f} ms")
+    print(f"  ratio JSON listing / gtest listing:    {listing / gtest_listing:8.2f}x  goal <= 2x")
     if args.skip_pytest:
         return
     with tempfile.TemporaryDirectory() as folder:

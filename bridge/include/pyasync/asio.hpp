@@ -136,9 +136,9 @@ public:
     using cancellation_slot_type = asio::cancellation_slot;
 
     asio_handler(runtime_operation<result> *operation, std::shared_ptr<asio_cancellation> cancellation) noexcept
-        : operation_(operation), cancellation_(std::move(cancellation)) {}
+            : operation_(operation), cancellation_(std::move(cancellation)) {}
     asio_handler(asio_handler &&other) noexcept
-        : operation_(std::exchange(other.operation_, nullptr)), cancellation_(std::move(other.cancellation_)) {}
+            : operation_(std::exchange(other.operation_, nullptr)), cancellation_(std::move(other.cancellation_)) {}
     asio_handler &operator=(asio_handler &&) = delete;
     ~asio_handler() {
         if (operation_ != nullptr) {
@@ -206,8 +206,7 @@ void launch_asio(runtime_operation<typename asio_signature<Signature>::result> *
     operation->hook = cancellation;
     std::apply(
         [&](auto &...arguments) {
-            std::move(initiation)(asio_handler<Signature>(operation, std::move(cancellation)),
-                                  std::move(arguments)...);
+            std::move(initiation)(asio_handler<Signature>(operation, std::move(cancellation)), std::move(arguments)...);
         },
         args);
 }
@@ -277,8 +276,6 @@ public:
     PYBIND11_TYPE_CASTER(awaitable_type, const_name("Awaitable[") + result_caster::name + const_name("]"));
     bool load(handle, bool) { return false; } // a Python awaitable cannot become an Asio one
     static handle cast(asio::awaitable<T, Executor> &&source, return_value_policy, handle parent) {
-        return pyasync::make_coroutine(pyasync::detail::asio_awaitable_task(std::move(source)),
-                                                 {}, parent)
-            .release();
+        return pyasync::make_coroutine(pyasync::detail::asio_awaitable_task(std::move(source)), {}, parent).release();
     }
 };

@@ -57,7 +57,7 @@ private:
     asio::executor_work_guard<asio::io_context::executor_type> keep_running_;
     std::vector<std::thread> workers_;
     asio::thread_pool blocking_;
-    std::atomic<std::size_t> queued_{0};   ///< spawned jobs not yet started: the spinner's hint
+    std::atomic<std::size_t> queued_{0};    ///< spawned jobs not yet started: the spinner's hint
     std::atomic<bool> spinner_busy_{false}; ///< one worker spins at a time
     std::atomic<bool> stopped_{false};
 };

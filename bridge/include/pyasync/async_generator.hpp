@@ -43,7 +43,7 @@ template <typename T>
 class async_generator_promise final : public task_promise_base {
 public:
     explicit async_generator_promise(std::source_location where = std::source_location::current()) noexcept
-        : task_promise_base(where) {}
+            : task_promise_base(where) {}
     async_generator<T> get_return_object() noexcept;
     void return_void() const noexcept {}
 
@@ -60,8 +60,7 @@ public:
     };
 
     template <typename U>
-        requires std::is_convertible_v<U &&, T>
-    yield_awaiter yield_value(U &&value) {
+    requires std::is_convertible_v<U &&, T> yield_awaiter yield_value(U &&value) {
         item_.emplace(std::forward<U>(value));
         mark_yielded();
         return {driver_ptr()};

@@ -29,6 +29,8 @@ struct stop_token_awaiter {
 
 /// `co_await pyasync::get_stop_token()` gives the calling coroutine's `std::stop_token`, stopped
 /// when Python cancels it. Does not suspend. Thread: the event-loop thread, GIL held.
-inline detail::stop_token_awaiter get_stop_token() noexcept { return {}; }
+inline detail::stop_token_awaiter get_stop_token() noexcept {
+    return {};
+}
 
 PYASYNC_NAMESPACE_END

@@ -21,14 +21,13 @@ PYASYNC_NAMESPACE_BEGIN
 /// - Thread: call with the GIL held; the frame then runs on whichever thread drives the object.
 /// `keep_alive` is held as long as the coroutine lives (for instance the `self` of a method).
 template <typename T>
-py::object make_coroutine(task<T> &&t, const detail::coroutine_names &names = {},
-                          py::handle keep_alive = {}) {
+py::object make_coroutine(task<T> &&t, const detail::coroutine_names &names = {}, py::handle keep_alive = {}) {
     if (!t.valid()) {
         throw py::value_error("pyasync::make_coroutine: the task is empty (moved from or released)");
     }
     auto handle = t.release();
-    PyObject *object = detail::new_coroutine(handle, handle.promise(), &detail::convert_task_result<T>, names,
-                                             keep_alive.ptr());
+    PyObject *object =
+        detail::new_coroutine(handle, handle.promise(), &detail::convert_task_result<T>, names, keep_alive.ptr());
     if (object == nullptr) {
         throw py::error_already_set();
     }

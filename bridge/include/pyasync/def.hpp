@@ -68,7 +68,9 @@ struct call_operator_traits<R (C::*)(Args...)> {
 };
 /// Lambdas and function objects: the parameters of their (single) call operator.
 template <typename F>
-    requires requires { &F::operator(); }
+requires requires {
+    &F::operator();
+}
 struct callable_traits<F> : call_operator_traits<decltype(&F::operator())> {
     static constexpr bool is_member = false;
 };
@@ -78,9 +80,9 @@ using caster_of = py::detail::make_caster<Arg>;
 
 /// A reference or pointer to a bound C++ class: refers into the Python object (kept alive).
 template <typename Arg>
-inline constexpr bool refers_to_instance =
-    (std::is_reference_v<Arg> || std::is_pointer_v<Arg>) &&
-    std::is_base_of_v<py::detail::type_caster_generic, caster_of<Arg>>;
+inline constexpr bool
+    refers_to_instance = (std::is_reference_v<Arg> ||
+                          std::is_pointer_v<Arg>)&&std::is_base_of_v<py::detail::type_caster_generic, caster_of<Arg>>;
 
 /// A reference to a value that lives in its caster: the frame needs its own copy.
 template <typename Arg>
@@ -147,7 +149,7 @@ struct bound_callable {
             }
         };
         (load(std::integral_constant<std::size_t, I>{}), ...);
-        (void) load; // unused for a function without parameters
+        (void)load; // unused for a function without parameters
         if (failed != arity) {
             return nullptr;
         }
@@ -172,7 +174,8 @@ struct bound_callable {
             result_task task = [&] {
                 if constexpr (owns_copies) {
                     return owning_call<frame_parameter<std::tuple_element_t<I, arguments>>...>(
-                        callee, py::detail::cast_op<std::tuple_element_t<I, arguments>>(std::move(std::get<I>(casters)))...);
+                        callee,
+                        py::detail::cast_op<std::tuple_element_t<I, arguments>>(std::move(std::get<I>(casters)))...);
                 } else {
                     return std::invoke(callee, py::detail::cast_op<std::tuple_element_t<I, arguments>>(
                                                    std::move(std::get<I>(casters)))...);

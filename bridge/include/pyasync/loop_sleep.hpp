@@ -48,7 +48,9 @@ private:
 /// cancelled, NaN throws `std::invalid_argument`, a ValueError); cancelling the Task cancels the
 /// timer and throws `pyasync::cancelled_error` here. Thread: the event-loop thread, GIL held (a
 /// frame away on a runtime gets a TypeError: use `pyasync::sleep` there).
-inline detail::sleep_awaiter loop_sleep(double seconds) noexcept { return detail::sleep_awaiter(seconds); }
+inline detail::sleep_awaiter loop_sleep(double seconds) noexcept {
+    return detail::sleep_awaiter(seconds);
+}
 
 /// As `loop_sleep(double)`, for a `std::chrono` duration.
 template <typename Rep, typename Period>

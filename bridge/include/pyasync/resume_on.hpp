@@ -79,6 +79,8 @@ inline detail::resume_on_awaiter resume_on(runtime &engine = default_runtime()) 
 /// GIL held; the completion costs one entry in the loop's completion queue. Throws the
 /// `cancelled_error` (or exception) thrown into the Task while the frame was away and not yet
 /// delivered. Does nothing on the loop thread already.
-inline detail::resume_on_loop_awaiter resume_on_loop() noexcept { return {}; }
+inline detail::resume_on_loop_awaiter resume_on_loop() noexcept {
+    return {};
+}
 
 PYASYNC_NAMESPACE_END

@@ -32,8 +32,9 @@ py::object resolve_loop_factory(const std::string &spec);
 namespace detail {
 template <typename T>
 struct run_outcome {
-    std::optional<std::conditional_t<std::is_void_v<T>, bool, std::conditional_t<std::is_reference_v<T>,
-                                                                                   std::reference_wrapper<std::remove_reference_t<T>>, T>>>
+    std::optional<std::conditional_t<
+        std::is_void_v<T>, bool,
+        std::conditional_t<std::is_reference_v<T>, std::reference_wrapper<std::remove_reference_t<T>>, T>>>
         value;
     std::exception_ptr failure;
 };
@@ -144,5 +145,7 @@ PYASYNC_NAMESPACE_END
 ///
 ///     pyasync::task<int> app(std::vector<std::string> args) { co_await pyasync::sleep(0.1); co_return 0; }
 ///     PYASYNC_MAIN(app)
-#define PYASYNC_MAIN(entry)                                                                                    \
-    int main(int argc, char **argv) { return ::pyasync::main(argc, argv, entry); }
+#define PYASYNC_MAIN(entry)                                                                                            \
+    int main(int argc, char **argv) {                                                                                  \
+        return ::pyasync::main(argc, argv, entry);                                                                     \
+    }

@@ -34,8 +34,7 @@ auto sleep(std::chrono::duration<Rep, Period> delay, runtime &engine = default_r
                     throw cancelled_error();
                 }
             };
-            auto work =
-                std::make_shared<detail::work_reference<void, decltype(end_of_sleep)>>(operation, end_of_sleep);
+            auto work = std::make_shared<detail::work_reference<void, decltype(end_of_sleep)>>(operation, end_of_sleep);
             operation->timer = engine.schedule_after(nanoseconds, [work, fired](bool expired) {
                 fired->store(expired, std::memory_order_release);
                 work->run_and_complete();

@@ -22,12 +22,12 @@ using work_result_t = std::conditional_t<std::is_invocable_v<Fn &, std::stop_tok
 template <typename Fn>
 auto run_on(runtime &engine, bool blocking, Fn fn, const char *what) {
     using result = work_result_t<Fn>;
-    return make_operation_awaiter<result>(what, [&engine, blocking, fn = std::move(fn)](
-                                                    runtime_operation<result> *operation) mutable {
-        auto work = std::make_shared<work_reference<result, Fn>>(operation, std::move(fn));
-        runtime::job job = [work] { work->run_and_complete(); };
-        blocking ? engine.spawn_blocking(std::move(job)) : engine.spawn(std::move(job));
-    });
+    return make_operation_awaiter<result>(
+        what, [&engine, blocking, fn = std::move(fn)](runtime_operation<result> *operation) mutable {
+            auto work = std::make_shared<work_reference<result, Fn>>(operation, std::move(fn));
+            runtime::job job = [work] { work->run_and_complete(); };
+            blocking ? engine.spawn_blocking(std::move(job)) : engine.spawn(std::move(job));
+        });
 }
 
 } // namespace detail

@@ -51,8 +51,8 @@ public:
     std::coroutine_handle<promise_type> release() noexcept { return std::exchange(handle_, nullptr); }
 
     /// Awaiting a task starts it and suspends the awaiter until it finishes.
-    auto operator co_await() && noexcept { return awaiter{handle_}; }
-    auto operator co_await() & noexcept { return awaiter{handle_}; }
+    auto operator co_await() &&noexcept { return awaiter{handle_}; }
+    auto operator co_await() &noexcept { return awaiter{handle_}; }
 
 private:
     struct awaiter {

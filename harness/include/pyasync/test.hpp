@@ -23,31 +23,38 @@
 /// Registers the case `Suite.Case`; the body follows, with `-> pyasync::task<>` for an async
 /// case. Optional attributes after the name: `tags("[net]")`, `ignore("why")`,
 /// `timeout(5s)`, `resource_lock("db")` (namespace `pyasync::testing`).
-#define PYASYNC_TEST(Suite, Case, ...)                                                                         \
-    struct PYASYNC_TEST_TAG_(Suite, Case) {};                                                                  \
-    static const ::pyasync::testing::detail::case_registrar pyasync_registrar_##Suite##_##Case{               \
-        #Suite, #Case, __FILE__, __LINE__,                                                                     \
-        &::pyasync::testing::detail::make_invoker<                                                             \
-            ::pyasync::testing::detail::function_invoker<PYASYNC_TEST_TAG_(Suite, Case)>>,                     \
-        ::pyasync::testing::suite_hooks{} __VA_OPT__(, ) __VA_ARGS__};                                         \
+#define PYASYNC_TEST(Suite, Case, ...)                                                                                 \
+    struct PYASYNC_TEST_TAG_(Suite, Case) {};                                                                          \
+    static const ::pyasync::testing::detail::case_registrar pyasync_registrar_##Suite##_##Case{                        \
+        #Suite,                                                                                                        \
+        #Case,                                                                                                         \
+        __FILE__,                                                                                                      \
+        __LINE__,                                                                                                      \
+        &::pyasync::testing::detail::make_invoker<                                                                     \
+            ::pyasync::testing::detail::function_invoker<PYASYNC_TEST_TAG_(Suite, Case)>>,                             \
+        ::pyasync::testing::suite_hooks{} __VA_OPT__(, ) __VA_ARGS__};                                                 \
     [[maybe_unused]] static auto pyasync_case(PYASYNC_TEST_TAG_(Suite, Case))
 
 /// Registers the case `Fixture.Case` with a fresh `Fixture` per case, visible in the body as
 /// `fixture`. `Fixture` is default-constructible and may have `set_up()` / `tear_down()`
 /// (plain or returning `pyasync::task<>`; tear-down runs also when the case failed) and static
 /// `set_up_suite()` / `tear_down_suite()`, run once around the cases of the suite.
-#define PYASYNC_TEST_F(Fixture, Case, ...)                                                                     \
-    struct PYASYNC_TEST_TAG_(Fixture, Case) {};                                                                \
-    static const ::pyasync::testing::detail::case_registrar pyasync_registrar_##Fixture##_##Case{             \
-        #Fixture, #Case, __FILE__, __LINE__,                                                                   \
-        &::pyasync::testing::detail::make_invoker<                                                             \
-            ::pyasync::testing::detail::fixture_invoker<PYASYNC_TEST_TAG_(Fixture, Case), Fixture>>,           \
-        ::pyasync::testing::detail::hooks_of<Fixture>(#Fixture) __VA_OPT__(, ) __VA_ARGS__};                   \
+#define PYASYNC_TEST_F(Fixture, Case, ...)                                                                             \
+    struct PYASYNC_TEST_TAG_(Fixture, Case) {};                                                                        \
+    static const ::pyasync::testing::detail::case_registrar pyasync_registrar_##Fixture##_##Case{                      \
+        #Fixture,                                                                                                      \
+        #Case,                                                                                                         \
+        __FILE__,                                                                                                      \
+        __LINE__,                                                                                                      \
+        &::pyasync::testing::detail::make_invoker<                                                                     \
+            ::pyasync::testing::detail::fixture_invoker<PYASYNC_TEST_TAG_(Fixture, Case), Fixture>>,                   \
+        ::pyasync::testing::detail::hooks_of<Fixture>(#Fixture) __VA_OPT__(, ) __VA_ARGS__};                           \
     [[maybe_unused]] static auto pyasync_case(PYASYNC_TEST_TAG_(Fixture, Case), [[maybe_unused]] Fixture &fixture)
 
 /// Registers a session-wide fixture: one `Type`, set up (plain or `pyasync::task<>`) before the
 /// first case on the session loop, torn down after the last case. A failing set-up ends the
 /// run with exit status 3 before any case runs.
-#define PYASYNC_TEST_GLOBAL_FIXTURE(Type)                                                                      \
-    static const ::pyasync::testing::detail::global_fixture_registrar pyasync_global_fixture_##Type{           \
-        #Type, &::pyasync::testing::detail::make_global<Type>}
+#define PYASYNC_TEST_GLOBAL_FIXTURE(Type)                                                                              \
+    static const ::pyasync::testing::detail::global_fixture_registrar pyasync_global_fixture_##Type {                  \
+#        Type, &::pyasync::testing::detail::make_global < Type>                                                        \
+    }

@@ -27,7 +27,7 @@ struct flag {
     std::string_view value_name;         ///< "N", "PATH", …; empty for a switch (`--flag`, `--flag=0`)
     std::string_view help;               ///< lines separated by '\n'
     std::function<void(parse_state &, const std::string &value, const std::string &spelled)> apply;
-    bool from_environment = true;        ///< PYASYNC_TEST_<CANONICAL_NAME> sets it
+    bool from_environment = true; ///< PYASYNC_TEST_<CANONICAL_NAME> sets it
 
     [[nodiscard]] bool takes_value() const { return !value_name.empty(); }
 };

@@ -57,7 +57,8 @@ double to_seconds(const std::string &value, const std::string &flag) {
     char *end = nullptr;
     const double parsed = std::strtod(value.c_str(), &end);
     if (value.empty() || end != value.c_str() + value.size() || !(parsed > 0) || !std::isfinite(parsed)) {
-        throw usage_error("invalid value '" + value + "' for " + flag + ": expected a finite number of seconds > 0, like 2.5");
+        throw usage_error("invalid value '" + value + "' for " + flag +
+                          ": expected a finite number of seconds > 0, like 2.5");
     }
     return parsed;
 }

@@ -68,8 +68,8 @@ void apply_shard_environment(options &o) {
     if (o.shard_count) {
         return;
     }
-    for (const auto &[total_name, index_name] : {std::pair{"TEST_TOTAL_SHARDS", "TEST_SHARD_INDEX"},
-                                                 std::pair{"GTEST_TOTAL_SHARDS", "GTEST_SHARD_INDEX"}}) {
+    for (const auto &[total_name, index_name] :
+         {std::pair{"TEST_TOTAL_SHARDS", "TEST_SHARD_INDEX"}, std::pair{"GTEST_TOTAL_SHARDS", "GTEST_SHARD_INDEX"}}) {
         const char *total = environment(total_name);
         const char *index = environment(index_name);
         if (total == nullptr && index == nullptr) {
@@ -82,7 +82,8 @@ void apply_shard_environment(options &o) {
         const int count = parse_shard_variable(total_name, total);
         const int at = parse_shard_variable(index_name, index);
         if (count < 1 || at >= count) {
-            throw usage_error(std::string(index_name) + "=" + index + " is out of range for " + total_name + "=" + total);
+            throw usage_error(std::string(index_name) + "=" + index + " is out of range for " + total_name + "=" +
+                              total);
         }
         o.shard_count = count;
         o.shard_index = at;
@@ -97,8 +98,10 @@ void resolve_format(parse_state &p) {
     }
     if (p.o.list != list_format::none) {
         p.o.list = detail::to_choice<list_format>(p.format, "--format",
-                                                  {{"human", list_format::human}, {"pretty", list_format::human},
-                                                   {"terse", list_format::terse}, {"json", list_format::json}});
+                                                  {{"human", list_format::human},
+                                                   {"pretty", list_format::human},
+                                                   {"terse", list_format::terse},
+                                                   {"json", list_format::json}});
     } else {
         p.o.format = detail::to_choice<output_format>(
             p.format, "--format",

@@ -10,9 +10,8 @@ namespace pyasync::testing::detail {
 
 console::console(const options &opts, std::FILE *out) : out_(out) {
     const char *term = std::getenv("TERM");
-    color_ = opts.color == color_mode::always ||
-             (opts.color == color_mode::automatic && isatty(fileno(out)) != 0 &&
-              !(term != nullptr && std::strcmp(term, "dumb") == 0));
+    color_ = opts.color == color_mode::always || (opts.color == color_mode::automatic && isatty(fileno(out)) != 0 &&
+                                                  !(term != nullptr && std::strcmp(term, "dumb") == 0));
 }
 
 std::string console::paint(const char *color, const std::string &text) const {

@@ -73,6 +73,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<reporter> make_json_reporter(std::FILE *out) { return std::make_unique<json_reporter>(out); }
+std::unique_ptr<reporter> make_json_reporter(std::FILE *out) {
+    return std::make_unique<json_reporter>(out);
+}
 
 } // namespace pyasync::testing::detail

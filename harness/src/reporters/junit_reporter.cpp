@@ -5,6 +5,8 @@
 // whatever the cases printed.
 #include "console.hpp"
 
+#include "../text/utf8.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -16,36 +18,13 @@
 namespace pyasync::testing::detail {
 namespace {
 
-/// Decodes one UTF-8 sequence at `text[i]`; returns the code point (or -1 when invalid) and
-/// advances `i`.
-long decode(std::string_view text, std::size_t &i) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    int length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xe ? 3 : (byte >> 3) == 0x1e ? 4 : 0;
-    if (length == 0 || i + static_cast<std::size_t>(length) > text.size()) {
-        ++i;
-        return -1;
-    }
-    long code = length == 1 ? byte : byte & (0x7f >> length);
-    for (int k = 1; k < length; ++k) {
-        const auto next = static_cast<unsigned char>(text[i + static_cast<std::size_t>(k)]);
-        if ((next & 0xc0) != 0x80) {
-            ++i;
-            return -1;
-        }
-        code = (code << 6) | (next & 0x3f);
-    }
-    static constexpr long minimum[] = {0, 0, 0x80, 0x800, 0x10000};
-    i += static_cast<std::size_t>(length);
-    return code < minimum[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff) ? -1 : code;
-}
-
 /// Text made valid UTF-8 and XML 1.0, then escaped for an element or an attribute.
 std::string xml_escape(std::string_view text, bool attribute) {
     std::string out;
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size();) {
         const std::size_t start = i;
-        const long code = decode(text, i);
+        const long code = decode_utf8(text, i);
         if (code < 0 || code == 0xfffe || code == 0xffff) {
             out += "\xef\xbf\xbd"; // U+FFFD for bytes that are not UTF-8
         } else if (code < 0x20 && code != '\t' && code != '\n' && code != '\r') {
@@ -147,7 +126,8 @@ bool write_junit(const std::string &path, const std::string &program, const std:
     }
     std::ofstream file(target, std::ios::binary | std::ios::trunc);
     if (!file) {
-        std::fprintf(stderr, "pyasync-test: cannot write the JUnit report '%s': %s\n", target.c_str(), std::strerror(errno));
+        std::fprintf(stderr, "pyasync-test: cannot write the JUnit report '%s': %s\n", target.c_str(),
+                     std::strerror(errno));
         return false;
     }
     file << xml.str();
@@ -160,11 +140,10 @@ bool write_junit(const std::string &path, const std::string &program, const std:
     return true;
 }
 
-
 class junit_reporter final : public reporter {
 public:
     junit_reporter(std::string path, std::string program, const run_properties &properties)
-        : path_(std::move(path)), program_(std::move(program)), properties_(properties) {}
+            : path_(std::move(path)), program_(std::move(program)), properties_(properties) {}
 
     void run_started(const run_plan_summary &) override {}
     void case_started(const case_info &) override {}

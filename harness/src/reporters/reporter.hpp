@@ -24,7 +24,7 @@ struct run_plan_summary {
     std::size_t suites = 0;
     std::optional<std::uint32_t> seed; ///< set when the order is shuffled
     int iteration = 0;
-    int repeat = 1;                    ///< --repeat (-1: until interrupted)
+    int repeat = 1; ///< --repeat (-1: until interrupted)
 };
 
 /// One output of a run. Every call is made on the main thread, in this order: `run_started`

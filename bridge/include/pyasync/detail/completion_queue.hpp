@@ -27,8 +27,8 @@ struct completion {
 class driver;
 
 struct completion_counts {
-    std::uint64_t delivered = 0;         ///< completions delivered on the loop
-    std::uint64_t batches = 0;           ///< times the loop was woken to drain
+    std::uint64_t delivered = 0;           ///< completions delivered on the loop
+    std::uint64_t batches = 0;             ///< times the loop was woken to drain
     std::uint64_t dropped_after_close = 0; ///< completions that arrived after the loop closed
 };
 
@@ -67,10 +67,10 @@ private:
 
     std::atomic<completion *> head_{nullptr};
     int eventfd_ = -1;
-    PyObject *loop_ = nullptr;          ///< borrowed: the loop's finalizer closes us first
+    PyObject *loop_ = nullptr;           ///< borrowed: the loop's finalizer closes us first
     PyObject *drain_callable_ = nullptr; ///< for call_soon_threadsafe; owned
     bool uses_reader_ = false;
-    PyObject *loop_watch_ = nullptr;     ///< owned weakref whose callback retires us when the loop dies
+    PyObject *loop_watch_ = nullptr;      ///< owned weakref whose callback retires us when the loop dies
     std::unordered_set<driver *> rooted_; ///< GIL held
 };
 

@@ -51,7 +51,7 @@ template <typename T>
 PyObject *convert_task_result(task_promise_base &base) {
     auto &promise = static_cast<task_promise<T> &>(base);
     if constexpr (std::is_void_v<T>) {
-        (void) promise;
+        (void)promise;
         Py_RETURN_NONE;
     } else if constexpr (std::is_base_of_v<py::handle, std::remove_cvref_t<T>>) {
         PyObject *value = promise.value().ptr();

@@ -48,13 +48,13 @@ struct parked_operation {
 enum class coroutine_state : unsigned char { unstarted, suspended, running, yielded, finished };
 
 /// Converts the outermost task's result to a new Python reference (nullptr + error on failure).
-using result_converter = PyObject *(*) (task_promise_base &promise);
+using result_converter = PyObject *(*)(task_promise_base &promise);
 
 class driver {
 public:
     driver(std::coroutine_handle<> top, task_promise_base *promise, result_converter convert,
            std::source_location where) noexcept
-        : top_(top), top_promise_(promise), convert_(convert), location_(where) {}
+            : top_(top), top_promise_(promise), convert_(convert), location_(where) {}
     driver(const driver &) = delete;
     driver &operator=(const driver &) = delete;
 
@@ -120,9 +120,7 @@ public:
     void await_from_away(PyObject *awaitable, bool owned, delegation_target &target) noexcept;
     /// Frame thread: an awaiter away delivered the recorded cancellation itself (from the stop
     /// token), so coming home must not deliver it again.
-    void note_cancellation_delivered_away() noexcept {
-        away_cancel_delivered_.store(true, std::memory_order_release);
-    }
+    void note_cancellation_delivered_away() noexcept { away_cancel_delivered_.store(true, std::memory_order_release); }
     /// Loop thread, frame home: the exception thrown in while away (new reference) or nullptr.
     PyObject *take_away_error() noexcept;
     /// Makes this the driver of an async generator: each `co_yield` returns its item from
@@ -194,16 +192,16 @@ private:
     coroutine_state state_ = coroutine_state::unstarted;
 
     bool generator_ = false;
-    PyObject *owner_ = nullptr;          ///< our coroutine object (borrowed)
-    bool holding_owner_ = false;         ///< a reference to owner_ is held (away, or parked rooted)
+    PyObject *owner_ = nullptr;             ///< our coroutine object (borrowed)
+    bool holding_owner_ = false;            ///< a reference to owner_ is held (away, or parked rooted)
     completion_queue *rooted_in_ = nullptr; ///< the queue that lists us as rooted
-    runtime *away_on_ = nullptr;         ///< the runtime the frame runs on, or nullptr when home
-    parked_operation away_park_;         ///< what parked_ points to while away
-    bool away_arrived_ = false;          ///< loop thread: the home completion was delivered
-    PyObject *away_error_ = nullptr;     ///< thrown in while away, delivered at home
+    runtime *away_on_ = nullptr;            ///< the runtime the frame runs on, or nullptr when home
+    parked_operation away_park_;            ///< what parked_ points to while away
+    bool away_arrived_ = false;             ///< loop thread: the home completion was delivered
+    PyObject *away_error_ = nullptr;        ///< thrown in while away, delivered at home
     std::atomic<bool> away_cancel_delivered_{false};
     std::coroutine_handle<> away_resume_; ///< written away before the home completion is pushed
-    PyObject *away_request_ = nullptr;   ///< an awaitable the frame asked the loop to await
+    PyObject *away_request_ = nullptr;    ///< an awaitable the frame asked the loop to await
     bool away_request_owned_ = false;
     delegation_target *away_target_ = nullptr;
     std::shared_ptr<completion_queue> queue_;

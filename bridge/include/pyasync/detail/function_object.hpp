@@ -11,20 +11,19 @@ PYASYNC_NAMESPACE_BEGIN
 namespace detail {
 
 struct function_object;
-using function_invoker = PyObject *(*) (function_object *self, PyObject *const *args, std::size_t nargsf,
-                                        PyObject *kwnames);
+using function_invoker = PyObject *(*)(function_object *self, PyObject *const *args, std::size_t nargsf,
+                                       PyObject *kwnames);
 
 struct function_object {
-    PyObject_HEAD
-    vectorcallfunc vectorcall;
+    PyObject_HEAD vectorcallfunc vectorcall;
     function_invoker invoke;
-    void *callable;                       ///< the C++ callable, heap-allocated
+    void *callable; ///< the C++ callable, heap-allocated
     void (*destroy_callable)(void *);
     PyObject *name, *qualname, *doc, *module, *dict;
-    std::vector<PyObject *> *parameters;  ///< interned names of the named parameters
-    std::vector<PyObject *> *defaults;    ///< default per parameter (nullptr: required)
-    bool has_varargs;                     ///< trailing `py::args`
-    bool method;                          ///< first parameter is `self`
+    std::vector<PyObject *> *parameters; ///< interned names of the named parameters
+    std::vector<PyObject *> *defaults;   ///< default per parameter (nullptr: required)
+    bool has_varargs;                    ///< trailing `py::args`
+    bool method;                         ///< first parameter is `self`
 };
 
 struct function_spec {

@@ -31,9 +31,9 @@ T convert_result(py::object value) {
     } else {
         py::detail::make_caster<T> caster;
         if (!caster.load(value, true)) {
-            throw py::type_error("pyasync::await_as: the awaitable returned "
-                                 + std::string(Py_TYPE(value.ptr())->tp_name) + ", which does not convert to "
-                                 + py::type_id<T>());
+            throw py::type_error("pyasync::await_as: the awaitable returned " +
+                                 std::string(Py_TYPE(value.ptr())->tp_name) + ", which does not convert to " +
+                                 py::type_id<T>());
         }
         return py::detail::cast_op<T>(std::move(caster));
     }
@@ -55,12 +55,12 @@ class python_awaiter : private delegation_target {
 public:
     /// `awaitable` is a new reference when `owned`, else borrowed for the `co_await`.
     python_awaiter(driver *d, PyObject *awaitable, bool owned) noexcept
-        : driver_(d), awaitable_(awaitable), owned_(owned) {}
+            : driver_(d), awaitable_(awaitable), owned_(owned) {}
     python_awaiter(const python_awaiter &) = delete;
     python_awaiter &operator=(const python_awaiter &) = delete;
     python_awaiter(python_awaiter &&other) noexcept
-        : delegation_target(std::exchange(static_cast<delegation_target &>(other), {})), driver_(other.driver_),
-          awaitable_(std::exchange(other.awaitable_, nullptr)), owned_(other.owned_) {}
+            : delegation_target(std::exchange(static_cast<delegation_target &>(other), {})), driver_(other.driver_),
+              awaitable_(std::exchange(other.awaitable_, nullptr)), owned_(other.owned_) {}
     ~python_awaiter() {
         // All null after an await from away: nothing here may need the GIL on a runtime thread.
         Py_XDECREF(value);
@@ -85,14 +85,9 @@ public:
             return true;
         }
         switch (PyIter_Send(iterator_, Py_None, &yielded_)) {
-        case PYGEN_RETURN:
-            value = std::exchange(yielded_, nullptr);
-            return true;
-        case PYGEN_ERROR:
-            error = fetch_exception();
-            return true;
-        case PYGEN_NEXT:
-            break;
+        case PYGEN_RETURN: value = std::exchange(yielded_, nullptr); return true;
+        case PYGEN_ERROR: error = fetch_exception(); return true;
+        case PYGEN_NEXT: break;
         }
         return false;
     }
@@ -164,7 +159,7 @@ struct typed_python_awaitable {
     bool owned = false;
     typed_python_awaitable(PyObject *awaitable, bool owns) noexcept : object(awaitable), owned(owns) {}
     typed_python_awaitable(typed_python_awaitable &&other) noexcept
-        : object(std::exchange(other.object, nullptr)), owned(other.owned) {}
+            : object(std::exchange(other.object, nullptr)), owned(other.owned) {}
     typed_python_awaitable(const typed_python_awaitable &) = delete;
     typed_python_awaitable &operator=(const typed_python_awaitable &) = delete;
     ~typed_python_awaitable() {

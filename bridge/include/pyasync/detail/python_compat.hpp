@@ -73,7 +73,8 @@ inline bool interpreter_finalizing() noexcept {
 /// public call for this (`py::detail::apply_exception_translators`, stable from 2.10 to 2.13).
 /// Inside a catch handler; GIL held; throws what a translator throws.
 inline bool apply_pybind11_translators() {
-    return py::detail::apply_exception_translators(py::detail::get_local_internals().registered_exception_translators) ||
+    return py::detail::apply_exception_translators(
+               py::detail::get_local_internals().registered_exception_translators) ||
            py::detail::apply_exception_translators(py::detail::get_internals().registered_exception_translators);
 }
 

@@ -59,13 +59,17 @@ template <typename T>
 struct result_slot {
     std::optional<T> value;
     template <typename Fn, typename... Args>
-    void fill(Fn &fn, Args &&...args) { value.emplace(std::invoke(fn, std::forward<Args>(args)...)); }
+    void fill(Fn &fn, Args &&...args) {
+        value.emplace(std::invoke(fn, std::forward<Args>(args)...));
+    }
     T take() { return std::move(*value); }
 };
 template <>
 struct result_slot<void> {
     template <typename Fn, typename... Args>
-    void fill(Fn &fn, Args &&...args) { std::invoke(fn, std::forward<Args>(args)...); }
+    void fill(Fn &fn, Args &&...args) {
+        std::invoke(fn, std::forward<Args>(args)...);
+    }
     void take() {}
 };
 
@@ -139,8 +143,8 @@ public:
     std::shared_ptr<completion_queue> queue;
     std::shared_ptr<timer_handle> timer;
     std::shared_ptr<abandon_hook> hook;
-    std::coroutine_handle<> direct;  ///< the frame to resume in place, when it is away
-    std::atomic<bool> gate{false};   ///< direct only: set by the first of "suspended" and "completed"
+    std::coroutine_handle<> direct; ///< the frame to resume in place, when it is away
+    std::atomic<bool> gate{false};  ///< direct only: set by the first of "suspended" and "completed"
     result_slot<T> slot;
     std::exception_ptr error;
 
@@ -194,9 +198,9 @@ template <typename T, typename Launch>
 class operation_awaiter : private parked_operation {
 public:
     operation_awaiter(const char *what, Launch launch, on_cancel policy = on_cancel::resume_at_once)
-        : what_(what), launch_(std::move(launch)), policy_(policy) {}
+            : what_(what), launch_(std::move(launch)), policy_(policy) {}
     operation_awaiter(operation_awaiter &&other) noexcept
-        : parked_operation(), what_(other.what_), launch_(std::move(other.launch_)), policy_(other.policy_) {}
+            : parked_operation(), what_(other.what_), launch_(std::move(other.launch_)), policy_(other.policy_) {}
     operation_awaiter(const operation_awaiter &) = delete;
     operation_awaiter &operator=(const operation_awaiter &) = delete;
     ~operation_awaiter() {

@@ -38,7 +38,7 @@ public:
     /// GCC evaluates the default argument at the coroutine's definition, so every frame knows
     /// its own function name, file and line (used for the exception note of item 6).
     explicit task_promise_base(std::source_location where = std::source_location::current()) noexcept
-        : location_(where), origin_(where) {}
+            : location_(where), origin_(where) {}
 
     std::suspend_always initial_suspend() const noexcept { return {}; }
 
@@ -134,11 +134,11 @@ public:
     // Declared here, not inherited: the default argument must be evaluated for this promise's
     // coroutine, not for the base constructor.
     explicit task_promise(std::source_location where = std::source_location::current()) noexcept
-        : task_promise_base(where) {}
+            : task_promise_base(where) {}
     task<T> get_return_object() noexcept;
 
     template <typename U>
-        requires std::is_convertible_v<U &&, T>
+    requires std::is_convertible_v<U &&, T>
     void return_value(U &&value) noexcept(std::is_nothrow_constructible_v<T, U &&>) {
         value_.emplace(std::forward<U>(value));
     }
@@ -160,7 +160,7 @@ public:
     // Declared here, not inherited: the default argument must be evaluated for this promise's
     // coroutine, not for the base constructor.
     explicit task_promise(std::source_location where = std::source_location::current()) noexcept
-        : task_promise_base(where) {}
+            : task_promise_base(where) {}
     task<T &> get_return_object() noexcept;
     void return_value(T &value) noexcept { value_ = std::addressof(value); }
     T &result() {
@@ -179,7 +179,7 @@ public:
     // Declared here, not inherited: the default argument must be evaluated for this promise's
     // coroutine, not for the base constructor.
     explicit task_promise(std::source_location where = std::source_location::current()) noexcept
-        : task_promise_base(where) {}
+            : task_promise_base(where) {}
     task<void> get_return_object() noexcept;
     void return_void() const noexcept {}
     void result() const { rethrow_if_failed(); }

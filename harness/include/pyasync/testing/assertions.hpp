@@ -53,7 +53,9 @@ std::string describe_current_exception() noexcept;
 std::string current_exception_message() noexcept;
 
 template <typename T>
-concept streamable = requires(std::ostream &out, const T &value) { out << value; };
+concept streamable = requires(std::ostream &out, const T &value) {
+    out << value;
+};
 template <typename T>
 concept python_handle = std::derived_from<T, py::handle>;
 template <typename T>
@@ -78,7 +80,8 @@ std::string stringify(const T &value) {
         return python_repr(value);
     } else if constexpr (std::is_enum_v<T>) {
         return std::to_string(static_cast<std::underlying_type_t<T>>(value));
-    } else if constexpr (std::is_same_v<T, char> || std::is_same_v<T, signed char> || std::is_same_v<T, unsigned char>) {
+    } else if constexpr (std::is_same_v<T, char> || std::is_same_v<T, signed char> ||
+                         std::is_same_v<T, unsigned char>) {
         return "'" + std::string(1, static_cast<char>(value)) + "' (" + std::to_string(static_cast<int>(value)) + ")";
     } else if constexpr (streamable<T>) {
         std::ostringstream out;
@@ -92,7 +95,10 @@ std::string stringify(const T &value) {
             first = false;
         }
         return text + (first ? "}" : " }");
-    } else if constexpr (requires { value.has_value(); *value; }) {
+    } else if constexpr (requires {
+                             value.has_value();
+                             *value;
+                         }) {
         return value.has_value() ? stringify(*value) : std::string("nullopt");
     } else {
         return "{?}";
@@ -117,20 +123,33 @@ struct expression_lhs {
 
     template <typename R>
     assertion_result compare(bool passed, const char *op, const R &rhs) const {
-        return passed ? assertion_result{true, {}} : assertion_result{false, stringify(lhs) + " " + op + " " + stringify(rhs)};
+        return passed ? assertion_result{true, {}}
+                      : assertion_result{false, stringify(lhs) + " " + op + " " + stringify(rhs)};
     }
     template <typename R>
-    assertion_result operator==(const R &rhs) const { return compare(lhs == rhs, "==", rhs); }
+    assertion_result operator==(const R &rhs) const {
+        return compare(lhs == rhs, "==", rhs);
+    }
     template <typename R>
-    assertion_result operator!=(const R &rhs) const { return compare(lhs != rhs, "!=", rhs); }
+    assertion_result operator!=(const R &rhs) const {
+        return compare(lhs != rhs, "!=", rhs);
+    }
     template <typename R>
-    assertion_result operator<(const R &rhs) const { return compare(lhs < rhs, "<", rhs); }
+    assertion_result operator<(const R &rhs) const {
+        return compare(lhs < rhs, "<", rhs);
+    }
     template <typename R>
-    assertion_result operator<=(const R &rhs) const { return compare(lhs <= rhs, "<=", rhs); }
+    assertion_result operator<=(const R &rhs) const {
+        return compare(lhs <= rhs, "<=", rhs);
+    }
     template <typename R>
-    assertion_result operator>(const R &rhs) const { return compare(lhs > rhs, ">", rhs); }
+    assertion_result operator>(const R &rhs) const {
+        return compare(lhs > rhs, ">", rhs);
+    }
     template <typename R>
-    assertion_result operator>=(const R &rhs) const { return compare(lhs >= rhs, ">=", rhs); }
+    assertion_result operator>=(const R &rhs) const {
+        return compare(lhs >= rhs, ">=", rhs);
+    }
     template <typename R>
     void operator&&(const R &) const = delete; // "wrap `a && b` in parentheses inside an assertion"
     template <typename R>
@@ -154,7 +173,9 @@ struct decomposer {
     }
 };
 
-inline assertion_result evaluate(assertion_result result) { return result; }
+inline assertion_result evaluate(assertion_result result) {
+    return result;
+}
 
 void report_assertion(bool fatal, const char *file, int line, const char *macro, const char *expression,
                       const std::string &expansion);
@@ -172,7 +193,7 @@ void report_wrong_message(bool fatal, const char *file, int line, const char *ma
 // `decomposer{} <= a == b` is parsed as intended, `(decomposer{} <= a) == b`: GCC's
 // "suggest parentheses" warning does not apply.
 #if defined(__GNUC__)
-#    define PYASYNC_SUPPRESS_PARENTHESES_BEGIN_                                                                \
+#    define PYASYNC_SUPPRESS_PARENTHESES_BEGIN_                                                                        \
         _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wparentheses\"")
 #    define PYASYNC_SUPPRESS_PARENTHESES_END_ _Pragma("GCC diagnostic pop")
 #else
@@ -180,27 +201,26 @@ void report_wrong_message(bool fatal, const char *file, int line, const char *ma
 #    define PYASYNC_SUPPRESS_PARENTHESES_END_
 #endif
 
-#define PYASYNC_ASSERT_IMPL_(fatal, macro, ...)                                                                \
-    do {                                                                                                       \
-        try {                                                                                                  \
-            PYASYNC_SUPPRESS_PARENTHESES_BEGIN_                                                                \
-            const ::pyasync::testing::detail::assertion_result pyasync_result_ =                               \
-                ::pyasync::testing::detail::evaluate(::pyasync::testing::detail::decomposer{} <= __VA_ARGS__); \
-            PYASYNC_SUPPRESS_PARENTHESES_END_                                                                  \
-            if (!pyasync_result_.passed) {                                                                     \
-                ::pyasync::testing::detail::report_assertion(fatal, __FILE__, __LINE__, macro, #__VA_ARGS__,   \
-                                                             pyasync_result_.expansion);                       \
-            }                                                                                                  \
-        } catch (const ::pyasync::testing::fatal_failure &) {                                                  \
-            throw;                                                                                             \
-        } catch (const ::pyasync::testing::skip_case &) {                                                      \
-            throw;                                                                                             \
-        } catch (const ::pyasync::cancelled_error &) {                                                         \
-            throw;                                                                                             \
-        } catch (...) {                                                                                        \
-            ::pyasync::testing::detail::report_unexpected_exception(fatal, __FILE__, __LINE__, macro,          \
-                                                                    #__VA_ARGS__);                             \
-        }                                                                                                      \
+#define PYASYNC_ASSERT_IMPL_(fatal, macro, ...)                                                                        \
+    do {                                                                                                               \
+        try {                                                                                                          \
+            PYASYNC_SUPPRESS_PARENTHESES_BEGIN_                                                                        \
+            const ::pyasync::testing::detail::assertion_result pyasync_result_ =                                       \
+                ::pyasync::testing::detail::evaluate(::pyasync::testing::detail::decomposer{} <= __VA_ARGS__);         \
+            PYASYNC_SUPPRESS_PARENTHESES_END_                                                                          \
+            if (!pyasync_result_.passed) {                                                                             \
+                ::pyasync::testing::detail::report_assertion(fatal, __FILE__, __LINE__, macro, #__VA_ARGS__,           \
+                                                             pyasync_result_.expansion);                               \
+            }                                                                                                          \
+        } catch (const ::pyasync::testing::fatal_failure &) {                                                          \
+            throw;                                                                                                     \
+        } catch (const ::pyasync::testing::skip_case &) {                                                              \
+            throw;                                                                                                     \
+        } catch (const ::pyasync::cancelled_error &) {                                                                 \
+            throw;                                                                                                     \
+        } catch (...) {                                                                                                \
+            ::pyasync::testing::detail::report_unexpected_exception(fatal, __FILE__, __LINE__, macro, #__VA_ARGS__);   \
+        }                                                                                                              \
     } while (false)
 
 /// Records a failure and continues when the expression is false (or throws).
@@ -208,60 +228,59 @@ void report_wrong_message(bool fatal, const char *file, int line, const char *ma
 /// Records a failure and ends the case when the expression is false (or throws).
 #define PYASYNC_REQUIRE(...) PYASYNC_ASSERT_IMPL_(true, "PYASYNC_REQUIRE", __VA_ARGS__)
 
-#define PYASYNC_THROWS_IMPL_(fatal, macro, expression, exception_type, text)                                  \
-    do {                                                                                                       \
-        bool pyasync_caught_ = false;                                                                          \
-        try {                                                                                                  \
-            static_cast<void>(expression);                                                                     \
-        } catch (const ::pyasync::testing::fatal_failure &) {                                                  \
-            throw;                                                                                             \
-        } catch (const exception_type &) {                                                                     \
-            pyasync_caught_ = true;                                                                            \
-        } catch (...) {                                                                                        \
-            pyasync_caught_ = true;                                                                            \
-            ::pyasync::testing::detail::report_wrong_exception(fatal, __FILE__, __LINE__, macro, #expression,  \
-                                                               text);                                          \
-        }                                                                                                      \
-        if (!pyasync_caught_) {                                                                                \
-            ::pyasync::testing::detail::report_no_exception(fatal, __FILE__, __LINE__, macro, #expression, text); \
-        }                                                                                                      \
+#define PYASYNC_THROWS_IMPL_(fatal, macro, expression, exception_type, text)                                           \
+    do {                                                                                                               \
+        bool pyasync_caught_ = false;                                                                                  \
+        try {                                                                                                          \
+            static_cast<void>(expression);                                                                             \
+        } catch (const ::pyasync::testing::fatal_failure &) {                                                          \
+            throw;                                                                                                     \
+        } catch (const exception_type &) {                                                                             \
+            pyasync_caught_ = true;                                                                                    \
+        } catch (...) {                                                                                                \
+            pyasync_caught_ = true;                                                                                    \
+            ::pyasync::testing::detail::report_wrong_exception(fatal, __FILE__, __LINE__, macro, #expression, text);   \
+        }                                                                                                              \
+        if (!pyasync_caught_) {                                                                                        \
+            ::pyasync::testing::detail::report_no_exception(fatal, __FILE__, __LINE__, macro, #expression, text);      \
+        }                                                                                                              \
     } while (false)
 
 /// Checks that evaluating `expression` (it may `co_await`) throws an `exception_type`.
-#define PYASYNC_CHECK_THROWS_AS(expression, exception_type)                                                    \
+#define PYASYNC_CHECK_THROWS_AS(expression, exception_type)                                                            \
     PYASYNC_THROWS_IMPL_(false, "PYASYNC_CHECK_THROWS_AS", expression, exception_type, #exception_type)
-#define PYASYNC_REQUIRE_THROWS_AS(expression, exception_type)                                                  \
+#define PYASYNC_REQUIRE_THROWS_AS(expression, exception_type)                                                          \
     PYASYNC_THROWS_IMPL_(true, "PYASYNC_REQUIRE_THROWS_AS", expression, exception_type, #exception_type)
 /// Checks that evaluating `expression` throws anything (a message check: `..._THROWS_WITH`).
 #define PYASYNC_CHECK_THROWS(expression) PYASYNC_THROWS_WITH_IMPL_(false, "PYASYNC_CHECK_THROWS", expression, "")
 #define PYASYNC_REQUIRE_THROWS(expression) PYASYNC_THROWS_WITH_IMPL_(true, "PYASYNC_REQUIRE_THROWS", expression, "")
 
-#define PYASYNC_THROWS_WITH_IMPL_(fatal, macro, expression, substring)                                         \
-    do {                                                                                                       \
-        bool pyasync_caught_ = false;                                                                          \
-        std::string pyasync_message_;                                                                          \
-        try {                                                                                                  \
-            static_cast<void>(expression);                                                                     \
-        } catch (const ::pyasync::testing::fatal_failure &) {                                                  \
-            throw;                                                                                             \
-        } catch (...) {                                                                                        \
-            pyasync_caught_ = true;                                                                            \
-            pyasync_message_ = ::pyasync::testing::detail::current_exception_message();                        \
-        }                                                                                                      \
-        if (!pyasync_caught_) {                                                                                \
-            ::pyasync::testing::detail::report_no_exception(fatal, __FILE__, __LINE__, macro, #expression,     \
-                                                            "an exception");                                   \
-        } else if (pyasync_message_.find(substring) == std::string::npos) {                                    \
-            ::pyasync::testing::detail::report_wrong_message(fatal, __FILE__, __LINE__, macro, #expression,    \
-                                                             substring, pyasync_message_);                     \
-        }                                                                                                      \
+#define PYASYNC_THROWS_WITH_IMPL_(fatal, macro, expression, substring)                                                 \
+    do {                                                                                                               \
+        bool pyasync_caught_ = false;                                                                                  \
+        std::string pyasync_message_;                                                                                  \
+        try {                                                                                                          \
+            static_cast<void>(expression);                                                                             \
+        } catch (const ::pyasync::testing::fatal_failure &) {                                                          \
+            throw;                                                                                                     \
+        } catch (...) {                                                                                                \
+            pyasync_caught_ = true;                                                                                    \
+            pyasync_message_ = ::pyasync::testing::detail::current_exception_message();                                \
+        }                                                                                                              \
+        if (!pyasync_caught_) {                                                                                        \
+            ::pyasync::testing::detail::report_no_exception(fatal, __FILE__, __LINE__, macro, #expression,             \
+                                                            "an exception");                                           \
+        } else if (pyasync_message_.find(substring) == std::string::npos) {                                            \
+            ::pyasync::testing::detail::report_wrong_message(fatal, __FILE__, __LINE__, macro, #expression, substring, \
+                                                             pyasync_message_);                                        \
+        }                                                                                                              \
     } while (false)
 
 /// Checks that `expression` throws an exception whose message (`what()`, or `str()` of a Python
 /// exception) contains `substring`.
-#define PYASYNC_CHECK_THROWS_WITH(expression, substring)                                                       \
+#define PYASYNC_CHECK_THROWS_WITH(expression, substring)                                                               \
     PYASYNC_THROWS_WITH_IMPL_(false, "PYASYNC_CHECK_THROWS_WITH", expression, substring)
-#define PYASYNC_REQUIRE_THROWS_WITH(expression, substring)                                                     \
+#define PYASYNC_REQUIRE_THROWS_WITH(expression, substring)                                                             \
     PYASYNC_THROWS_WITH_IMPL_(true, "PYASYNC_REQUIRE_THROWS_WITH", expression, substring)
 
 /// Records a failure with `message` and continues.

@@ -40,7 +40,7 @@ struct options {
     std::vector<std::string> filters;     ///< positional substrings (any-of); `--exact` makes them whole names
     std::vector<std::string> tag_filters; ///< Catch2 tag expressions (`[a][b]`, `[a],[b]`, `~[slow]`)
     bool exact = false;
-    std::vector<std::string> skips;       ///< `--skip PAT`, substring (whole name with `--exact`)
+    std::vector<std::string> skips;          ///< `--skip PAT`, substring (whole name with `--exact`)
     std::optional<std::string> gtest_filter; ///< `--filter` / `--gtest_filter`, GoogleTest grammar
     ignored_mode ignored = ignored_mode::exclude;
     // Listing.
@@ -48,12 +48,12 @@ struct options {
     // Running.
     int test_threads = 1;
     bool isolate = false;
-    int repeat = 1;                       ///< -1: until interrupted
+    int repeat = 1; ///< -1: until interrupted
     case_order order = case_order::declared;
     std::optional<std::uint32_t> seed;
     bool fail_fast = false;
     std::optional<double> timeout_seconds;
-    std::string loop_factory;             ///< "asyncio", "uvloop" or "module:callable"
+    std::string loop_factory; ///< "asyncio", "uvloop" or "module:callable"
     loop_scope scope = loop_scope::session;
     bool asyncio_debug = false;
     bool strict_tasks = false;
@@ -61,7 +61,7 @@ struct options {
     // Output.
     output_format format = output_format::pretty;
     color_mode color = color_mode::automatic;
-    std::optional<int> durations;         ///< print the N slowest cases (0: all)
+    std::optional<int> durations; ///< print the N slowest cases (0: all)
     std::vector<std::string> junit_paths;
     bool quiet = false;
     bool fail_if_no_tests = false;

@@ -50,11 +50,11 @@ struct case_info {
     std::string name;
     std::string file;
     int line = 0;
-    std::vector<std::string> tags;             ///< Catch2-style, stored without brackets.
-    bool ignored = false;                      ///< `ignore("why")` or a `DISABLED_` prefix.
+    std::vector<std::string> tags; ///< Catch2-style, stored without brackets.
+    bool ignored = false;          ///< `ignore("why")` or a `DISABLED_` prefix.
     std::string ignore_reason;
-    std::optional<double> timeout_seconds;     ///< Overrides `--timeout`; exported to ctest TIMEOUT.
-    std::vector<std::string> resource_locks;   ///< Exported to ctest RESOURCE_LOCK.
+    std::optional<double> timeout_seconds;   ///< Overrides `--timeout`; exported to ctest TIMEOUT.
+    std::vector<std::string> resource_locks; ///< Exported to ctest RESOURCE_LOCK.
     std::shared_ptr<case_invoker> invoker;
     suite_hooks suite_fixture;
 

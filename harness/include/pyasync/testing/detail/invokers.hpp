@@ -61,13 +61,21 @@ void run_hook(py::handle loop, Hook &&hook) {
 }
 
 template <typename F>
-concept has_set_up = requires(F &f) { f.set_up(); };
+concept has_set_up = requires(F &f) {
+    f.set_up();
+};
 template <typename F>
-concept has_tear_down = requires(F &f) { f.tear_down(); };
+concept has_tear_down = requires(F &f) {
+    f.tear_down();
+};
 template <typename F>
-concept has_suite_set_up = requires { F::set_up_suite(); };
+concept has_suite_set_up = requires {
+    F::set_up_suite();
+};
 template <typename F>
-concept has_suite_tear_down = requires { F::tear_down_suite(); };
+concept has_suite_tear_down = requires {
+    F::tear_down_suite();
+};
 
 /// `set_up(fixture)` / `tear_down(fixture)`: the fixture's hook as a task to await, or a
 /// finished task when the fixture has no such hook.
@@ -135,8 +143,8 @@ public:
 /// the body and torn down after it, also when the body failed; the body's error wins over a
 /// tear-down error.
 template <typename Tag, typename Fixture>
-class fixture_invoker final
-    : public invoker_of_kind<fixture_invoker<Tag, Fixture>, decltype(pyasync_case(Tag{}, std::declval<Fixture &>()))> {
+class fixture_invoker final : public invoker_of_kind<fixture_invoker<Tag, Fixture>,
+                                                     decltype(pyasync_case(Tag{}, std::declval<Fixture &>()))> {
 public:
     static void body_sync(py::handle loop) {
         Fixture fixture;
