@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs what pyasync needs from Debian bookworm packages, only what is missing (fast when
-# everything is present). Runs apt-get as root, or through sudo.
+# everything is present). Runs apt-get as root, or through sudo. `--with-lint` adds
+# clang-format and clang-tidy (the test command's checks; the demo does not need them).
 set -euo pipefail
 packages=(g++ cmake ninja-build ccache python3 python3-dev pybind11-dev python3-pybind11
           python3-pytest python3-uvloop libasio-dev nlohmann-json3-dev
           python3-pytest-asyncio python3-dbg)
+if [ "${1:-}" = "--with-lint" ]; then
+  packages+=(clang-format clang-tidy)
+fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

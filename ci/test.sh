@@ -2,11 +2,12 @@
 # Installs what is missing, builds, and runs every test: the developer build (Debug, -Werror),
 # the same suite under AddressSanitizer + UndefinedBehaviorSanitizer, and the runtime and
 # cross-thread tests under ThreadSanitizer, and the bridge's Python tests under Debian's debug
-# interpreter. Ends with one line counting every test case run:
+# interpreter; then the checks on the C++ (clang-format, clang-tidy: ci/lint.sh). Ends with one
+# line counting every test case run:
 # "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash ci/install-deps.sh || exit 1
+bash ci/install-deps.sh --with-lint || exit 1
 status=0
 for preset in dev asan; do
   echo "=== preset ${preset}: configure, build, test"
@@ -25,5 +26,9 @@ rm -rf build/pydebug/junit
 cmake --preset pydebug >/dev/null || exit 1
 cmake --build --preset pydebug || exit 1
 ctest --preset pydebug -j2 || status=1
-python3 tools/count_results.py build/dev/junit build/asan/junit build/tsan/junit build/pydebug/junit || status=1
+echo "=== checks: clang-format and clang-tidy over bridge/ and harness/ (ci/lint.sh)"
+rm -rf build/lint/junit
+bash ci/lint.sh || status=1
+python3 tools/count_results.py build/dev/junit build/asan/junit build/tsan/junit build/pydebug/junit build/lint/junit ||
+  status=1
 exit $status

@@ -146,10 +146,21 @@ PYASYNC_TEST_SUBMODULE(away, m) {
     m.def("sum_without_gil", [](long long n) {
         return pyasync::without_gil([n] { return std::pair(sum_below(n), PyGILState_Check() != 0); });
     }, py::arg("n"));
+    // Breaks without_gil's contract on purpose (the GIL is already released): a debug build
+    // must stop at the precondition check, naming it.
+    m.def("without_gil_twice", [] {
+        py::gil_scoped_release released;
+        return pyasync::without_gil([] { return 0; });
+    });
     m.def("counts", [] {
         return py::dict(py::arg("spinning") = spinning.load(), py::arg("stopped_away") = stopped_away.load(),
                         py::arg("cancelled_away") = cancelled_away.load());
     });
     m.def("main_thread", &this_thread_name);
+#ifdef NDEBUG
+    m.attr("debug_build") = false;
+#else
+    m.attr("debug_build") = true;
+#endif
     m.def("pending", &pyasync::pending_operations);
 }

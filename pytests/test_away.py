@@ -2,6 +2,9 @@
 cancellation while away, future_into_py and the GIL helpers; every test on asyncio and uvloop."""
 import asyncio
 import contextvars
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -140,6 +143,15 @@ def test_without_gil_releases_it_for_the_call():
     total, held_inside = away.sum_without_gil(1000)
     assert total == sum(range(1000))
     assert not held_inside
+
+
+@pytest.mark.skipif(not away.debug_build, reason="precondition checks are compiled out of release builds")
+def test_a_debug_build_stops_at_a_broken_gil_precondition():
+    child = subprocess.run([sys.executable, "-c", "from _pyasync_tests import away; away.without_gil_twice()"],
+                           capture_output=True, text=True, timeout=60)
+    assert child.returncode == -signal.SIGABRT
+    assert ("pyasync: pyasync::without_gil: precondition failed: the GIL must be held (call it on the event-loop "
+            "thread, or inside pyasync::with_gil)") in child.stderr
 
 
 def test_ten_thousand_frames_away_at_once(run):

@@ -3,8 +3,9 @@
 // co_yield and returns the item), so an item costs no allocation beyond the item itself.
 #include <pyasync/async_generator.hpp>
 #include <pyasync/detail/coroutine_object.hpp>
+#include <pyasync/detail/type_object.hpp>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 namespace {
 
@@ -89,22 +90,18 @@ PyMethodDef generator_methods[] = {
 
 PyAsyncMethods generator_as_async = {nullptr, generator_aiter, generator_anext, nullptr};
 
-PyTypeObject make_type() {
-    PyTypeObject type{PyVarObject_HEAD_INIT(nullptr, 0)};
-    type.tp_name = "pyasync.async_generator";
-    type.tp_basicsize = sizeof(async_generator_object);
-    type.tp_dealloc = generator_dealloc;
-    type.tp_as_async = &generator_as_async;
-    type.tp_repr = generator_repr;
-    type.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC;
-    type.tp_doc = PyDoc_STR("A C++20 async generator (pyasync::async_generator) exposed as a Python async iterator.");
-    type.tp_traverse = generator_traverse;
-    type.tp_clear = generator_clear;
-    type.tp_methods = generator_methods;
-    return type;
-}
-
-PyTypeObject generator_type_object = make_type();
+PyTypeObject generator_type_object = make_type_object({
+    .name = "pyasync.async_generator",
+    .doc = PyDoc_STR("A C++20 async generator (pyasync::async_generator) exposed as a Python async iterator."),
+    .basic_size = sizeof(async_generator_object),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .dealloc = generator_dealloc,
+    .as_async = &generator_as_async,
+    .repr = generator_repr,
+    .traverse = generator_traverse,
+    .clear = generator_clear,
+    .methods = generator_methods,
+});
 
 PyTypeObject *generator_type() {
     static const bool ready = PyType_Ready(&generator_type_object) == 0;
@@ -131,4 +128,4 @@ PyObject *new_async_generator(PyObject *coroutine) noexcept {
 }
 
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -4,6 +4,7 @@
 #include <pyasync/buffered.hpp>
 #include <pyasync/coroutine.hpp>
 #include <pyasync/detail/python_compat.hpp>
+#include <pyasync/detail/type_object.hpp>
 #include <pyasync/errors.hpp>
 #include <pyasync/task.hpp>
 #include <pyasync/task_locals.hpp>
@@ -14,7 +15,7 @@
 #include <string>
 #include <utility>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 namespace {
 
@@ -180,20 +181,16 @@ void ready_item_dealloc(PyObject *self) {
 
 PyAsyncMethods ready_item_as_async = {ready_item_await, nullptr, nullptr, ready_item_send};
 
-PyTypeObject make_ready_item_type() {
-    PyTypeObject type{PyVarObject_HEAD_INIT(nullptr, 0)};
-    type.tp_name = "pyasync.buffered_item";
-    type.tp_basicsize = sizeof(ready_item_object);
-    type.tp_dealloc = ready_item_dealloc;
-    type.tp_as_async = &ready_item_as_async;
-    type.tp_iter = PyObject_SelfIter;
-    type.tp_iternext = ready_item_next;
-    type.tp_flags = Py_TPFLAGS_DEFAULT;
-    type.tp_doc = PyDoc_STR("The awaitable __anext__() of pyasync.buffered returns when an item is ready.");
-    return type;
-}
-
-PyTypeObject ready_item_type = make_ready_item_type();
+PyTypeObject ready_item_type = make_type_object({
+    .name = "pyasync.buffered_item",
+    .doc = PyDoc_STR("The awaitable __anext__() of pyasync.buffered returns when an item is ready."),
+    .basic_size = sizeof(ready_item_object),
+    .flags = Py_TPFLAGS_DEFAULT,
+    .dealloc = ready_item_dealloc,
+    .as_async = &ready_item_as_async,
+    .iter = PyObject_SelfIter,
+    .iternext = ready_item_next,
+});
 
 py::object ready_item(py::object item) {
     auto *self = PyObject_New(ready_item_object, &ready_item_type);
@@ -285,21 +282,17 @@ PyMethodDef buffered_methods[] = {
 
 PyAsyncMethods buffered_as_async = {nullptr, buffered_aiter, buffered_anext, nullptr};
 
-PyTypeObject make_type() {
-    PyTypeObject type{PyVarObject_HEAD_INIT(nullptr, 0)};
-    type.tp_name = "pyasync.buffered";
-    type.tp_basicsize = sizeof(buffered_object);
-    type.tp_dealloc = buffered_dealloc;
-    type.tp_as_async = &buffered_as_async;
-    type.tp_repr = buffered_repr;
-    type.tp_flags = Py_TPFLAGS_DEFAULT;
-    type.tp_doc = PyDoc_STR("An async iterator whose producer runs ahead of the consumer, up to a bound "
-                            "(pyasync::buffered).");
-    type.tp_methods = buffered_methods;
-    return type;
-}
-
-PyTypeObject buffered_type_object = make_type();
+PyTypeObject buffered_type_object = make_type_object({
+    .name = "pyasync.buffered",
+    .doc = PyDoc_STR("An async iterator whose producer runs ahead of the consumer, up to a bound "
+                     "(pyasync::buffered)."),
+    .basic_size = sizeof(buffered_object),
+    .flags = Py_TPFLAGS_DEFAULT,
+    .dealloc = buffered_dealloc,
+    .as_async = &buffered_as_async,
+    .repr = buffered_repr,
+    .methods = buffered_methods,
+});
 
 } // namespace
 } // namespace detail
@@ -330,4 +323,4 @@ py::object buffered(py::object source, std::size_t capacity) {
     return py::reinterpret_steal<py::object>(reinterpret_cast<PyObject *>(self));
 }
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 namespace {
 
@@ -224,4 +224,4 @@ completion_counts completion_queue::totals() noexcept {
 }
 
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

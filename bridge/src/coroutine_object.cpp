@@ -3,11 +3,12 @@
 #include <pyasync/detail/coroutine_object.hpp>
 #include <pyasync/detail/module_state.hpp>
 #include <pyasync/detail/python_compat.hpp>
+#include <pyasync/detail/type_object.hpp>
 
 #include <new>
 #include <string_view>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 namespace {
 
@@ -115,6 +116,7 @@ private:
 };
 
 PySendResult coroutine_am_send(PyObject *self, PyObject *arg, PyObject **result) {
+    PYASYNC_ASSERT_GIL_HELD("pyasync coroutine send");
     auto *coroutine = as_coroutine(self);
     *result = nullptr; // the C API: no result with PYGEN_ERROR (a debug interpreter asserts it)
     recursion_guard guard;
@@ -162,6 +164,7 @@ PyObject *coroutine_iternext(PyObject *self) {
 
 /// throw(exception) or the deprecated throw(type[, value[, traceback]]), as for generators.
 PyObject *coroutine_throw(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    PYASYNC_ASSERT_GIL_HELD("pyasync coroutine throw");
     if (nargs < 1 || nargs > 3) {
         PyErr_Format(PyExc_TypeError, "throw expected 1 to 3 arguments, got %zd", nargs);
         return nullptr;
@@ -221,6 +224,7 @@ PyObject *coroutine_throw(PyObject *self, PyObject *const *args, Py_ssize_t narg
 }
 
 PyObject *coroutine_close(PyObject *self, PyObject *) {
+    PYASYNC_ASSERT_GIL_HELD("pyasync coroutine close");
     recursion_guard guard;
     if (!guard || as_coroutine(self)->drive.close() < 0) {
         return nullptr;
@@ -388,30 +392,26 @@ PyGetSetDef coroutine_getset[] = {
 
 PyAsyncMethods coroutine_as_async = {coroutine_am_await, nullptr, nullptr, coroutine_am_send};
 
-PyTypeObject make_type() {
-    PyTypeObject type{PyVarObject_HEAD_INIT(nullptr, 0)};
-    type.tp_name = "pyasync.coroutine";
-    type.tp_basicsize = sizeof(coroutine_object);
-    type.tp_dealloc = coroutine_dealloc;
-    type.tp_as_async = &coroutine_as_async;
-    type.tp_repr = coroutine_repr;
-    type.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC;
-    type.tp_doc = PyDoc_STR("A C++20 coroutine (pyasync::task) exposed as a Python coroutine.");
-    type.tp_traverse = coroutine_traverse;
-    type.tp_clear = coroutine_clear;
-    type.tp_weaklistoffset = offsetof(coroutine_object, weakrefs);
-    type.tp_iter = PyObject_SelfIter;
-    type.tp_iternext = coroutine_iternext;
-    type.tp_methods = coroutine_methods;
-    type.tp_getset = coroutine_getset;
-    type.tp_finalize = coroutine_finalize;
-    return type;
-}
-
-PyTypeObject coroutine_type_object = make_type();
+PyTypeObject coroutine_type_object = make_type_object({
+    .name = "pyasync.coroutine",
+    .doc = PyDoc_STR("A C++20 coroutine (pyasync::task) exposed as a Python coroutine."),
+    .basic_size = sizeof(coroutine_object),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .dealloc = coroutine_dealloc,
+    .as_async = &coroutine_as_async,
+    .repr = coroutine_repr,
+    .traverse = coroutine_traverse,
+    .clear = coroutine_clear,
+    .weaklist_offset = offsetof(coroutine_object, weakrefs),
+    .iter = PyObject_SelfIter,
+    .iternext = coroutine_iternext,
+    .methods = coroutine_methods,
+    .getset = coroutine_getset,
+    .finalize = coroutine_finalize,
+});
 
 coroutine_object *allocate(std::coroutine_handle<> top, task_promise_base *promise, result_converter convert,
-                           std::source_location where) {
+                           detail::source_location where) {
     PyTypeObject *type = coroutine_type();
     if (type == nullptr) {
         return nullptr;
@@ -473,7 +473,7 @@ driver &driver_of_coroutine(PyObject *object) noexcept {
 }
 
 PyObject *new_delegate_coroutine(PyObject *iterator, PyObject *yielded) noexcept {
-    coroutine_object *self = allocate({}, nullptr, nullptr, std::source_location{});
+    coroutine_object *self = allocate({}, nullptr, nullptr, detail::source_location{});
     if (self == nullptr) {
         Py_DECREF(iterator);
         Py_DECREF(yielded);
@@ -486,4 +486,4 @@ PyObject *new_delegate_coroutine(PyObject *iterator, PyObject *yielded) noexcept
 }
 
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -6,7 +6,7 @@
 
 #include <utility>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 namespace {
 
@@ -68,20 +68,18 @@ PyObject *driver::suspension_future() {
 }
 
 std::stop_token driver::stop_token() {
-    if (!stop_) {
-        stop_ = std::make_unique<std::stop_source>();
+    if (!stop_.stop_possible()) {
+        stop_ = std::stop_source(); // the shared stop state, allocated on first use
         if (stop_requested_) {
-            stop_->request_stop();
+            stop_.request_stop();
         }
     }
-    return stop_->get_token();
+    return stop_.get_token();
 }
 
 void driver::request_stop() noexcept {
     stop_requested_ = true;
-    if (stop_) {
-        stop_->request_stop();
-    }
+    stop_.request_stop(); // no-op without a stop state
 }
 
 void driver::release_suspension_future() noexcept {
@@ -485,4 +483,4 @@ driver::~driver() {
 }
 
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -9,10 +9,8 @@
 
 #include <utility>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
-
-void wake_parked(driver &owner) noexcept;
 
 namespace {
 
@@ -222,5 +220,25 @@ bool come_home_finished(driver *owner) noexcept {
     return true;
 }
 
+/// The work a driver is parked on completed (loop thread, GIL held): resolve the suspension
+/// future the Task waits on, unless the Task was cancelled meanwhile.
+void wake_parked(driver &owner) noexcept {
+    PYASYNC_ASSERT_GIL_HELD("pyasync::detail::wake_parked");
+    PyObject *future = owner.suspension_future();
+    if (future == nullptr) {
+        PyErr_WriteUnraisable(nullptr);
+        return;
+    }
+    // _set_result_unless_cancelled without its Python frame: this runs once per completion.
+    PyObject *done = PyObject_CallMethodNoArgs(future, state().str_done);
+    PyObject *set =
+        done == Py_False ? PyObject_CallMethodOneArg(future, state().str_set_result, Py_None) : Py_XNewRef(done);
+    if (set == nullptr) {
+        PyErr_WriteUnraisable(future);
+    }
+    Py_XDECREF(set);
+    Py_XDECREF(done);
+}
+
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -9,13 +9,14 @@
 
 #include <cxxabi.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 
 cancelled_error::cancelled_error() : message_("cancelled") {}
 
@@ -52,7 +53,6 @@ py::handle cpp_error_type() {
 }
 
 namespace detail {
-namespace {
 
 std::string demangle(const char *mangled) {
     int status = 0;
@@ -61,7 +61,9 @@ std::string demangle(const char *mangled) {
     return status == 0 && readable ? std::string(readable.get()) : std::string(mangled);
 }
 
-void add_origin_note(const std::source_location &origin, const char *coroutine_name) {
+namespace {
+
+void add_origin_note(const detail::source_location &origin, const char *coroutine_name) {
     PyObject *exception = fetch_exception();
     if (exception == nullptr) {
         return;
@@ -167,7 +169,7 @@ void restore_a_lost_message(const std::string &text) noexcept {
 
 } // namespace
 
-void raise_in_python(const std::exception_ptr &error, const std::source_location &origin,
+void raise_in_python(const std::exception_ptr &error, const detail::source_location &origin,
                      const char *coroutine_name) noexcept {
     try {
         std::rethrow_exception(error);
@@ -241,51 +243,11 @@ void raise_in_python(const std::exception_ptr &error, const std::source_location
     }
 }
 
-PyObject *get_awaitable_iterator(PyObject *awaitable) noexcept {
-    if (PyCoro_CheckExact(awaitable)) {
-        return Py_NewRef(awaitable); // CPython's own shortcut: a coroutine is its own iterator
-    }
-    PyTypeObject *type = Py_TYPE(awaitable);
-    if (PyGen_CheckExact(awaitable)) {
-        PyObject *code = PyObject_GetAttrString(awaitable, "gi_code");
-        const bool iterable_coroutine =
-            code != nullptr && (reinterpret_cast<PyCodeObject *>(code)->co_flags & CO_ITERABLE_COROUTINE) != 0;
-        Py_XDECREF(code);
-        PyErr_Clear();
-        if (iterable_coroutine) {
-            return Py_NewRef(awaitable); // a @types.coroutine generator
-        }
-    }
-    if (type->tp_as_async != nullptr && type->tp_as_async->am_await != nullptr) {
-        PyObject *iterator = type->tp_as_async->am_await(awaitable);
-        if (iterator == nullptr) {
-            return nullptr;
-        }
-        if (PyCoro_CheckExact(iterator)) {
-            Py_DECREF(iterator);
-            PyErr_SetString(PyExc_TypeError, "__await__() returned a coroutine");
-            return nullptr;
-        }
-        if (!PyIter_Check(iterator)) {
-            PyErr_Format(PyExc_TypeError, "__await__() returned non-iterator of type '%.100s'",
-                         Py_TYPE(iterator)->tp_name);
-            Py_DECREF(iterator);
-            return nullptr;
-        }
-        return iterator;
-    }
-    PyErr_Format(PyExc_TypeError,
-                 "pyasync: co_await expected an awaitable (a coroutine, Future, Task or object with __await__), "
-                 "got %.200s object",
-                 type->tp_name);
-    return nullptr;
-}
-
-[[noreturn]] void throw_no_driver(PyObject *awaitable) {
-    throw py::type_error(std::string("pyasync: co_await on a Python ") + Py_TYPE(awaitable)->tp_name +
-                         " needs the task to be driven by Python on the event-loop thread; return the task from "
-                         "a bound function, wrap it with pyasync::make_coroutine, or run it with pyasync::run");
+void precondition_failed(const char *where, const char *what) noexcept {
+    std::fprintf(stderr, "pyasync: %s: precondition failed: %s\n", where, what);
+    std::fflush(stderr);
+    std::abort();
 }
 
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -3,13 +3,14 @@
 #include <pyasync/detail/coroutine_object.hpp>
 #include <pyasync/detail/function_object.hpp>
 #include <pyasync/detail/module_state.hpp>
+#include <pyasync/detail/type_object.hpp>
 #include <pyasync/errors.hpp>
 
+#include <cstddef>
 #include <cstring>
-#include <stddef.h>
 #include <structmember.h>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 namespace {
 
@@ -84,25 +85,21 @@ PyGetSetDef function_getset[] = {
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 
-PyTypeObject make_type() {
-    PyTypeObject type{PyVarObject_HEAD_INIT(nullptr, 0)};
-    type.tp_name = "pyasync.async_function";
-    type.tp_basicsize = sizeof(function_object);
-    type.tp_dealloc = function_dealloc;
-    type.tp_vectorcall_offset = offsetof(function_object, vectorcall);
-    type.tp_repr = function_repr;
-    type.tp_call = PyVectorcall_Call;
-    type.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR;
-    type.tp_doc = PyDoc_STR("A C++ coroutine function bound by pyasync::def; calling it returns a coroutine.");
-    type.tp_traverse = function_traverse;
-    type.tp_members = function_members;
-    type.tp_getset = function_getset;
-    type.tp_descr_get = function_descr_get;
-    type.tp_dictoffset = offsetof(function_object, dict);
-    return type;
-}
-
-PyTypeObject function_type_object = make_type();
+PyTypeObject function_type_object = make_type_object({
+    .name = "pyasync.async_function",
+    .doc = PyDoc_STR("A C++ coroutine function bound by pyasync::def; calling it returns a coroutine."),
+    .basic_size = sizeof(function_object),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
+    .dealloc = function_dealloc,
+    .vectorcall_offset = offsetof(function_object, vectorcall),
+    .repr = function_repr,
+    .call = PyVectorcall_Call,
+    .traverse = function_traverse,
+    .members = function_members,
+    .getset = function_getset,
+    .descr_get = function_descr_get,
+    .dict_offset = offsetof(function_object, dict),
+});
 
 PyTypeObject *function_type() {
     static const bool ready = PyType_Ready(&function_type_object) == 0;
@@ -263,8 +260,8 @@ void raise_call_error(function_object *self) noexcept {
     std::string where = "pyasync::def ";
     const char *name = PyUnicode_AsUTF8(self->qualname);
     where += name != nullptr ? name : "?";
-    raise_in_python(std::current_exception(), std::source_location{}, where.c_str());
+    raise_in_python(std::current_exception(), detail::source_location{}, where.c_str());
 }
 
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -1,7 +1,7 @@
 #include <pyasync/detail/module_state.hpp>
 #include <pyasync/gather.hpp>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 
 /// Shared with the children's done callbacks, which may outlive the awaiter (a child cancelled
@@ -66,7 +66,7 @@ void gather_awaiter::start(driver &d) {
     }
     for (std::size_t i = 0; i < shared->children.size(); ++i) {
         std::weak_ptr<gather_state> weak = shared;
-        shared->children[i].attr("add_done_callback")(py::cpp_function([weak, i](py::object child) {
+        shared->children[i].attr("add_done_callback")(py::cpp_function([weak, i](const py::object &child) {
             if (auto alive = weak.lock()) {
                 alive->complete(i, child);
             }
@@ -108,4 +108,4 @@ gather_awaiter::~gather_awaiter() {
 }
 
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -2,7 +2,7 @@
 #include <pyasync/detail/module_state.hpp>
 #include <pyasync/loop_sleep.hpp>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 
 void sleep_awaiter::start(driver &d) {
@@ -50,4 +50,4 @@ sleep_awaiter::~sleep_awaiter() {
 }
 
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

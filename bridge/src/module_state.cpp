@@ -1,6 +1,6 @@
 #include <pyasync/detail/module_state.hpp>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 namespace {
 
@@ -80,4 +80,4 @@ const module_state &state() {
 }
 
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 
 py::object resolve_loop_factory(const std::string &spec) {
     if (spec.empty() || spec == "asyncio") {
@@ -37,7 +37,7 @@ py::object resolve_loop_factory(const std::string &spec) {
 
 namespace detail {
 
-py::object run_with_runner(py::object coroutine, const run_options &options) {
+py::object run_with_runner(const py::object &coroutine, const run_options &options) {
     py::object runner = py::module_::import("asyncio").attr("Runner")(
         py::arg("debug") = options.debug, py::arg("loop_factory") = resolve_loop_factory(options.loop_factory));
     py::object result;
@@ -55,7 +55,7 @@ py::object run_with_runner(py::object coroutine, const run_options &options) {
     return result;
 }
 
-void run_on_loop(py::handle loop, py::object coroutine) {
+void run_on_loop(py::handle loop, const py::object &coroutine) {
     loop.attr("run_until_complete")(coroutine);
 }
 
@@ -87,11 +87,11 @@ int report_main_error(const std::exception_ptr &error) noexcept {
         }
         python.restore();
     } catch (...) {
-        raise_in_python(std::current_exception(), std::source_location{}, "main");
+        raise_in_python(std::current_exception(), detail::source_location{}, "main");
     }
     PyErr_Print();
     return 1;
 }
 
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

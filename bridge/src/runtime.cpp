@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace {
 
 /// A whole number from the environment variable `name` in [1, max] (`fallback` when unset).
@@ -46,8 +46,9 @@ std::chrono::microseconds spin_from_environment() {
 /// the wait without running it) when the last reference goes.
 class asio_timer final : public timer_handle, public std::enable_shared_from_this<asio_timer> {
 public:
-    asio_timer(asio::any_io_executor executor, std::chrono::nanoseconds delay, std::function<void(bool)> on_expiry)
-            : timer_(std::move(executor), delay), on_expiry_(std::move(on_expiry)) {}
+    asio_timer(const asio::any_io_executor &executor, std::chrono::nanoseconds delay,
+               std::function<void(bool)> on_expiry)
+            : timer_(executor, delay), on_expiry_(std::move(on_expiry)) {}
     ~asio_timer() override { fire(false); }
     void start() {
         timer_.async_wait([self = shared_from_this()](const std::error_code &error) { self->fire(!error); });
@@ -291,22 +292,5 @@ void stop_all_live_operations() noexcept {
     }
 }
 
-void wake_parked(driver &owner) noexcept {
-    PyObject *future = owner.suspension_future();
-    if (future == nullptr) {
-        PyErr_WriteUnraisable(nullptr);
-        return;
-    }
-    // _set_result_unless_cancelled without its Python frame: this runs once per completion.
-    PyObject *done = PyObject_CallMethodNoArgs(future, state().str_done);
-    PyObject *set =
-        done == Py_False ? PyObject_CallMethodOneArg(future, state().str_set_result, Py_None) : Py_XNewRef(done);
-    if (set == nullptr) {
-        PyErr_WriteUnraisable(future);
-    }
-    Py_XDECREF(set);
-    Py_XDECREF(done);
-}
-
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -2,7 +2,7 @@
 #include <pyasync/errors.hpp>
 #include <pyasync/task_locals.hpp>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 
 py::object get_running_loop() {
     PyObject *loop = PyObject_CallNoArgs(detail::state().get_running_loop);
@@ -21,4 +21,4 @@ task_locals current_locals() {
     return {std::move(loop), py::reinterpret_steal<py::object>(context)};
 }
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

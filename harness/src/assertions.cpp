@@ -3,8 +3,6 @@
 
 #include <pyasync/testing/assertions.hpp>
 
-#include <cxxabi.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <typeinfo>
@@ -32,14 +30,6 @@ case_result *current_case(result_table &table) {
     return table.results[static_cast<std::size_t>(id)].get();
 }
 
-std::string demangle(const char *name) {
-    int status = 0;
-    char *readable = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-    std::string text = status == 0 && readable != nullptr ? readable : name;
-    std::free(readable);
-    return text;
-}
-
 std::string location(const char *file, int line) {
     return std::string(file) + ":" + std::to_string(line);
 }
@@ -59,7 +49,7 @@ py::handle case_variable() {
     return case_var;
 }
 
-void report_failure(const char *file, int line, std::string message) {
+void report_failure(const char *file, int line, const std::string &message) {
     auto &table = results();
     std::lock_guard lock(table.mutex);
     std::string text = location(file, line) + ": Failure\n" + message;
@@ -74,8 +64,8 @@ void report_failure(const char *file, int line, std::string message) {
     result->fail(std::move(text));
 }
 
-void report_fatal_failure(const char *file, int line, std::string message) {
-    report_failure(file, line, std::move(message));
+void report_fatal_failure(const char *file, int line, const std::string &message) {
+    report_failure(file, line, message);
     {
         auto &table = results();
         std::lock_guard lock(table.mutex);
@@ -140,10 +130,11 @@ std::string describe_current_exception() noexcept {
         } catch (const cancelled_error &cancelled) {
             return std::string("pyasync::cancelled_error: ") + cancelled.what();
         } catch (const std::exception &error) {
-            return demangle(typeid(error).name()) + ": " + error.what();
+            return pyasync::detail::demangle(typeid(error).name()) + ": " + error.what();
         } catch (...) {
             const std::type_info *type = abi::__cxa_current_exception_type();
-            return (type != nullptr ? demangle(type->name()) : std::string("unknown type")) + " (not a std::exception)";
+            return (type != nullptr ? pyasync::detail::demangle(type->name()) : std::string("unknown type")) +
+                   " (not a std::exception)";
         }
     } catch (...) {
         return "an exception that could not be described (describing it threw again)";
@@ -200,11 +191,11 @@ std::string python_repr(py::handle object) {
 }
 
 namespace {
-void report(bool fatal, const char *file, int line, std::string message) {
+void report(bool fatal, const char *file, int line, const std::string &message) {
     if (fatal) {
-        report_fatal_failure(file, line, std::move(message));
+        report_fatal_failure(file, line, message);
     }
-    report_failure(file, line, std::move(message));
+    report_failure(file, line, message);
 }
 } // namespace
 
@@ -214,7 +205,7 @@ void report_assertion(bool fatal, const char *file, int line, const char *macro,
     if (expansion != expression) {
         message += "  with expansion: " + expansion;
     }
-    report(fatal, file, line, std::move(message));
+    report(fatal, file, line, message);
 }
 
 void report_unexpected_exception(bool fatal, const char *file, int line, const char *macro, const char *expression) {

@@ -41,7 +41,7 @@ void tags::apply(case_info &info) const {
     while (!rest.empty()) {
         const auto open = rest.find('[');
         if (open == std::string_view::npos) {
-            if (rest.find_first_not_of(" ") != std::string_view::npos) {
+            if (rest.find_first_not_of(' ') != std::string_view::npos) {
                 throw std::invalid_argument("pyasync-test: tags(\"" + std::string(spec) +
                                             "\"): expected tags in brackets, like \"[net][slow]\"");
             }

@@ -29,7 +29,7 @@
 #include <type_traits>
 #include <utility>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 
 /// The completion token that makes an Asio operation awaitable in a `pyasync::task`:
 /// `std::size_t n = co_await socket.async_read_some(buffer, pyasync::use_task);`
@@ -244,7 +244,7 @@ py::object future_into_py(asio::awaitable<T, Executor> &&awaitable, runtime &eng
     return future_into_py(detail::asio_awaitable_task(std::move(awaitable)), engine);
 }
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync
 
 /// `use_task` as an Asio completion token: `initiate` returns the lazy awaiter.
 template <typename Signature>

@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 
 /// The Asio engine: `threads` workers (0: `PYASYNC_THREADS`, else the number of cores) running
 /// one `io_context` for work and timers, and a pool of `blocking_threads` for blocking calls
@@ -67,4 +67,4 @@ private:
 /// `asio_runtime` (a user-written runtime was installed with `set_default_runtime`).
 asio::any_io_executor asio_executor();
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

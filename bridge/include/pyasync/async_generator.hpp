@@ -29,7 +29,7 @@
 #include <optional>
 #include <utility>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 template <typename T>
 class async_generator;
 
@@ -42,7 +42,7 @@ PyObject *new_async_generator(PyObject *coroutine) noexcept;
 template <typename T>
 class async_generator_promise final : public task_promise_base {
 public:
-    explicit async_generator_promise(std::source_location where = std::source_location::current()) noexcept
+    explicit async_generator_promise(detail::source_location where = detail::source_location::current()) noexcept
             : task_promise_base(where) {}
     async_generator<T> get_return_object() noexcept;
     void return_void() const noexcept {}
@@ -144,7 +144,7 @@ py::object make_async_generator(async_generator<T> &&generator, py::handle keep_
     return py::reinterpret_steal<py::object>(iterator);
 }
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync
 
 PYBIND11_NAMESPACE_BEGIN(PYBIND11_NAMESPACE)
 PYBIND11_NAMESPACE_BEGIN(detail)

@@ -19,7 +19,7 @@
 #include <optional>
 #include <string>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 
 /// Pulls items of type `T` (converted with pybind11's casters) from a Python async iterator.
 ///
@@ -105,4 +105,4 @@ private:
     bool finished_ = false;
 };
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -14,7 +14,7 @@
 
 #include <pyasync/detail/python_awaiter.hpp>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 
 /// Awaits `awaitable` and converts its result to `T` (lazy: nothing runs until `co_await`).
 /// The object is borrowed for the `co_await` (it must outlive it); no reference count changes,
@@ -30,4 +30,4 @@ detail::typed_python_awaitable<T> await_as(py::object &&awaitable) noexcept {
     return {awaitable.release().ptr(), true};
 }
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -26,7 +26,7 @@
 
 #include <cstddef>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 
 /// Wraps the Python async iterator `source` (any: a C++ `async_generator`, a Python async
 /// generator, ...) as described above. Raises ValueError for a capacity of 0 and TypeError
@@ -39,4 +39,4 @@ py::object buffered(async_generator<T> &&generator, std::size_t capacity) {
     return buffered(make_async_generator(std::move(generator)), capacity);
 }
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

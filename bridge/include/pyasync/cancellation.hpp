@@ -13,7 +13,7 @@
 
 #include <stop_token>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 struct stop_token_awaiter {
     driver *owner = nullptr;
@@ -33,4 +33,4 @@ inline detail::stop_token_awaiter get_stop_token() noexcept {
     return {};
 }
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -7,7 +7,7 @@
 #include <pyasync/await.hpp>
 #include <pyasync/coroutine.hpp>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 /// A task that awaits a Python awaitable (lazy: starts when awaited).
 template <typename T>
@@ -24,7 +24,7 @@ inline bool is_awaitable(PyObject *object) {
            (Py_TYPE(object)->tp_as_async != nullptr && Py_TYPE(object)->tp_as_async->am_await != nullptr);
 }
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync
 
 PYBIND11_NAMESPACE_BEGIN(PYBIND11_NAMESPACE)
 PYBIND11_NAMESPACE_BEGIN(detail)

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Version, toolchain checks and the namespace macros every pyasync header uses.
+/// Version, toolchain checks and the debug-build contract checks every pyasync header uses.
 ///
 /// pyasync builds on pybind11 (type casters, `py::object`) and the CPython C API. All of
 /// pyasync lives in `namespace pyasync`; internals in `pyasync::detail`.
@@ -18,13 +18,28 @@
 #define PYASYNC_VERSION_MINOR 1
 #define PYASYNC_VERSION_PATCH 0
 
-/// Opens `namespace pyasync`. NOTE: unlike pybind11 the namespace carries no visibility
-/// attribute: GCC 12 then warns that coroutine frame types of pyasync templates have "greater
-/// visibility than their fields". Modules built with `pyasync_add_module` (and the bridge
-/// target) compile with -fvisibility=hidden, which keeps two modules' copies apart all the same.
-#define PYASYNC_NAMESPACE_BEGIN namespace pyasync {
-#define PYASYNC_NAMESPACE_END }
+// pyasync's namespace carries no visibility attribute (unlike pybind11's): GCC 12 then warns
+// that coroutine frame types of pyasync templates have "greater visibility than their fields".
+// Modules built with `pyasync_add_module` (and the bridge target) compile with
+// -fvisibility=hidden, which keeps two modules' copies apart all the same.
 
-PYASYNC_NAMESPACE_BEGIN
+#if !defined(NDEBUG)
+/// Debug builds check the threading contracts of the entry points that need the GIL (as
+/// pybind11's gil_simple.h does); release builds compile the checks out.
+#    define PYASYNC_ASSERT_GIL_HELD(where)                                                                             \
+        ((PyGILState_Check() != 0)                                                                                     \
+             ? (void)0                                                                                                 \
+             : ::pyasync::detail::precondition_failed(where, "the GIL must be held (call it on the event-loop "        \
+                                                             "thread, or inside pyasync::with_gil)"))
+#else
+#    define PYASYNC_ASSERT_GIL_HELD(where) ((void)0)
+#endif
+
+namespace pyasync {
 namespace py = pybind11;
-PYASYNC_NAMESPACE_END
+namespace detail {
+/// Prints "pyasync: <where>: precondition failed: <what>" to stderr and aborts. A debug-build
+/// contract check failed: a bug in the caller, which no exception could report reliably.
+[[noreturn]] void precondition_failed(const char *where, const char *what) noexcept;
+} // namespace detail
+} // namespace pyasync

@@ -5,7 +5,7 @@
 #include <pyasync/detail/coroutine_object.hpp>
 #include <pyasync/task.hpp>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 
 /// Turns `t` into a Python coroutine object that owns it.
 ///
@@ -34,4 +34,4 @@ py::object make_coroutine(task<T> &&t, const detail::coroutine_names &names = {}
     return py::reinterpret_steal<py::object>(object);
 }
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -3,13 +3,13 @@
 /// Errors crossing the bridge: `python_error`, `cancelled_error`, and `pyasync.CppError`.
 
 #include <pyasync/config.hpp>
+#include <pyasync/detail/source_location.hpp>
 
 #include <exception>
 #include <memory>
-#include <source_location>
 #include <string>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 
 /// A Python exception seen from C++, keeping its type, value and traceback.
 ///
@@ -69,11 +69,15 @@ namespace detail {
 /// Sets the Python error indicator from a C++ exception escaping the coroutine `coroutine_name`
 /// (may be nullptr): Python exceptions are restored as they were; C++ ones go through pybind11's
 /// translators, get a note naming their origin, and fall back to `pyasync.CppError`. GIL held.
-void raise_in_python(const std::exception_ptr &error, const std::source_location &origin,
+void raise_in_python(const std::exception_ptr &error, const detail::source_location &origin,
                      const char *coroutine_name) noexcept;
 
 /// The normalized exception instance currently set (a new reference; the indicator is cleared).
 PyObject *fetch_exception() noexcept;
+
+/// A type's readable name from its `typeid(...).name()` (the mangled name when demangling
+/// fails). Any thread, no GIL. Used wherever a C++ exception's type is shown.
+std::string demangle(const char *mangled);
 } // namespace detail
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -5,7 +5,7 @@
 #include <pyasync/coroutine.hpp>
 #include <pyasync/resume_on.hpp>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 
 /// Starts `t` on a worker of `engine` **now** (eager: it runs while the caller continues) and
 /// returns an `asyncio.Task` (an `asyncio.Future`) on the running loop that completes with its
@@ -29,4 +29,4 @@ py::object future_into_py(task<T> &&t, runtime &engine = default_runtime()) {
     return py::reinterpret_borrow<py::object>(owner.loop()).attr("create_task")(coroutine);
 }
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

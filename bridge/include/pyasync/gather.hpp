@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 
 struct gather_state;
@@ -50,4 +50,4 @@ inline detail::gather_awaiter gather(std::vector<py::object> awaitables) noexcep
     return detail::gather_awaiter(std::move(awaitables));
 }
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

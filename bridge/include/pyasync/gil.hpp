@@ -3,8 +3,10 @@
 /// The GIL from C++: `pyasync::with_gil` for a runtime thread that must touch Python briefly,
 /// and `pyasync::without_gil` for a blocking section on the loop thread.
 ///
-/// pyasync itself never takes the GIL on a runtime thread to complete work (completions go
-/// through the loop's queue). These helpers are for user code; prefer converting values on the
+/// pyasync itself takes the GIL on a runtime thread only to wake a loop that cannot watch a file
+/// descriptor (no `add_reader`): the completion queue then calls `call_soon_threadsafe`. On
+/// every other loop completions go through the queue's eventfd, and the loop thread does the
+/// Python work. These helpers are for user code; prefer converting values on the
 /// loop (`await_as<T>`, task results) over taking the GIL away from it.
 
 #include <pyasync/config.hpp>
@@ -14,7 +16,7 @@
 #include <type_traits>
 #include <utility>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 
 /// Runs `fn()` with the GIL held and returns its result; any thread. Eager. Blocks until the
 /// loop thread lets go of the GIL (between callbacks, or inside `without_gil`), so keep `fn`
@@ -36,8 +38,9 @@ std::invoke_result_t<Fn &> with_gil(Fn &&fn) {
 /// blocking sections, and `pyasync::spawn_blocking` for long ones. `fn` must not touch Python.
 template <typename Fn>
 std::invoke_result_t<Fn &> without_gil(Fn &&fn) {
+    PYASYNC_ASSERT_GIL_HELD("pyasync::without_gil");
     py::gil_scoped_release released;
     return fn();
 }
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

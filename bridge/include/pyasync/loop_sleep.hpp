@@ -8,7 +8,7 @@
 
 #include <chrono>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 
 class sleep_awaiter : private parked_operation {
@@ -58,4 +58,4 @@ detail::sleep_awaiter loop_sleep(std::chrono::duration<Rep, Period> delay) noexc
     return detail::sleep_awaiter(std::chrono::duration<double>(delay).count());
 }
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

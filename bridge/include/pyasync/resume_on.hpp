@@ -21,7 +21,7 @@
 #include <pyasync/errors.hpp>
 #include <pyasync/runtime.hpp>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 
 class resume_on_awaiter {
@@ -83,4 +83,4 @@ inline detail::resume_on_loop_awaiter resume_on_loop() noexcept {
     return {};
 }
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 
 /// How `run` and `main` make their loop.
 struct run_options {
@@ -60,9 +60,9 @@ task<void> keep_outcome(task<T> work, run_outcome<T> &outcome) {
 /// Runs `coroutine` with asyncio.Runner (a new loop on this thread, then cancel leftovers,
 /// shutdown_asyncgens, shutdown_default_executor, close) and returns its result. Throws
 /// `python_error`.
-py::object run_with_runner(py::object coroutine, const run_options &options);
+py::object run_with_runner(const py::object &coroutine, const run_options &options);
 /// `loop.run_until_complete(coroutine)`. Throws `python_error`.
-void run_on_loop(py::handle loop, py::object coroutine);
+void run_on_loop(py::handle loop, const py::object &coroutine);
 
 template <typename T>
 T take_outcome(run_outcome<T> &outcome) {
@@ -138,7 +138,7 @@ int main(int argc, char **argv, Entry &&entry, run_options options = {}) {
     }
 }
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync
 
 /// Defines `int main(int, char **)` running the coroutine function `entry` with asyncio owning
 /// the main thread (see `pyasync::main`). Example:

@@ -10,7 +10,7 @@
 #include <functional>
 #include <memory>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 
 /// A timer started by `runtime::schedule_after`.
 class timer_handle {
@@ -55,4 +55,4 @@ void set_default_runtime(std::shared_ptr<runtime> engine);
 /// dropped): 0 once everything finished or was cancelled. For leak checks; any thread.
 std::size_t pending_operations() noexcept;
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

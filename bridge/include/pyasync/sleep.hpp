@@ -9,7 +9,7 @@
 #include <chrono>
 #include <memory>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 
 /// `co_await pyasync::sleep(delay)` suspends the calling task for `delay` on a timer of `engine`
 /// (the default runtime's unless given), not on the loop: the loop thread does nothing until
@@ -47,4 +47,4 @@ inline auto sleep(double seconds, runtime &engine = default_runtime()) {
     return sleep(std::chrono::duration<double>(seconds), engine);
 }
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

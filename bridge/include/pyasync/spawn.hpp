@@ -12,7 +12,7 @@
 #include <stop_token>
 #include <type_traits>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 
 template <typename Fn>
@@ -56,4 +56,4 @@ auto spawn_blocking(Fn &&fn, runtime &engine = default_runtime()) {
     return detail::run_on(engine, true, std::decay_t<Fn>(std::forward<Fn>(fn)), "pyasync::spawn_blocking");
 }
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

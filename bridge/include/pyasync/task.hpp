@@ -6,7 +6,7 @@
 
 #include <utility>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 
 /// A lazy, move-only C++20 coroutine producing a `T` (or `void`, or a reference `U&`).
 ///
@@ -106,4 +106,4 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
 }
 } // namespace detail
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -4,7 +4,7 @@
 
 #include <pyasync/config.hpp>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 
 /// The event loop and context a conversion captured (pyo3-asyncio's `TaskLocals`).
 struct task_locals {
@@ -22,4 +22,4 @@ py::object get_running_loop();
 /// (`context.run(fn)`, `loop.call_soon(fn, context=...)`). Eager; GIL held.
 task_locals current_locals();
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

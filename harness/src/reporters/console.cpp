@@ -2,6 +2,7 @@
 #include "console.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <unistd.h>
@@ -29,7 +30,7 @@ std::string plural(std::size_t count, const char *word) {
 }
 
 std::string milliseconds(double seconds) {
-    return std::to_string(static_cast<long long>(seconds * 1000 + 0.5)) + " ms";
+    return std::to_string(std::llround(seconds * 1000)) + " ms";
 }
 
 std::string fixed_digits(double value, int digits) {

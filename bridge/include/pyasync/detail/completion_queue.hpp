@@ -13,7 +13,7 @@
 #include <memory>
 #include <unordered_set>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 
 /// One completion in flight: an intrusive node, delivered on the loop thread with the GIL
@@ -75,4 +75,4 @@ private:
 };
 
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -5,7 +5,7 @@
 #include <pyasync/detail/driver.hpp>
 #include <pyasync/detail/task_promise.hpp>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 
 /// Names shown by `__name__`/`__qualname__`: both nullptr means "derive from the C++ function".
@@ -69,4 +69,4 @@ PyObject *convert_task_result(task_promise_base &base) {
 }
 
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 
 /// The longest delay a timer is given: a century. Longer delays, `inf` included, mean "until
@@ -35,4 +35,4 @@ std::chrono::nanoseconds timer_delay(std::chrono::duration<Rep, Period> delay, c
 }
 
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -3,19 +3,40 @@
 /// The state of one Python-visible C++ coroutine (internal): the outermost task it owns, the
 /// Python awaitable it currently delegates to, or the C++ operation it is parked on.
 ///
-/// Everything here runs on the thread that drives the coroutine (the event-loop thread) with
-/// the GIL held.
+/// The driver is a state machine. `state_` (coroutine_state) says where the frame is in its
+/// life; while it is `suspended`, exactly one of three fields says what it waits on:
+///
+/// | state       | waits on                 | event (who)                          | next state              |
+/// |-------------|--------------------------|--------------------------------------|-------------------------|
+/// | unstarted   | (nothing yet)            | send(None) (Task)                    | running                 |
+/// | unstarted   |                          | close() / dealloc                    | finished (frame freed)  |
+/// | running     | (the frame runs in send) | co_await Python awaitable: delegate()| suspended: delegate_    |
+/// | running     |                          | co_await C++ work: park()            | suspended: parked_      |
+/// | running     |                          | resume_on(runtime): leave_for()      | suspended: away_on_     |
+/// | running     |                          | co_yield (async generator)           | yielded                 |
+/// | running     |                          | co_return / exception escapes        | finished                |
+/// | suspended   | delegate_ (Python iter)  | send/throw forwarded; it returns     | running (waiter resumed)|
+/// | suspended   | parked_ (C++ work)       | the work completes: wake_parked()    | running (next send)     |
+/// | suspended   | parked_                  | throw_in(CancelledError)             | running, or stays parked|
+/// |             |                          |                                      | until the work reports  |
+/// | suspended   | away_on_ (a runtime)     | come_home() (frame's thread)         | running (on the loop)   |
+/// | yielded     | the next __anext__       | send (generator)                     | running                 |
+/// | any but running | —                    | close(): the frame's clean-up runs   | finished                |
+///
+/// Threads: every member runs on the loop thread with the GIL held, except those marked
+/// "frame thread" in the away section below, which run on the runtime thread where the frame
+/// is away, without the GIL.
 
 #include <pyasync/config.hpp>
 #include <pyasync/detail/completion_queue.hpp>
+#include <pyasync/detail/source_location.hpp>
 
 #include <atomic>
 #include <coroutine>
 #include <memory>
-#include <source_location>
 #include <stop_token>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 class runtime;
 
 namespace detail {
@@ -53,7 +74,7 @@ using result_converter = PyObject *(*)(task_promise_base &promise);
 class driver {
 public:
     driver(std::coroutine_handle<> top, task_promise_base *promise, result_converter convert,
-           std::source_location where) noexcept
+           detail::source_location where) noexcept
             : top_(top), top_promise_(promise), convert_(convert), location_(where) {}
     driver(const driver &) = delete;
     driver &operator=(const driver &) = delete;
@@ -140,7 +161,7 @@ public:
     [[nodiscard]] PyObject *awaiting() const noexcept; ///< for cr_await (borrowed or nullptr)
     /// Where the outermost coroutine is defined (kept after the frame is gone; empty when
     /// frameless).
-    [[nodiscard]] const std::source_location &location() const noexcept { return location_; }
+    [[nodiscard]] const detail::source_location &location() const noexcept { return location_; }
     [[nodiscard]] bool frameless() const noexcept { return convert_ == nullptr; }
     int traverse(visitproc visit, void *arg) const;
     void clear_python_references() noexcept;
@@ -186,9 +207,12 @@ private:
     parked_operation *parked_ = nullptr;
     PyObject *suspension_future_ = nullptr;
     PyObject *loop_ = nullptr;
-    std::unique_ptr<std::stop_source> stop_;
+    /// Empty (no allocation) until stop_token() is asked for. A stop_source, not a unique_ptr to
+    /// one: the coroutine object around the driver must stay standard-layout for offsetof, and
+    /// libstdc++'s unique_ptr is not standard-layout under Clang.
+    std::stop_source stop_{std::nostopstate};
     bool stop_requested_ = false;
-    std::source_location location_;
+    detail::source_location location_;
     coroutine_state state_ = coroutine_state::unstarted;
 
     bool generator_ = false;
@@ -208,5 +232,9 @@ private:
     home_completion home_;
 };
 
+/// The work `owner` is parked on completed: resolves the suspension future its Task waits on,
+/// unless the Task was cancelled meanwhile. Loop thread, GIL held.
+void wake_parked(driver &owner) noexcept;
+
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

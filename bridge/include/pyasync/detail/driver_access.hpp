@@ -7,7 +7,7 @@
 
 #include <string>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 
 /// The driver of the frame `awaiting`, or a TypeError naming `what` when the frame is not a
@@ -37,4 +37,4 @@ driver &loop_driver_of(std::coroutine_handle<Promise> awaiting, const char *what
 }
 
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

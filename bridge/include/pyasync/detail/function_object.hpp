@@ -7,7 +7,7 @@
 
 #include <vector>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 
 struct function_object;
@@ -51,4 +51,4 @@ void raise_bad_argument(function_object *self, std::size_t index, PyObject *give
 void raise_call_error(function_object *self) noexcept;
 
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -4,7 +4,7 @@
 
 #include <pyasync/config.hpp>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 
 struct module_state {
@@ -23,4 +23,4 @@ struct module_state {
 const module_state &state();
 
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

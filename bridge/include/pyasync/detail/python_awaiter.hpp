@@ -11,7 +11,7 @@
 #include <type_traits>
 #include <utility>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 
 /// The iterator that `await obj` would drive (a new reference), or nullptr with a TypeError that
@@ -175,4 +175,4 @@ template <typename T>
 struct is_typed_python_awaitable<typed_python_awaitable<T>> : std::true_type {};
 
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -6,7 +6,7 @@
 
 #include <pyasync/config.hpp>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail::python {
 
 /// `getattr(object, name)` where a missing attribute is not an error: 1 with `*result` set (a
@@ -79,4 +79,4 @@ inline bool apply_pybind11_translators() {
 }
 
 } // namespace detail::python
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -19,7 +19,7 @@
 #include <type_traits>
 #include <utility>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 namespace detail {
 
 std::atomic<std::size_t> &live_operations() noexcept;
@@ -44,8 +44,6 @@ private:
 
 /// Requests a stop on every live operation (before the runtime shuts down at exit). Any thread.
 void stop_all_live_operations() noexcept;
-/// Wakes the Task waiting on the parked driver `owner` (loop thread, GIL held).
-void wake_parked(driver &owner) noexcept;
 
 /// What else an abandoned operation must stop (an Asio operation's cancellation signal).
 class abandon_hook {
@@ -310,4 +308,4 @@ operation_awaiter<T, Launch> make_operation_awaiter(const char *what, Launch lau
 }
 
 } // namespace detail
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -4,16 +4,16 @@
 
 #include <pyasync/config.hpp>
 #include <pyasync/detail/python_awaiter.hpp>
+#include <pyasync/detail/source_location.hpp>
 
 #include <coroutine>
 #include <exception>
 #include <optional>
-#include <source_location>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
 
-PYASYNC_NAMESPACE_BEGIN
+namespace pyasync {
 template <typename T>
 class task;
 
@@ -37,7 +37,7 @@ class task_promise_base {
 public:
     /// GCC evaluates the default argument at the coroutine's definition, so every frame knows
     /// its own function name, file and line (used for the exception note of item 6).
-    explicit task_promise_base(std::source_location where = std::source_location::current()) noexcept
+    explicit task_promise_base(detail::source_location where = detail::source_location::current()) noexcept
             : location_(where), origin_(where) {}
 
     std::suspend_always initial_suspend() const noexcept { return {}; }
@@ -75,8 +75,8 @@ public:
     bool take_yielded() noexcept { return std::exchange(yielded_, false); }
     /// The Python coroutine object driving this frame, or nullptr when not driven by Python.
     [[nodiscard]] class driver *driver_ptr() const noexcept { return driver_; }
-    [[nodiscard]] const std::source_location &location() const noexcept { return location_; }
-    [[nodiscard]] const std::source_location &origin() const noexcept { return origin_; }
+    [[nodiscard]] const detail::source_location &location() const noexcept { return location_; }
+    [[nodiscard]] const detail::source_location &origin() const noexcept { return origin_; }
     [[nodiscard]] const std::exception_ptr &exception() const noexcept { return exception_; }
 
     /// Called by a parent's task awaiter before the child's exception is rethrown into it.
@@ -101,10 +101,10 @@ public:
         } else if constexpr (is_typed_python_awaitable<plain>::value) {
             return python_awaiter<typename plain::result_type>(driver_, std::exchange(awaitable.object, nullptr),
                                                                awaitable.owned);
-        } else if constexpr (requires { foreign_awaitable<plain>::adapt(std::move(awaitable)); }) {
+        } else if constexpr (requires { foreign_awaitable<plain>::adapt(std::forward<Awaitable>(awaitable)); }) {
             static_assert(!std::is_lvalue_reference_v<Awaitable>,
                           "pyasync: co_await std::move(awaitable): a foreign awaitable is consumed once");
-            return foreign_awaitable<plain>::adapt(std::move(awaitable));
+            return foreign_awaitable<plain>::adapt(std::forward<Awaitable>(awaitable)); // an rvalue, checked above
         } else {
             return std::forward<Awaitable>(awaitable);
         }
@@ -122,9 +122,9 @@ private:
     class driver *driver_ = nullptr;
     std::exception_ptr exception_;
     std::exception_ptr child_exception_;
-    std::source_location location_;
-    std::source_location origin_;
-    std::source_location child_origin_;
+    detail::source_location location_;
+    detail::source_location origin_;
+    detail::source_location child_origin_;
     bool yielded_ = false;
 };
 
@@ -133,7 +133,7 @@ class task_promise final : public task_promise_base {
 public:
     // Declared here, not inherited: the default argument must be evaluated for this promise's
     // coroutine, not for the base constructor.
-    explicit task_promise(std::source_location where = std::source_location::current()) noexcept
+    explicit task_promise(detail::source_location where = detail::source_location::current()) noexcept
             : task_promise_base(where) {}
     task<T> get_return_object() noexcept;
 
@@ -159,7 +159,7 @@ class task_promise<T &> final : public task_promise_base {
 public:
     // Declared here, not inherited: the default argument must be evaluated for this promise's
     // coroutine, not for the base constructor.
-    explicit task_promise(std::source_location where = std::source_location::current()) noexcept
+    explicit task_promise(detail::source_location where = detail::source_location::current()) noexcept
             : task_promise_base(where) {}
     task<T &> get_return_object() noexcept;
     void return_value(T &value) noexcept { value_ = std::addressof(value); }
@@ -178,7 +178,7 @@ class task_promise<void> final : public task_promise_base {
 public:
     // Declared here, not inherited: the default argument must be evaluated for this promise's
     // coroutine, not for the base constructor.
-    explicit task_promise(std::source_location where = std::source_location::current()) noexcept
+    explicit task_promise(detail::source_location where = detail::source_location::current()) noexcept
             : task_promise_base(where) {}
     task<void> get_return_object() noexcept;
     void return_void() const noexcept {}
@@ -187,4 +187,4 @@ public:
 
 } // namespace detail
 
-PYASYNC_NAMESPACE_END
+} // namespace pyasync

@@ -1,0 +1,55 @@
+// What `co_await` on a Python awaitable needs before it can delegate: the awaitable's iterator
+// (CPython's own rules for `await`), and the error when no driver runs the task.
+#include <pyasync/detail/python_awaiter.hpp>
+
+namespace pyasync {
+namespace detail {
+
+PyObject *get_awaitable_iterator(PyObject *awaitable) noexcept {
+    if (PyCoro_CheckExact(awaitable)) {
+        return Py_NewRef(awaitable); // CPython's own shortcut: a coroutine is its own iterator
+    }
+    PyTypeObject *type = Py_TYPE(awaitable);
+    if (PyGen_CheckExact(awaitable)) {
+        PyObject *code = PyObject_GetAttrString(awaitable, "gi_code");
+        const bool iterable_coroutine =
+            code != nullptr && (reinterpret_cast<PyCodeObject *>(code)->co_flags & CO_ITERABLE_COROUTINE) != 0;
+        Py_XDECREF(code);
+        PyErr_Clear();
+        if (iterable_coroutine) {
+            return Py_NewRef(awaitable); // a @types.coroutine generator
+        }
+    }
+    if (type->tp_as_async != nullptr && type->tp_as_async->am_await != nullptr) {
+        PyObject *iterator = type->tp_as_async->am_await(awaitable);
+        if (iterator == nullptr) {
+            return nullptr;
+        }
+        if (PyCoro_CheckExact(iterator)) {
+            Py_DECREF(iterator);
+            PyErr_SetString(PyExc_TypeError, "__await__() returned a coroutine");
+            return nullptr;
+        }
+        if (!PyIter_Check(iterator)) {
+            PyErr_Format(PyExc_TypeError, "__await__() returned non-iterator of type '%.100s'",
+                         Py_TYPE(iterator)->tp_name);
+            Py_DECREF(iterator);
+            return nullptr;
+        }
+        return iterator;
+    }
+    PyErr_Format(PyExc_TypeError,
+                 "pyasync: co_await expected an awaitable (a coroutine, Future, Task or object with __await__), "
+                 "got %.200s object",
+                 type->tp_name);
+    return nullptr;
+}
+
+[[noreturn]] void throw_no_driver(PyObject *awaitable) {
+    throw py::type_error(std::string("pyasync: co_await on a Python ") + Py_TYPE(awaitable)->tp_name +
+                         " needs the task to be driven by Python on the event-loop thread; return the task from "
+                         "a bound function, wrap it with pyasync::make_coroutine, or run it with pyasync::run");
+}
+
+} // namespace detail
+} // namespace pyasync

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The repository's checks on its C++: formatting (.clang-format) and clang-tidy (.clang-tidy)
+# over bridge/ and harness/, with zero findings. Needs build/dev/compile_commands.json (the
+# dev preset writes it). Writes build/lint/junit/lint.xml, one case per check, so the closing
+# count of ci/test.sh includes them. Exit 1 when a check fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+sources=$(git ls-files 'bridge/*.cpp' 'bridge/*.hpp' 'harness/*.cpp' 'harness/*.hpp')
+translation_units=$(git ls-files 'bridge/src/*.cpp' 'harness/src/*.cpp')
+mkdir -p build/lint/junit
+status=0
+
+echo "--- clang-format: bridge/ and harness/ against .clang-format"
+format_log=build/lint/format.log
+if clang-format --dry-run -Werror $sources >"$format_log" 2>&1; then
+  format_failure=""
+else
+  status=1
+  format_failure="$(head -c 20000 "$format_log")"
+  cat "$format_log"
+  echo "(fix with: clang-format -i \$(git ls-files 'bridge/*.[ch]pp' 'harness/*.[ch]pp'))"
+fi
+
+echo "--- clang-tidy: $(echo $translation_units | wc -w) translation units against .clang-tidy"
+tidy_log=build/lint/tidy.log
+if run-clang-tidy -quiet -j "$(nproc)" -p build/dev $translation_units >"$tidy_log" 2>&1 &&
+   ! grep -qE '(warning|error): ' "$tidy_log"; then
+  tidy_failure=""
+else
+  status=1
+  tidy_failure="$(grep -E -A3 '(warning|error): ' "$tidy_log" | head -c 20000)"
+  grep -E -A3 '(warning|error): ' "$tidy_log" || tail -40 "$tidy_log"
+fi
+
+/usr/bin/python3 - "$format_failure" "$tidy_failure" <<'PY'
+import sys
+from xml.sax.saxutils import escape, quoteattr
+cases = [("clang-format", sys.argv[1]), ("clang-tidy", sys.argv[2])]
+failures = sum(1 for _, text in cases if text)
+with open("build/lint/junit/lint.xml", "w") as out:
+    out.write(f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites><testsuite name="lint" tests="2" failures="{failures}">\n')
+    for name, text in cases:
+        if text:
+            out.write(f'  <testcase classname="lint" name={quoteattr(name)}><failure message="findings">{escape(text)}</failure></testcase>\n')
+        else:
+            out.write(f'  <testcase classname="lint" name={quoteattr(name)}/>\n')
+    out.write("</testsuite></testsuites>\n")
+PY
+[ $status -eq 0 ] && echo "lint: no findings"
+exit $status
