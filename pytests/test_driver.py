@@ -13,8 +13,10 @@ import time
 import xml.etree.ElementTree as ElementTree
 
 import pytest
+from approval import check_approved
 
 PROBE = os.environ.get("PYASYNC_HARNESS_PROBE")
+VERDICT_PROBE = os.environ.get("PYASYNC_VERDICT_PROBE")
 BUILD = os.environ.get("PYASYNC_BUILD_DIR")
 DRIVER = pathlib.Path(__file__).resolve().parents[1] / "tools" / "pyasync-test"
 pytestmark = pytest.mark.skipif(PROBE is None or BUILD is None, reason="run through ctest (PYASYNC_HARNESS_PROBE)")
@@ -39,6 +41,11 @@ def summary(stdout):
 def finished(stdout):
     """name -> status word, from the driver's pretty lines."""
     return {name: word for word, name in re.findall(r"^\[ *(OK|FAILED|SKIPPED|IGNORED) *\] (\w+::[\w.]+)", stdout, re.M)}
+
+
+def verdict_events(lines):
+    """The test events of a JSON event stream (the driver's reporter opens with a suite event)."""
+    return [event for event in map(json.loads, lines) if event["type"] == "test"]
 
 
 def registered_count(binary):
@@ -66,11 +73,8 @@ def test_merges_results_summary_and_junit_across_binaries(tmp_path):
 
     root = ElementTree.parse(junit).getroot()  # parses: valid XML despite the hostile output
     assert (root.get("tests"), root.get("failures"), root.get("skipped"), root.get("errors")) == ("6", "2", "1", "0")
-    cases = {}
-    for suite in root.iter("testsuite"):
-        binary = {p.get("name"): p.get("value") for p in suite.iter("property")}["binary"]
-        for case in suite.iter("testcase"):
-            cases[f"{binary}::{case.get('classname')}.{case.get('name')}"] = case
+    assert root.get("name") == "pyasync-test"
+    cases = {f"{case.get('classname')}.{case.get('name')}": case for case in root.iter("testcase")}
     assert set(cases) == set(finished(result.stdout))
     failing = cases["harness_probe_::Probe.fails_check"]
     assert failing.get("file").endswith("probe.cpp") and int(failing.get("line")) > 0
@@ -78,7 +82,7 @@ def test_merges_results_summary_and_junit_across_binaries(tmp_path):
     assert cases["harness_probe_::Probe.skipped"].find("skipped").get("message") == "needs a GPU"
     assert cases["pyasync_bridge_suite::Matrix.sleeps_on_both_sides"].get("file").endswith("matrix.cpp")
     hostile = cases["harness_probe_::Probe.prints_hostile_output"].find("system-out").text
-    assert "</system-out> ]]> & <tag>" in hostile and "control \\x01\\x1b" in hostile and "from python print" in hostile
+    assert "</system-out> ]]> & <tag>" in hostile and "control \\x01\\x1B" in hostile and "from python print" in hostile
 
 
 def test_build_dir_runs_registered_binaries_in_their_own_environment():
@@ -159,10 +163,12 @@ def test_json_events_name_their_binary_and_the_suite_event_sums_them():
     done = {e["name"]: e["event"] for e in events if e["type"] == "test" and e["event"] != "started"}
     assert done == {"harness_probe_::Probe.passes": "ok", "harness_probe_::Probe.skipped": "skipped",
                     "pyasync_bridge_suite::Matrix.runs_on_uvloop": "ok"}
-    assert all(e["binary"] == e["name"].split("::")[0] for e in events if e["type"] == "test")
+    assert (events[0]["type"], events[0]["event"], events[0]["test_count"], events[0]["suite_count"]) == \
+        ("suite", "started", 3, 2)
+    assert all(e["file"].endswith((".cpp")) and e["line"] > 0 for e in events
+               if e["type"] == "test" and e["event"] != "started")
     final = events[-1]
-    assert (final["type"], final["event"], final["passed"], final["skipped"], final["binaries"]) == \
-        ("suite", "ok", 2, 1, 2)
+    assert (final["type"], final["event"], final["passed"], final["skipped"]) == ("suite", "ok", 2, 1)
 
 
 def test_shards_run_every_case_exactly_once():
@@ -185,15 +191,24 @@ def test_ctrl_c_cancels_the_running_cases_and_prints_the_summary():
     process = subprocess.Popen([sys.executable, str(DRIVER), "-b", PROBE, "--include-ignored", "--format", "json",
                                 "--exact", "Hang.async_sleeps_forever"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=environment)
-    started = json.loads(process.stdout.readline())  # wait for the case to start, not for a fixed time
-    assert (started["event"], started["name"]) == ("started", "harness_probe_::Hang.async_sleeps_forever")
-    time.sleep(0.3)
+    wait_for_start(process, "Hang.async_sleeps_forever")  # not for a fixed time
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 2, stdout + stderr
     events = [json.loads(line) for line in stdout.splitlines()]
-    assert events[0]["event"] == "failed" and "interrupted by Ctrl-C" in events[0]["message"]
+    verdicts = verdict_events(stdout.splitlines())
+    assert verdicts[0]["event"] == "failed" and "interrupted by Ctrl-C" in verdicts[0]["message"]
     assert (events[-1]["type"], events[-1]["interrupted"], events[-1]["failed"]) == ("suite", True, 1)
+
+
+def wait_for_start(process, case):
+    """Reads the driver's events until `case` started, then gives it a moment to be under way."""
+    for line in process.stdout:
+        event = json.loads(line)
+        if event["type"] == "test":
+            assert (event["event"], event["name"]) == ("started", f"harness_probe_::{case}")
+            break
+    time.sleep(0.3)
 
 
 def start_driver_until_started(case, *extra):
@@ -201,9 +216,7 @@ def start_driver_until_started(case, *extra):
     process = subprocess.Popen([sys.executable, str(DRIVER), "-b", PROBE, "--include-ignored", "--format", "json",
                                 "--exact", case, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=environment)
-    started = json.loads(process.stdout.readline())
-    assert (started["event"], started["name"]) == ("started", f"harness_probe_::{case}")
-    time.sleep(0.3)
+    wait_for_start(process, case)
     return process
 
 
@@ -223,8 +236,8 @@ def test_a_binary_that_ignores_the_interruption_is_killed_after_the_grace_period
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 2, stdout + stderr
-    events = [json.loads(line) for line in stdout.splitlines()]
-    assert events[0]["event"] == "failed" and "was killed by SIGKILL" in events[0]["message"]
+    verdicts = verdict_events(stdout.splitlines())
+    assert verdicts[0]["event"] == "failed" and "was killed by SIGKILL" in verdicts[0]["message"]
 
 
 @pytest.mark.parametrize("target", ["/dev/full", "directory"])
@@ -232,3 +245,14 @@ def test_a_junit_file_that_cannot_be_written_is_an_internal_error(target, tmp_pa
     path = str(tmp_path) if target == "directory" else target
     result = driver("-b", PROBE, "--exact", "Probe.passes", "--junit", path)
     assert result.returncode == 3 and f"cannot write the JUnit report '{path}'" in result.stderr
+
+
+@pytest.mark.skipif(VERDICT_PROBE is None, reason="run through ctest (PYASYNC_VERDICT_PROBE)")
+@pytest.mark.parametrize("layout", ["pretty", "terse"])
+def test_driver_output_is_the_harness_reporters_output(layout):
+    # Two binaries, one after the other (--parallel 1): the same lines a single binary prints,
+    # each case named binary::Suite.Case, from the harness's own reporters.
+    result = driver("-b", PROBE, "-b", VERDICT_PROBE, "--parallel", "1", "--format", layout,
+                    "--filter", "Probe.passes:Probe.fails_check:Probe.skipped:Probe.ignored:Sentinel.after_1")
+    assert result.returncode == 1, result.stdout + result.stderr
+    check_approved(f"driver_{layout}", result.stdout)

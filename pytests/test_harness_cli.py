@@ -2,7 +2,6 @@
 normalised output with approved files (approved/*.txt; PYASYNC_APPROVE=1 rewrites them)."""
 import json
 import os
-import pathlib
 import re
 import signal
 import subprocess
@@ -10,9 +9,9 @@ import time
 import xml.etree.ElementTree as ElementTree
 
 import pytest
+from approval import check_approved
 
 PROBE = os.environ.get("PYASYNC_HARNESS_PROBE")
-APPROVED = pathlib.Path(__file__).parent / "approved"
 pytestmark = pytest.mark.skipif(PROBE is None, reason="run through ctest (PYASYNC_HARNESS_PROBE)")
 
 
@@ -21,23 +20,6 @@ def probe(*args, env=None, timeout=60, input=None):
     environment.update(env or {})
     return subprocess.run([PROBE, *args], capture_output=True, text=True, errors="replace", env=environment,
                           timeout=timeout)
-
-
-def normalise(text):
-    text = re.sub(r"\((\d+) ms( total)?\)", r"(T ms\2)", text)
-    text = re.sub(r"finished in [0-9.]+s", "finished in Ts", text)
-    text = re.sub(r"/[^\s:'\"]*/(\w+\.(cpp|py))", r"\1", text)
-    text = re.sub(r"0x[0-9a-f]+", "0xADDR", text)
-    return text
-
-
-def check_approved(name, text):
-    path = APPROVED / f"{name}.txt"
-    text = normalise(text)
-    if os.environ.get("PYASYNC_APPROVE") == "1":
-        path.write_text(text)
-    assert path.exists(), f"no approved file {path}: run with PYASYNC_APPROVE=1 and review it"
-    assert text == path.read_text()
 
 
 def names_run(stdout):
@@ -287,9 +269,10 @@ def test_isolate_turns_a_crash_into_one_failed_case():
 
 def test_json_events_one_per_case_then_the_summary():
     events = [json.loads(line) for line in probe("Probe.passes", "Probe.fails_check", "Probe.skipped", "--format", "json").stdout.splitlines()]
-    assert events[0] == {"type": "suite", "event": "started", "test_count": 3}
+    assert events[0] == {"type": "suite", "event": "started", "test_count": 3, "suite_count": 1}
     finished = {e["name"]: e for e in events if e["type"] == "test" and e["event"] != "started"}
     assert finished["Probe.passes"]["event"] == "ok"
+    assert finished["Probe.passes"]["file"].endswith("probe.cpp") and finished["Probe.passes"]["line"] == 29
     assert finished["Probe.fails_check"]["event"] == "failed" and "answer == 42" in finished["Probe.fails_check"]["message"]
     assert finished["Probe.skipped"]["event"] == "skipped" and finished["Probe.skipped"]["message"] == "needs a GPU"
     assert events[-1]["event"] == "failed" and (events[-1]["passed"], events[-1]["failed"], events[-1]["skipped"]) == (1, 1, 1)
@@ -379,3 +362,43 @@ def test_a_bad_registry_is_a_usage_error_naming_each_place(arguments):
 def test_help_still_works_with_a_bad_registry():
     run = subprocess.run([REGISTRATION_PROBE, "--help"], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0 and run.stdout.startswith("Usage: ")
+
+
+def report_events(lines, *args):
+    return subprocess.run([PROBE, "--report-events", *args], input="".join(line + "\n" for line in lines),
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_report_events_renders_a_merged_stream_with_the_reporters(tmp_path):
+    # The pyasync-test driver's reporting process: events in, the harness's own output out.
+    junit = tmp_path / "merged.xml"
+    stream = [json.dumps(e) for e in [
+        {"type": "suite", "event": "started", "test_count": 2, "suite_count": 2},
+        {"type": "test", "event": "started", "name": "a::S.one"},
+        {"type": "test", "event": "failed", "name": "a::S.one", "exec_time": 0.5, "file": "/x/s.cpp", "line": 7,
+         "message": "s.cpp:8: Failure\n  boom\n", "stdout": "printed\n"},
+        {"type": "note", "text": "a note from the driver"},
+        {"type": "test", "event": "skipped", "name": "b::T.two", "exec_time": 0, "message": "why"},
+        {"type": "suite", "event": "failed", "passed": 0, "failed": 2, "skipped": 1, "ignored": 0,
+         "filtered_out": 4, "interrupted": False, "exec_time": 1.0}]]
+    run = report_events(stream, "--format", "terse", "--junit", str(junit))
+    assert run.returncode == 0, run.stderr
+    assert "test a::S.one ... FAILED\na note from the driver\ntest b::T.two ... skipped, why\n" in run.stdout
+    assert "---- a::S.one ----\nprinted\ns.cpp:8: Failure\n  boom\n" in run.stdout
+    # The closing event's totals win (a fixture's tear-down failure has no test event).
+    assert run.stdout.endswith("test result: FAILED. 0 passed, 2 failed, 1 skipped, 0 ignored; 4 filtered out; "
+                               "finished in 1.00s\n")
+    case = ElementTree.parse(junit).getroot().find("testsuite/testcase")
+    assert (case.get("classname"), case.get("name"), case.get("file"), case.get("line")) == ("a::S", "one",
+                                                                                             "/x/s.cpp", "7")
+
+
+def test_report_events_refuses_a_truncated_or_garbled_stream():
+    started = json.dumps({"type": "suite", "event": "started", "test_count": 1})
+    passed = json.dumps({"type": "test", "event": "ok", "name": "a::S.one", "exec_time": 0})
+    truncated = report_events([started, passed])
+    assert truncated.returncode == 3
+    assert "the event stream ended before the run's closing event" in truncated.stdout
+    assert "test result: ok. 1 passed" in truncated.stdout  # what did arrive is still reported
+    garbled = report_events([started, "not json at all", json.dumps({"type": "suite", "event": "ok"})])
+    assert garbled.returncode == 3 and "not an event: not json at all" in garbled.stdout

@@ -1,4 +1,5 @@
 // The session: parse, select, list or run, report, exit status.
+#include "replay.hpp"
 #include "runner.hpp"
 
 #include <pyasync/testing/session.hpp>
@@ -113,6 +114,9 @@ int session::run() {
         std::cout << "pyasync-test " << PYASYNC_VERSION_MAJOR << "." << PYASYNC_VERSION_MINOR << "."
                   << PYASYNC_VERSION_PATCH << "\n";
         return exit_ok;
+    }
+    if (opts.report_events) {
+        return detail::replay_events(std::cin, opts, program_);
     }
     if (!registration_errors().empty()) {
         for (const std::string &error : registration_errors()) {

@@ -241,6 +241,7 @@ const std::vector<flag> &flags() {
          no_effect(),
          false},
         {section::hidden, {"--isolated-child"}, "", "", set_switch(&options::isolated_child), false},
+        {section::hidden, {"--report-events"}, "", "", set_switch(&options::report_events), false},
         {section::output, {"--help", "-h", "-?", "--gtest_help"}, "", "this text", set_switch(&options::help), false},
         {section::output, {"--version"}, "", "the harness's version", set_switch(&options::version), false},
     };

@@ -12,7 +12,8 @@ public:
     explicit json_reporter(std::FILE *out) : out_(out) {}
 
     void run_started(const run_plan_summary &plan) override {
-        emit(nlohmann::json{{"type", "suite"}, {"event", "started"}, {"test_count", plan.cases}});
+        emit(nlohmann::json{
+            {"type", "suite"}, {"event", "started"}, {"test_count", plan.cases}, {"suite_count", plan.suites}});
     }
 
     void case_started(const case_info &info) override {
@@ -20,7 +21,12 @@ public:
     }
 
     void case_finished(const case_result &result) override {
-        nlohmann::json event{{"type", "test"}, {"name", result.info->full_name()}, {"exec_time", result.seconds}};
+        // file and line: what a JUnit file written from these events (the driver's) needs.
+        nlohmann::json event{{"type", "test"},
+                             {"name", result.info->full_name()},
+                             {"exec_time", result.seconds},
+                             {"file", result.info->file},
+                             {"line", result.info->line}};
         switch (result.status) {
         case outcome::passed: event["event"] = "ok"; break;
         case outcome::failed:

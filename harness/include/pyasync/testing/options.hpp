@@ -69,8 +69,9 @@ struct options {
     // Sharding.
     std::optional<int> shard_count;
     std::optional<int> shard_index;
-    // Internal: the child of `--isolate`.
+    // Internal: the child of `--isolate`; the reporting process of the pyasync-test driver.
     bool isolated_child = false;
+    bool report_events = false;           ///< `--report-events`: report JSON events read from stdin
     bool help = false;
     bool version = false;
     std::vector<std::string> python_args; ///< after `--`: `sys.argv[1:]`
