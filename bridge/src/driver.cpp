@@ -8,41 +8,6 @@
 
 namespace pyasync {
 namespace detail {
-namespace {
-
-/// `iterator.throw(exception)` as `yield from` does it. Without a `throw` method the exception is
-/// raised in the delegating frame (PYGEN_ERROR with it set).
-PySendResult throw_into(PyObject *iterator, PyObject *exception, PyObject **result) {
-    PyObject *method = nullptr;
-    if (python::lookup_optional_attr(iterator, state().str_throw, &method) < 0) {
-        return PYGEN_ERROR;
-    }
-    if (method == nullptr) {
-        PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exception)), exception);
-        return PYGEN_ERROR;
-    }
-    PyObject *yielded = PyObject_CallOneArg(method, exception);
-    Py_DECREF(method);
-    if (yielded != nullptr) {
-        *result = yielded;
-        return PYGEN_NEXT;
-    }
-    if (PyErr_ExceptionMatches(PyExc_StopIteration)) {
-        PyObject *value = nullptr;
-        if (python::fetch_stop_iteration_value(&value) == 0) {
-            *result = value;
-            return PYGEN_RETURN;
-        }
-    }
-    return PYGEN_ERROR;
-}
-
-bool is_cancellation(PyObject *exception) {
-    return PyObject_TypeCheck(exception, reinterpret_cast<PyTypeObject *>(state().cancelled_error)) != 0;
-}
-
-} // namespace
-
 PyObject *driver::loop() {
     if (loop_ == nullptr) {
         loop_ = PyObject_CallNoArgs(state().get_running_loop);
@@ -88,7 +53,7 @@ void driver::release_suspension_future() noexcept {
 
 parked_operation *driver::unpark() noexcept {
     parked_operation *operation = std::exchange(parked_, nullptr);
-    if (operation != &away_park_) { // away, the root is released when the frame arrives home
+    if (operation != &away_.park) { // away, the root is released when the frame arrives home
         release_owner();
     }
     return operation;
@@ -118,7 +83,7 @@ PySendResult driver::send(PyObject *value, PyObject **result) {
         if (delegate_ != nullptr) {
             return forward_to_delegate(value, nullptr, result);
         }
-        if (parked_ == &away_park_ && !away_arrived_) {
+        if (parked_ == &away_.park && !away_.arrived) {
             // The frame is still away: the Task's first send after start_away, or a stray one.
             return yield_suspension_future(result);
         }
@@ -140,7 +105,7 @@ PySendResult driver::send(PyObject *value, PyObject **result) {
             }
             parked_operation *operation = unpark();
             release_suspension_future();
-            if (operation == &away_park_) {
+            if (operation == &away_.park) {
                 return arrive(result);
             }
             return resume(operation->waiter, result);
@@ -166,7 +131,7 @@ PySendResult driver::send(PyObject *value, PyObject **result) {
 }
 
 PySendResult driver::throw_in(PyObject *exception, PyObject **result) {
-    const bool frame_away = parked_ == &away_park_;
+    const bool frame_away = parked_ == &away_.park;
     if (frame_away) {
         record_away_error(exception); // before the stop: a stop callback may deliver it away
     }
@@ -174,7 +139,7 @@ PySendResult driver::throw_in(PyObject *exception, PyObject **result) {
         request_stop();
     }
     if (frame_away) {
-        if (!away_arrived_) { // still running away: it gets the exception when it comes home
+        if (!away_.arrived) { // still running away: it gets the exception when it comes home
             release_suspension_future();
             return yield_suspension_future(result);
         }
@@ -224,7 +189,7 @@ PySendResult driver::resume(std::coroutine_handle<> handle, PyObject **result) {
 
 PySendResult driver::settle(PyObject **result) {
     for (;;) {
-        if (parked_ == &away_park_) { // the frame runs on another thread: touch nothing of it
+        if (parked_ == &away_.park) { // the frame runs on another thread: touch nothing of it
             return yield_suspension_future(result);
         }
         if (top_promise_ != nullptr && top_promise_->take_yielded()) { // an async generator's item
@@ -341,7 +306,7 @@ PySendResult driver::finish(PyObject **result) {
     state_ = coroutine_state::finished;
     // A cancellation recorded while away that the frame never saw: it finished first, and its
     // outcome stands (as when a Python coroutine catches CancelledError and returns).
-    Py_CLEAR(away_error_);
+    Py_CLEAR(away_.error);
     PyObject *value = nullptr;
     if (top_promise_->exception()) {
         raise_in_python(top_promise_->exception(), top_promise_->origin(), nullptr);
@@ -355,95 +320,6 @@ PySendResult driver::finish(PyObject **result) {
     }
     *result = value;
     return PYGEN_RETURN;
-}
-
-int driver::close() {
-    switch (state_) {
-    case coroutine_state::unstarted:
-    case coroutine_state::yielded:
-    case coroutine_state::finished:
-        state_ = coroutine_state::finished;
-        Py_CLEAR(pending_yield_);
-        if (delegate_ != nullptr) { // delegate-only driver never started: close its delegate
-            PyObject *iterator = std::exchange(delegate_, nullptr);
-            PyObject *closed = nullptr;
-            if (python::lookup_optional_attr(iterator, state().str_close, &closed) > 0) {
-                Py_XSETREF(closed, PyObject_CallNoArgs(closed));
-            }
-            Py_DECREF(iterator);
-            if (closed == nullptr && PyErr_Occurred()) {
-                return -1;
-            }
-            Py_XDECREF(closed);
-        }
-        destroy_frame();
-        return 0;
-    case coroutine_state::running: PyErr_SetString(PyExc_ValueError, "coroutine already executing"); return -1;
-    case coroutine_state::suspended: break;
-    }
-    if (away_on_ != nullptr) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "pyasync: cannot close a C++ coroutine while its frame runs on a runtime thread (after "
-                        "pyasync::resume_on); cancel the Task awaiting it instead, which is delivered when the "
-                        "frame comes back to the loop");
-        return -1;
-    }
-    state_ = coroutine_state::finished;
-    int status = 0;
-    if (parked_ != nullptr) {
-        parked_operation *operation = unpark();
-        if (operation->cancel != nullptr) {
-            operation->cancel(operation);
-        }
-        release_suspension_future();
-    }
-    if (delegate_ != nullptr) {
-        // The awaitable we delegate to gets a CancelledError and may clean up; if its clean-up
-        // needs the loop (it yields), it finishes as a Task of its own on our loop.
-        PyObject *iterator = std::exchange(delegate_, nullptr);
-        delegate_target_ = nullptr;
-        PyObject *cancel =
-            PyObject_CallOneArg(state().cancelled_error, py::str("the C++ coroutine awaiting this was closed").ptr());
-        PyObject *outcome = nullptr;
-        const PySendResult sent = cancel != nullptr ? throw_into(iterator, cancel, &outcome) : PYGEN_ERROR;
-        Py_XDECREF(cancel);
-        if (sent == PYGEN_NEXT) {
-            PyObject *event_loop = loop(); // cached, or the loop running now (close() from a callback)
-            if (event_loop == nullptr) {
-                PyErr_Clear();
-            }
-            if (event_loop != nullptr) {
-                PyObject *rest = new_delegate_coroutine(Py_NewRef(iterator), outcome);
-                if (rest != nullptr) {
-                    PyObject *spawned = PyObject_CallMethodOneArg(event_loop, state().str_create_task, rest);
-                    Py_DECREF(rest);
-                    if (spawned == nullptr) {
-                        status = -1;
-                    }
-                    Py_XDECREF(spawned);
-                } else {
-                    status = -1;
-                }
-            } else {
-                Py_DECREF(outcome);
-                PyObject *closed = PyObject_CallMethodNoArgs(iterator, state().str_close);
-                status = closed == nullptr ? -1 : 0;
-                Py_XDECREF(closed);
-            }
-        } else if (sent == PYGEN_RETURN) {
-            Py_DECREF(outcome);
-        } else if (PyErr_Occurred() != nullptr) {
-            PyObject *error = fetch_exception();
-            if (error != nullptr && !is_cancellation(error)) {
-                PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(error)), error);
-                status = -1;
-            }
-            Py_XDECREF(error);
-        }
-        Py_DECREF(iterator);
-    }
-    destroy_frame();
-    return status;
 }
 
 void driver::become_delegate_only(PyObject *iterator, PyObject *yielded) noexcept {
@@ -464,13 +340,13 @@ int driver::traverse(visitproc visit, void *arg) const {
     Py_VISIT(pending_yield_);
     Py_VISIT(suspension_future_);
     Py_VISIT(loop_);
-    Py_VISIT(away_error_);
+    Py_VISIT(away_.error);
     // owner_ is not visited while held: a frame away is a root, whatever the cycles around it.
     return 0;
 }
 
 void driver::clear_python_references() noexcept {
-    Py_CLEAR(away_error_);
+    Py_CLEAR(away_.error);
     Py_CLEAR(delegate_);
     Py_CLEAR(pending_yield_);
     Py_CLEAR(suspension_future_);

@@ -1,6 +1,8 @@
-// What `co_await` on a Python awaitable needs before it can delegate: the awaitable's iterator
-// (CPython's own rules for `await`), and the error when no driver runs the task.
+// What delegating to a Python awaitable needs: the awaitable's iterator (CPython's own rules for
+// `await`), throwing into it as `yield from` does, and the error when no driver runs the task.
+#include <pyasync/detail/module_state.hpp>
 #include <pyasync/detail/python_awaiter.hpp>
+#include <pyasync/detail/python_compat.hpp>
 
 namespace pyasync {
 namespace detail {
@@ -49,6 +51,35 @@ PyObject *get_awaitable_iterator(PyObject *awaitable) noexcept {
     throw py::type_error(std::string("pyasync: co_await on a Python ") + Py_TYPE(awaitable)->tp_name +
                          " needs the task to be driven by Python on the event-loop thread; return the task from "
                          "a bound function, wrap it with pyasync::make_coroutine, or run it with pyasync::run");
+}
+
+PySendResult throw_into(PyObject *iterator, PyObject *exception, PyObject **result) {
+    PyObject *method = nullptr;
+    if (python::lookup_optional_attr(iterator, state().str_throw, &method) < 0) {
+        return PYGEN_ERROR;
+    }
+    if (method == nullptr) {
+        PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exception)), exception);
+        return PYGEN_ERROR;
+    }
+    PyObject *yielded = PyObject_CallOneArg(method, exception);
+    Py_DECREF(method);
+    if (yielded != nullptr) {
+        *result = yielded;
+        return PYGEN_NEXT;
+    }
+    if (PyErr_ExceptionMatches(PyExc_StopIteration)) {
+        PyObject *value = nullptr;
+        if (python::fetch_stop_iteration_value(&value) == 0) {
+            *result = value;
+            return PYGEN_RETURN;
+        }
+    }
+    return PYGEN_ERROR;
+}
+
+bool is_cancellation(PyObject *exception) {
+    return PyObject_TypeCheck(exception, reinterpret_cast<PyTypeObject *>(state().cancelled_error)) != 0;
 }
 
 } // namespace detail

@@ -12,14 +12,14 @@
 /// | unstarted   |                          | close() / dealloc                    | finished (frame freed)  |
 /// | running     | (the frame runs in send) | co_await Python awaitable: delegate()| suspended: delegate_    |
 /// | running     |                          | co_await C++ work: park()            | suspended: parked_      |
-/// | running     |                          | resume_on(runtime): leave_for()      | suspended: away_on_     |
+/// | running     |                          | resume_on(runtime): leave_for()      | suspended: away_.engine |
 /// | running     |                          | co_yield (async generator)           | yielded                 |
 /// | running     |                          | co_return / exception escapes        | finished                |
 /// | suspended   | delegate_ (Python iter)  | send/throw forwarded; it returns     | running (waiter resumed)|
 /// | suspended   | parked_ (C++ work)       | the work completes: wake_parked()    | running (next send)     |
 /// | suspended   | parked_                  | throw_in(CancelledError)             | running, or stays parked|
 /// |             |                          |                                      | until the work reports  |
-/// | suspended   | away_on_ (a runtime)     | come_home() (frame's thread)         | running (on the loop)   |
+/// | suspended   | away_.engine (a runtime) | come_home() (frame's thread)         | running (on the loop)   |
 /// | yielded     | the next __anext__       | send (generator)                     | running                 |
 /// | any but running | —                    | close(): the frame's clean-up runs   | finished                |
 ///
@@ -28,10 +28,10 @@
 /// is away, without the GIL.
 
 #include <pyasync/config.hpp>
+#include <pyasync/detail/away_state.hpp>
 #include <pyasync/detail/completion_queue.hpp>
 #include <pyasync/detail/source_location.hpp>
 
-#include <atomic>
 #include <coroutine>
 #include <memory>
 #include <stop_token>
@@ -42,28 +42,6 @@ class runtime;
 namespace detail {
 
 class task_promise_base;
-
-/// Where the driver delivers the outcome of a Python awaitable it delegated to.
-struct delegation_target {
-    PyObject *value = nullptr; ///< new reference after PYGEN_RETURN
-    PyObject *error = nullptr; ///< new reference to the normalized exception after PYGEN_ERROR
-    std::coroutine_handle<> waiter;
-    /// Set by an awaiter whose frame is away (on a runtime): called on the loop thread with the
-    /// outcome above, to turn it into C++ values there, before the frame is resumed on the runtime.
-    void (*settle_on_loop)(delegation_target *self) noexcept = nullptr;
-};
-
-/// An awaiter suspended on C++-side work. The work completes the driver's suspension future on
-/// the loop thread; a cancellation calls `cancel` first (to stop timers, child tasks, ...), then
-/// resumes the frame with the exception at once, unless `still_running` says the work has not
-/// reported yet: then the frame stays parked until it does (Asio operations, whose I/O objects
-/// live in the frame and must outlive them).
-struct parked_operation {
-    std::coroutine_handle<> waiter;
-    void (*cancel)(parked_operation *self) noexcept = nullptr;
-    bool (*still_running)(parked_operation *self) noexcept = nullptr;
-    PyObject *error = nullptr; ///< new reference: the exception thrown in while parked
-};
 
 /// `yielded`: an async generator's frame waits at a `co_yield` for the next `__anext__`.
 enum class coroutine_state : unsigned char { unstarted, suspended, running, yielded, finished };
@@ -120,13 +98,13 @@ public:
     std::stop_token stop_token();
 
     // --- Away: the frame runs on a runtime (`resume_on`) until it comes home to the loop. ---
-    // While away, the driver is parked on `away_park_` and yields its suspension future to the
+    // While away, the driver is parked on `away_.park` and yields its suspension future to the
     // Task; a cancellation is recorded (and stops the token) and delivered when the frame comes
     // home. The driver holds a reference to its own coroutine object meanwhile, so nothing can
     // destroy a frame that is running on another thread.
 
     /// True while the frame runs or waits off the loop. Read only by the thread running the frame.
-    [[nodiscard]] bool away() const noexcept { return away_on_ != nullptr; }
+    [[nodiscard]] bool away() const noexcept { return away_.engine != nullptr; }
     /// Loop thread, frame home: the frame continues at `frame` on `engine`. Throws on failure.
     void leave_for(runtime &engine, std::coroutine_handle<> frame);
     /// Loop thread: starts the outermost frame (never resumed yet) on `engine` at once.
@@ -141,7 +119,7 @@ public:
     void await_from_away(PyObject *awaitable, bool owned, delegation_target &target) noexcept;
     /// Frame thread: an awaiter away delivered the recorded cancellation itself (from the stop
     /// token), so coming home must not deliver it again.
-    void note_cancellation_delivered_away() noexcept { away_cancel_delivered_.store(true, std::memory_order_release); }
+    void note_cancellation_delivered_away() noexcept { away_.cancel_delivered.store(true, std::memory_order_release); }
     /// Loop thread, frame home: the exception thrown in while away (new reference) or nullptr.
     PyObject *take_away_error() noexcept;
     /// Makes this the driver of an async generator: each `co_yield` returns its item from
@@ -178,6 +156,13 @@ private:
     PySendResult settle(PyObject **result);
     PySendResult forward_to_delegate(PyObject *value, PyObject *exception, PyObject **result);
     PySendResult finish(PyObject **result);
+    // close(), step by step.
+    int close_not_suspended();
+    void stop_parked_work() noexcept;
+    int cancel_delegate();
+    /// The delegate yielded `yielded` (new reference) during its clean-up: it finishes as a Task
+    /// of its own on the loop, or is closed now when no loop is known.
+    int finish_delegate_on_loop(PyObject *iterator, PyObject *yielded);
     void request_stop() noexcept;
     void release_suspension_future() noexcept;
     PySendResult yield_suspension_future(PyObject **result);
@@ -190,13 +175,6 @@ private:
     parked_operation *unpark() noexcept;
     static void on_home(completion *self) noexcept;
     static void on_home_dropped(completion *self) noexcept;
-
-    /// The queue node that brings the frame home (aggregated, not derived, so the driver and
-    /// the coroutine object around it stay standard-layout).
-    struct home_completion {
-        completion node; // first member: a completion * is a home_completion *
-        driver *owner = nullptr;
-    };
 
     std::coroutine_handle<> top_;
     task_promise_base *top_promise_;
@@ -219,17 +197,8 @@ private:
     PyObject *owner_ = nullptr;             ///< our coroutine object (borrowed)
     bool holding_owner_ = false;            ///< a reference to owner_ is held (away, or parked rooted)
     completion_queue *rooted_in_ = nullptr; ///< the queue that lists us as rooted
-    runtime *away_on_ = nullptr;            ///< the runtime the frame runs on, or nullptr when home
-    parked_operation away_park_;            ///< what parked_ points to while away
-    bool away_arrived_ = false;             ///< loop thread: the home completion was delivered
-    PyObject *away_error_ = nullptr;        ///< thrown in while away, delivered at home
-    std::atomic<bool> away_cancel_delivered_{false};
-    std::coroutine_handle<> away_resume_; ///< written away before the home completion is pushed
-    PyObject *away_request_ = nullptr;    ///< an awaitable the frame asked the loop to await
-    bool away_request_owned_ = false;
-    delegation_target *away_target_ = nullptr;
     std::shared_ptr<completion_queue> queue_;
-    home_completion home_;
+    away_state away_; ///< used only while the frame runs off the loop (driver_away.cpp)
 };
 
 /// The work `owner` is parked on completed: resolves the suspension future its Task waits on,

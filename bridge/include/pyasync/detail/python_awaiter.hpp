@@ -21,6 +21,13 @@ PyObject *get_awaitable_iterator(PyObject *awaitable) noexcept;
 /// Raises the error for a task awaiting Python without a driver.
 [[noreturn]] void throw_no_driver(PyObject *awaitable);
 
+/// `iterator.throw(exception)` as `yield from` does it. Without a `throw` method the exception is
+/// raised in the delegating frame (PYGEN_ERROR with it set). GIL held.
+PySendResult throw_into(PyObject *iterator, PyObject *exception, PyObject **result);
+
+/// True for an instance of asyncio.CancelledError. GIL held.
+bool is_cancellation(PyObject *exception);
+
 /// Converts a Python result to `T`, naming both types when it cannot.
 template <typename T>
 T convert_result(py::object value) {
