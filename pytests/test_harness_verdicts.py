@@ -193,10 +193,33 @@ def test_isolate_stops_the_running_child_on_a_signal_and_writes_the_reports(sign
     assert [c.get("name") for c in failures] == ["async_sleeps_forever"]
 
 
+SLEEP_SYSCALLS = {"35", "230", "101", "115"}  # nanosleep, clock_nanosleep on x86_64; the same on aarch64
+
+
+def wait_until_asleep(pid, timeout=60):
+    """Waits until the main thread of `pid` sleeps in the kernel (a case's sleep_for). An --isolate
+    parent prints RUN when it starts the child, before the child's interpreter is up: a signal
+    sent then reaches Python, not a case blocked in C++."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            syscall = pathlib.Path(f"/proc/{pid}/syscall").read_text().split()
+        except OSError:
+            syscall = []
+        if syscall and syscall[0] in SLEEP_SYSCALLS:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"process {pid} did not reach the case's sleep within {timeout} s")
+
+
 def test_isolate_kills_a_child_that_ignores_the_interruption(tmp_path):
     process, seen = start_and_wait_for(["--isolate", "--include-ignored", "--exact", "Hang.sync_blocks_forever"],
                                        "[ RUN      ] Hang.sync_blocks_forever")
-    time.sleep(0.5)
+    children = []
+    while not children and process.poll() is None:
+        children = children_of(process.pid)
+    assert len(children) == 1
+    wait_until_asleep(children[0])
     process.send_signal(signal.SIGTERM)
     stdout, _ = process.communicate(timeout=30)
     assert process.returncode == 2
