@@ -158,6 +158,14 @@ def test_ignored_cases_are_reported_and_run_on_request():
 
 # ---- order, repeat, fail-fast --------------------------------------------------------------
 
+def test_bazel_test_random_seed_seeds_the_shuffle_and_the_command_line_wins():
+    bazel = probe("Probe", "--shuffle", env={"TEST_RANDOM_SEED": "11"})
+    assert "Shuffling with seed 11 (--seed 11 repeats this order)" in bazel.stdout
+    assert "Shuffling with seed 3 " in probe("Probe", "--shuffle", "--seed", "3", env={"TEST_RANDOM_SEED": "11"}).stdout
+    bad = probe("Probe", "--shuffle", env={"TEST_RANDOM_SEED": "eleven"})
+    assert bad.returncode == 4 and "invalid value 'eleven' for TEST_RANDOM_SEED: expected an integer >= 0" in bad.stderr
+
+
 def test_shuffle_prints_its_seed_and_the_seed_repeats_the_order():
     first = probe("Probe", "Parallel", "--shuffle", "--seed", "7")
     assert "Shuffling with seed 7 (--seed 7 repeats this order)" in first.stdout

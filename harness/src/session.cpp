@@ -18,15 +18,8 @@ namespace pyasync::testing {
 namespace detail {
 
 std::uint32_t effective_seed(const options &opts) {
-    static const std::uint32_t chosen = [&] {
-        if (opts.seed) {
-            return *opts.seed;
-        }
-        if (const char *value = std::getenv("TEST_RANDOM_SEED"); value != nullptr && *value != '\0') {
-            return static_cast<std::uint32_t>(std::strtoul(value, nullptr, 10));
-        }
-        return static_cast<std::uint32_t>(std::random_device{}() % 100000);
-    }();
+    static const std::uint32_t chosen =
+        opts.seed ? *opts.seed : static_cast<std::uint32_t>(std::random_device{}() % 100000);
     return chosen;
 }
 
@@ -56,11 +49,6 @@ void report_ignored_cases(const selection &chosen, reporter &report, run_record 
 } // namespace detail
 
 namespace {
-
-const char *environment(const char *name) {
-    const char *value = std::getenv(name);
-    return value != nullptr && *value != '\0' ? value : nullptr;
-}
 
 void touch(const char *path) {
     std::ofstream{path, std::ios::app};
@@ -124,10 +112,8 @@ int session::run() {
         }
         return exit_usage;
     }
-    for (const char *name : {"TEST_SHARD_STATUS_FILE", "GTEST_SHARD_STATUS_FILE"}) {
-        if (const char *path = environment(name)) {
-            touch(path);
-        }
+    for (const std::string &path : opts.shard_status_files) {
+        touch(path.c_str());
     }
     detail::selection chosen = detail::select_cases(registered_cases(), opts);
     if (opts.list != list_format::none) {
@@ -146,9 +132,8 @@ int session::run() {
                      exact_names_missed ? "; --exact compares whole names like Suite.Case (see --list)" : "");
         return exit_no_tests;
     }
-    const char *premature_exit_file = environment("TEST_PREMATURE_EXIT_FILE");
-    if (premature_exit_file != nullptr) {
-        touch(premature_exit_file);
+    if (!opts.premature_exit_file.empty()) {
+        touch(opts.premature_exit_file.c_str());
     }
     if (opts.isolated_child) {
         // The --isolate parent puts each child in a process group of its own: should the parent
@@ -159,8 +144,8 @@ int session::run() {
         }
     }
     std::FILE *out = nullptr;
-    if (const char *fd = environment("PYASYNC_TEST_EVENT_FD"); fd != nullptr && opts.isolated_child) {
-        out = fdopen(std::atoi(fd), "w");
+    if (opts.event_fd && opts.isolated_child) {
+        out = fdopen(*opts.event_fd, "w");
     }
     int saved_stdout = -1;
     if (out == nullptr) {
@@ -208,8 +193,8 @@ int session::run() {
         dup2(saved_stdout, STDOUT_FILENO);
         close(saved_stdout);
     }
-    if (premature_exit_file != nullptr) {
-        std::remove(premature_exit_file);
+    if (!opts.premature_exit_file.empty()) {
+        std::remove(opts.premature_exit_file.c_str());
     }
     return status;
 }

@@ -52,6 +52,21 @@ void apply_environment(parse_state &p) {
     if (environment("NO_COLOR") != nullptr && o.color == color_mode::automatic) {
         o.color = color_mode::never;
     }
+    if (const char *value = environment("TEST_RANDOM_SEED"); value != nullptr && !o.seed) {
+        // Bazel's; PYASYNC_TEST_SEED (read above) and --seed (read later) win.
+        o.seed = static_cast<std::uint32_t>(detail::to_int(value, "TEST_RANDOM_SEED", 0));
+    }
+    for (const char *name : {"TEST_SHARD_STATUS_FILE", "GTEST_SHARD_STATUS_FILE"}) {
+        if (const char *path = environment(name)) {
+            o.shard_status_files.emplace_back(path);
+        }
+    }
+    if (const char *path = environment("TEST_PREMATURE_EXIT_FILE")) {
+        o.premature_exit_file = path;
+    }
+    if (const char *fd = environment("PYASYNC_TEST_EVENT_FD")) {
+        o.event_fd = detail::to_int(fd, "PYASYNC_TEST_EVENT_FD", 0);
+    }
 }
 
 int parse_shard_variable(const char *name, const char *value) {

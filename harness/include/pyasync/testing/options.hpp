@@ -50,7 +50,7 @@ struct options {
     bool isolate = false;
     int repeat = 1; ///< -1: until interrupted
     case_order order = case_order::declared;
-    std::optional<std::uint32_t> seed;
+    std::optional<std::uint32_t> seed; ///< `--seed`, else TEST_RANDOM_SEED
     bool fail_fast = false;
     std::optional<double> timeout_seconds;
     std::string loop_factory; ///< "asyncio", "uvloop" or "module:callable"
@@ -69,9 +69,13 @@ struct options {
     // Sharding.
     std::optional<int> shard_count;
     std::optional<int> shard_index;
+    // Test-runner protocols, from the environment only.
+    std::vector<std::string> shard_status_files; ///< TEST_SHARD_STATUS_FILE, GTEST_SHARD_STATUS_FILE: touched
+    std::string premature_exit_file; ///< TEST_PREMATURE_EXIT_FILE (Bazel): exists while the run is under way
+    std::optional<int> event_fd;     ///< PYASYNC_TEST_EVENT_FD: where an --isolate child writes its events
     // Internal: the child of `--isolate`; the reporting process of the pyasync-test driver.
     bool isolated_child = false;
-    bool report_events = false;           ///< `--report-events`: report JSON events read from stdin
+    bool report_events = false; ///< `--report-events`: report JSON events read from stdin
     bool help = false;
     bool version = false;
     std::vector<std::string> python_args; ///< after `--`: `sys.argv[1:]`
