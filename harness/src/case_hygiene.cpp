@@ -2,6 +2,8 @@
 // helpers (asyncio's and warnings' own APIs are the reliable way to see them).
 #include "case_hygiene.hpp"
 
+#include <pybind11/eval.h>
+
 namespace pyasync::testing::detail {
 namespace {
 

@@ -6,8 +6,6 @@
 
 #include <pyasync/testing/options.hpp>
 
-#include <pybind11/eval.h>
-
 namespace pyasync::testing::detail {
 
 /// "file:line: Failure\n  " for `result`'s case: the head of a failure the harness records.

@@ -17,13 +17,13 @@ namespace {
 // returns to Python: a sync case blocked in C++ never does. This C handler keeps the promise
 // that a second signal exits at once whatever the main thread is doing.
 struct sigaction python_actions[2]{}; // SIGINT's, SIGTERM's
+constexpr char interrupted_twice[] = "\npyasync-test: interrupted twice: exiting now\n";
 volatile std::sig_atomic_t stop_signals_seen = 0;
 
 extern "C" void count_stop_signal(int signal_number) {
     stop_signals_seen = stop_signals_seen + 1;
     if (stop_signals_seen >= 2) {
-        constexpr char message[] = "\npyasync-test: interrupted twice: exiting now\n";
-        (void)!write(real_stderr_fd(), message, sizeof message - 1);
+        (void)!write(real_stderr_fd(), interrupted_twice, sizeof interrupted_twice - 1); // async-signal-safe
         _exit(exit_interrupted);
     }
     const struct sigaction &python = python_actions[signal_number == SIGTERM ? 1 : 0];
@@ -50,7 +50,7 @@ void install_stop_signal_handlers(std::function<void()> on_stop) {
 }
 
 void exit_interrupted_twice() {
-    std::fputs("\npyasync-test: interrupted twice: exiting now\n", stderr);
+    std::fputs(interrupted_twice, stderr);
     std::fflush(nullptr);
     _exit(exit_interrupted);
 }

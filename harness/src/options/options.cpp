@@ -69,15 +69,6 @@ void apply_environment(parse_state &p) {
     }
 }
 
-int parse_shard_variable(const char *name, const char *value) {
-    char *end = nullptr;
-    const long parsed = std::strtol(value, &end, 10);
-    if (*end != '\0' || parsed < 0) {
-        throw usage_error(std::string("invalid ") + name + "='" + value + "': expected an integer >= 0");
-    }
-    return static_cast<int>(parsed);
-}
-
 /// The Bazel/GoogleTest sharding protocol, unless --shard-count/--shard-index were given.
 void apply_shard_environment(options &o) {
     if (o.shard_count) {
@@ -94,8 +85,8 @@ void apply_shard_environment(options &o) {
             throw usage_error(std::string(total == nullptr ? index_name : total_name) + " is set but " +
                               (total == nullptr ? total_name : index_name) + " is not: set both or neither");
         }
-        const int count = parse_shard_variable(total_name, total);
-        const int at = parse_shard_variable(index_name, index);
+        const int count = detail::to_int(total, total_name, 0);
+        const int at = detail::to_int(index, index_name, 0);
         if (count < 1 || at >= count) {
             throw usage_error(std::string(index_name) + "=" + index + " is out of range for " + total_name + "=" +
                               total);
