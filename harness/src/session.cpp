@@ -99,8 +99,7 @@ int session::run() {
         return exit_ok;
     }
     if (opts.version) {
-        std::cout << "pyasync-test " << PYASYNC_VERSION_MAJOR << "." << PYASYNC_VERSION_MINOR << "."
-                  << PYASYNC_VERSION_PATCH << "\n";
+        std::cout << "pyasync-test " << PYASYNC_VERSION_STRING << "\n";
         return exit_ok;
     }
     if (opts.report_events) {

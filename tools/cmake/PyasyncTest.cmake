@@ -43,6 +43,8 @@ function(pyasync_add_test_executable target)
   endif()
   add_executable(${target} ${arg_SOURCES})
   target_link_libraries(${target} PRIVATE pyasync::harness_main ${arg_LIBRARIES})
+  # Cases hold py::objects, whose pybind11 types have hidden visibility (pybind11's rule).
+  set_target_properties(${target} PROPERTIES CXX_VISIBILITY_PRESET hidden)
   set(environment ${arg_ENVIRONMENT})
   if(arg_PYTHONPATH)
     string(REPLACE ";" ":" python_path "${arg_PYTHONPATH}")

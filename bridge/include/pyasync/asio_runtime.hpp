@@ -29,17 +29,17 @@ namespace pyasync {
 /// request/response exchange with the loop would pay it on every hop.
 class asio_runtime final : public runtime {
 public:
-    explicit asio_runtime(std::size_t threads = 0, std::size_t blocking_threads = 0,
+    PYASYNC_API explicit asio_runtime(std::size_t threads = 0, std::size_t blocking_threads = 0,
                           std::optional<std::chrono::microseconds> spin = std::nullopt);
-    ~asio_runtime() override;
+    PYASYNC_API ~asio_runtime() override;
     asio_runtime(const asio_runtime &) = delete;
     asio_runtime &operator=(const asio_runtime &) = delete;
 
-    void spawn(job work) override;
-    void spawn_blocking(job work) override;
-    std::shared_ptr<timer_handle> schedule_after(std::chrono::nanoseconds delay,
+    PYASYNC_API void spawn(job work) override;
+    PYASYNC_API void spawn_blocking(job work) override;
+    PYASYNC_API std::shared_ptr<timer_handle> schedule_after(std::chrono::nanoseconds delay,
                                                  std::function<void(bool fired)> on_expiry) override;
-    void shutdown() noexcept override;
+    PYASYNC_API void shutdown() noexcept override;
 
     /// The workers' executor, for Asio interop (`asio::co_spawn`, sockets, timers of your own).
     [[nodiscard]] asio::any_io_executor executor() { return context_.get_executor(); }
@@ -65,6 +65,6 @@ private:
 /// The executor of the default runtime's workers, for `asio::co_spawn` and I/O objects. Any
 /// thread. Throws `std::logic_error` naming the fix when the default runtime is not an
 /// `asio_runtime` (a user-written runtime was installed with `set_default_runtime`).
-asio::any_io_executor asio_executor();
+PYASYNC_API asio::any_io_executor asio_executor();
 
 } // namespace pyasync

@@ -37,7 +37,7 @@ namespace detail {
 
 /// Wraps the coroutine object `coroutine` (new reference, consumed) as a Python async iterator
 /// (new reference, or nullptr with an error set).
-PyObject *new_async_generator(PyObject *coroutine) noexcept;
+PYASYNC_API PyObject *new_async_generator(PyObject *coroutine) noexcept;
 
 template <typename T>
 class async_generator_promise final : public task_promise_base {

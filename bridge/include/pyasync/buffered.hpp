@@ -31,7 +31,7 @@ namespace pyasync {
 /// Wraps the Python async iterator `source` (any: a C++ `async_generator`, a Python async
 /// generator, ...) as described above. Raises ValueError for a capacity of 0 and TypeError
 /// for a source that is not an async iterator.
-py::object buffered(py::object source, std::size_t capacity);
+PYASYNC_API py::object buffered(py::object source, std::size_t capacity);
 
 /// As above, for a C++ generator.
 template <typename T>

@@ -5,6 +5,8 @@
 /// pyasync builds on pybind11 (type casters, `py::object`) and the CPython C API. All of
 /// pyasync lives in `namespace pyasync`; internals in `pyasync::detail`.
 
+#include <pyasync/version.hpp>
+
 #include <pybind11/pybind11.h>
 
 #if __cplusplus < 202002L
@@ -14,14 +16,15 @@
 #    error "pyasync needs Python 3.10 or newer (am_send / PyIter_Send)"
 #endif
 
-#define PYASYNC_VERSION_MAJOR 0
-#define PYASYNC_VERSION_MINOR 1
-#define PYASYNC_VERSION_PATCH 0
-
 // pyasync's namespace carries no visibility attribute (unlike pybind11's): GCC 12 then warns
 // that coroutine frame types of pyasync templates have "greater visibility than their fields".
-// Modules built with `pyasync_add_module` (and the bridge target) compile with
-// -fvisibility=hidden, which keeps two modules' copies apart all the same.
+// The shared bridge (libpyasync.so) and modules built with `pyasync_add_module` compile with
+// -fvisibility=hidden: templates and inline code stay private to each module, and the library
+// exports only what is marked PYASYNC_API.
+
+/// Marks what libpyasync.so exports: the functions and objects every module shares (one
+/// runtime, one coroutine type, one completion queue per loop per process).
+#define PYASYNC_API __attribute__((visibility("default")))
 
 #if !defined(NDEBUG)
 /// Debug builds check the threading contracts of the entry points that need the GIL (as
@@ -40,6 +43,6 @@ namespace py = pybind11;
 namespace detail {
 /// Prints "pyasync: <where>: precondition failed: <what>" to stderr and aborts. A debug-build
 /// contract check failed: a bug in the caller, which no exception could report reliably.
-[[noreturn]] void precondition_failed(const char *where, const char *what) noexcept;
+[[noreturn]] PYASYNC_API void precondition_failed(const char *where, const char *what) noexcept;
 } // namespace detail
 } // namespace pyasync

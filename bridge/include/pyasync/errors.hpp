@@ -36,20 +36,20 @@ public:
 /// cancellation.
 class cancelled_error {
 public:
-    cancelled_error();
+    PYASYNC_API cancelled_error();
     /// Wraps a caught `asyncio.CancelledError` instance. GIL held.
-    explicit cancelled_error(py::object exception);
+    PYASYNC_API explicit cancelled_error(py::object exception);
     cancelled_error(const cancelled_error &) = default;
     cancelled_error(cancelled_error &&) noexcept = default;
     cancelled_error &operator=(const cancelled_error &) = default;
     cancelled_error &operator=(cancelled_error &&) noexcept = default;
-    ~cancelled_error();
+    PYASYNC_API ~cancelled_error();
 
     /// "cancelled", or "cancelled: <message given to Task.cancel()>".
     [[nodiscard]] const char *what() const noexcept { return message_.c_str(); }
     /// The `asyncio.CancelledError` instance, or an empty (null) object when made in C++. GIL
     /// held to use it; the error itself may be copied and dropped on any thread.
-    [[nodiscard]] const py::object &exception() const noexcept;
+    [[nodiscard]] PYASYNC_API const py::object &exception() const noexcept;
 
 private:
     std::shared_ptr<py::object> exception_;
@@ -59,25 +59,25 @@ private:
 /// The Python class `pyasync.CppError` (a subclass of `RuntimeError`) raised for a C++ exception
 /// that is not a `std::exception` and that no pybind11 translator knows. Shared by every module
 /// built with pyasync in the process (it lives in the `pyasync` module). GIL held.
-py::handle cpp_error_type();
+PYASYNC_API py::handle cpp_error_type();
 
 namespace detail {
 /// Throws the C++ form of the Python exception instance `exception` (a new reference, consumed):
 /// `cancelled_error` for `asyncio.CancelledError`, `python_error` otherwise. GIL held.
-[[noreturn]] void throw_python_exception(PyObject *exception);
+[[noreturn]] PYASYNC_API void throw_python_exception(PyObject *exception);
 
 /// Sets the Python error indicator from a C++ exception escaping the coroutine `coroutine_name`
 /// (may be nullptr): Python exceptions are restored as they were; C++ ones go through pybind11's
 /// translators, get a note naming their origin, and fall back to `pyasync.CppError`. GIL held.
-void raise_in_python(const std::exception_ptr &error, const detail::source_location &origin,
+PYASYNC_API void raise_in_python(const std::exception_ptr &error, const detail::source_location &origin,
                      const char *coroutine_name) noexcept;
 
 /// The normalized exception instance currently set (a new reference; the indicator is cleared).
-PyObject *fetch_exception() noexcept;
+PYASYNC_API PyObject *fetch_exception() noexcept;
 
 /// A type's readable name from its `typeid(...).name()` (the mangled name when demangling
 /// fails). Any thread, no GIL. Used wherever a C++ exception's type is shown.
-std::string demangle(const char *mangled);
+PYASYNC_API std::string demangle(const char *mangled);
 } // namespace detail
 
 } // namespace pyasync

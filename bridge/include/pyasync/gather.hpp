@@ -20,7 +20,7 @@ public:
     gather_awaiter(gather_awaiter &&other) noexcept : parked_operation(), awaitables_(std::move(other.awaitables_)) {}
     gather_awaiter(const gather_awaiter &) = delete;
     gather_awaiter &operator=(const gather_awaiter &) = delete;
-    ~gather_awaiter();
+    PYASYNC_API ~gather_awaiter();
 
     bool await_ready() const noexcept { return awaitables_.empty(); }
     template <typename Promise>
@@ -28,11 +28,11 @@ public:
         start(loop_driver_of(awaiting, "pyasync::gather"));
         waiter = awaiting;
     }
-    std::vector<py::object> await_resume();
+    PYASYNC_API std::vector<py::object> await_resume();
 
 private:
-    void start(driver &d);
-    static void cancel_children(parked_operation *self) noexcept;
+    PYASYNC_API void start(driver &d);
+    PYASYNC_API static void cancel_children(parked_operation *self) noexcept;
 
     std::vector<py::object> awaitables_;
     std::shared_ptr<gather_state> state_;

@@ -18,7 +18,7 @@ public:
     sleep_awaiter(sleep_awaiter &&other) noexcept : parked_operation(), seconds_(other.seconds_) {}
     sleep_awaiter(const sleep_awaiter &) = delete;
     sleep_awaiter &operator=(const sleep_awaiter &) = delete;
-    ~sleep_awaiter();
+    PYASYNC_API ~sleep_awaiter();
 
     bool await_ready() const noexcept { return false; } // like asyncio.sleep(0), a zero sleep yields once
 
@@ -28,11 +28,11 @@ public:
         waiter = awaiting;
     }
 
-    void await_resume();
+    PYASYNC_API void await_resume();
 
 private:
-    void start(driver &d);
-    static void cancel_timer(parked_operation *self) noexcept;
+    PYASYNC_API void start(driver &d);
+    PYASYNC_API static void cancel_timer(parked_operation *self) noexcept;
 
     double seconds_;
     PyObject *timer_ = nullptr;

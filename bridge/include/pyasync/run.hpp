@@ -27,7 +27,7 @@ struct run_options {
 
 /// The loop factory named by `spec` (None for asyncio's default). Throws `py::value_error`
 /// naming the accepted forms when `spec` is unknown, `python_error` when the import fails.
-py::object resolve_loop_factory(const std::string &spec);
+PYASYNC_API py::object resolve_loop_factory(const std::string &spec);
 
 namespace detail {
 template <typename T>
@@ -60,9 +60,9 @@ task<void> keep_outcome(task<T> work, run_outcome<T> &outcome) {
 /// Runs `coroutine` with asyncio.Runner (a new loop on this thread, then cancel leftovers,
 /// shutdown_asyncgens, shutdown_default_executor, close) and returns its result. Throws
 /// `python_error`.
-py::object run_with_runner(const py::object &coroutine, const run_options &options);
+PYASYNC_API py::object run_with_runner(const py::object &coroutine, const run_options &options);
 /// `loop.run_until_complete(coroutine)`. Throws `python_error`.
-void run_on_loop(py::handle loop, const py::object &coroutine);
+PYASYNC_API void run_on_loop(py::handle loop, const py::object &coroutine);
 
 template <typename T>
 T take_outcome(run_outcome<T> &outcome) {
@@ -77,9 +77,9 @@ T take_outcome(run_outcome<T> &outcome) {
 }
 
 /// Exit status for an error escaping `main` (prints the Python traceback to stderr).
-int report_main_error(const std::exception_ptr &error) noexcept;
+PYASYNC_API int report_main_error(const std::exception_ptr &error) noexcept;
 /// The loop factory for `main`: `PYASYNC_LOOP` when set, else `options.loop_factory`.
-run_options main_options(run_options options);
+PYASYNC_API run_options main_options(run_options options);
 } // namespace detail
 
 /// Runs `work` to completion on a new event loop on the calling thread and returns its value.

@@ -45,14 +45,14 @@ public:
 /// The process's default runtime: an `asio_runtime` with `PYASYNC_THREADS` workers (default:
 /// the number of cores), created on first use. Eager, any thread. The first use from Python
 /// registers an `atexit` hook that shuts it down before the interpreter finalizes.
-runtime &default_runtime();
+PYASYNC_API runtime &default_runtime();
 
 /// Replaces the default runtime (for instance with a user's engine); the previous one is shut
 /// down. Call it before any work is spawned. Any thread.
-void set_default_runtime(std::shared_ptr<runtime> engine);
+PYASYNC_API void set_default_runtime(std::shared_ptr<runtime> engine);
 
 /// The number of bridged runtime operations still alive (started and neither delivered nor
 /// dropped): 0 once everything finished or was cancelled. For leak checks; any thread.
-std::size_t pending_operations() noexcept;
+PYASYNC_API std::size_t pending_operations() noexcept;
 
 } // namespace pyasync

@@ -15,11 +15,11 @@ struct task_locals {
 /// The running event loop of the calling thread (`asyncio.get_running_loop()`). Inside a task
 /// driven by Python this is the loop of the Task driving it. Eager; throws `python_error`
 /// (RuntimeError) when no loop runs. GIL held.
-py::object get_running_loop();
+PYASYNC_API py::object get_running_loop();
 
 /// The running loop and a copy of the current context. Python awaitables a task awaits run in
 /// the driving Task's context already; use this to run callbacks elsewhere in the same context
 /// (`context.run(fn)`, `loop.call_soon(fn, context=...)`). Eager; GIL held.
-task_locals current_locals();
+PYASYNC_API task_locals current_locals();
 
 } // namespace pyasync

@@ -36,22 +36,22 @@ class completion_queue : public std::enable_shared_from_this<completion_queue> {
 public:
     /// The queue of `loop`, created on first use: eager, loop thread, GIL held. Throws
     /// `py::error_already_set` when the loop cannot be watched.
-    static std::shared_ptr<completion_queue> of(PyObject *loop);
+    PYASYNC_API static std::shared_ptr<completion_queue> of(PyObject *loop);
 
     /// Any thread, no GIL. After the loop closed, `item` is discarded here and counted.
-    void push(completion *item) noexcept;
+    PYASYNC_API void push(completion *item) noexcept;
 
     /// Totals of every queue in the process (for tests and benchmarks). Any thread.
-    static completion_counts totals() noexcept;
+    PYASYNC_API static completion_counts totals() noexcept;
 
     /// Loop thread, GIL held: `owner` keeps its coroutine object alive (rooted) while parked on
     /// runtime work that completes through this queue, until `unroot`. When the loop closes
     /// (or is collected), the queue abandons that work and drops the roots, so the closed
     /// loop's Tasks, and the loop itself, can be collected instead of staying alive for good.
-    void root(driver &owner) noexcept;
-    void unroot(driver &owner) noexcept;
+    PYASYNC_API void root(driver &owner) noexcept;
+    PYASYNC_API void unroot(driver &owner) noexcept;
 
-    ~completion_queue();
+    PYASYNC_API ~completion_queue();
     completion_queue(const completion_queue &) = delete;
     completion_queue &operator=(const completion_queue &) = delete;
 

@@ -17,18 +17,18 @@ struct coroutine_names {
 /// Creates the Python coroutine object owning the frame `top` (a new reference, or nullptr with
 /// a Python error set; the frame is destroyed on failure). `keep_alive` (may be nullptr) is held
 /// for the coroutine's life: the `self` of a method, arguments a frame refers to.
-PyObject *new_coroutine(std::coroutine_handle<> top, task_promise_base &promise, result_converter convert,
+PYASYNC_API PyObject *new_coroutine(std::coroutine_handle<> top, task_promise_base &promise, result_converter convert,
                         const coroutine_names &names, PyObject *keep_alive) noexcept;
 
 /// A frameless coroutine that re-yields `yielded` and then delegates to `iterator` until it
 /// finishes (both new references, consumed). Returns a new reference or nullptr with an error.
-PyObject *new_delegate_coroutine(PyObject *iterator, PyObject *yielded) noexcept;
+PYASYNC_API PyObject *new_delegate_coroutine(PyObject *iterator, PyObject *yielded) noexcept;
 
 /// The type object (ready on return). GIL held.
-PyTypeObject *coroutine_type();
+PYASYNC_API PyTypeObject *coroutine_type();
 
 /// The driver of a coroutine object made by `new_coroutine` (`object` must be one).
-driver &driver_of_coroutine(PyObject *object) noexcept;
+PYASYNC_API driver &driver_of_coroutine(PyObject *object) noexcept;
 
 /// Converts a C++ value to a new Python reference with pybind11's casters, or returns nullptr
 /// with a Python error set; `what` names the value in the TypeError ("coroutine's ... result").

@@ -84,18 +84,18 @@ public:
     /// frame (its clean-up runs, the work is told to stop) and drop the root. Returns the
     /// coroutine object (a new reference, or nullptr when not rooted); the caller drops it once
     /// every driver was released, so no release frees a driver still to be visited.
-    PyObject *release_for_closed_loop() noexcept;
+    PYASYNC_API PyObject *release_for_closed_loop() noexcept;
 
     /// The asyncio.Future the driver yields while parked (borrowed), created on first use for
     /// the current suspension. Returns nullptr with a Python error set on failure.
-    PyObject *suspension_future();
+    PYASYNC_API PyObject *suspension_future();
 
     /// The running loop, looked up on first use inside the running Task and kept (borrowed).
     /// Returns nullptr with a Python error set when no loop is running.
-    PyObject *loop();
+    PYASYNC_API PyObject *loop();
 
     /// A token whose stop is requested when the Python side cancels this coroutine.
-    std::stop_token stop_token();
+    PYASYNC_API std::stop_token stop_token();
 
     // --- Away: the frame runs on a runtime (`resume_on`) until it comes home to the loop. ---
     // While away, the driver is parked on `away_.park` and yields its suspension future to the
@@ -106,22 +106,22 @@ public:
     /// True while the frame runs or waits off the loop. Read only by the thread running the frame.
     [[nodiscard]] bool away() const noexcept { return away_.engine != nullptr; }
     /// Loop thread, frame home: the frame continues at `frame` on `engine`. Throws on failure.
-    void leave_for(runtime &engine, std::coroutine_handle<> frame);
+    PYASYNC_API void leave_for(runtime &engine, std::coroutine_handle<> frame);
     /// Loop thread: starts the outermost frame (never resumed yet) on `engine` at once.
-    void start_away(runtime &engine);
+    PYASYNC_API void start_away(runtime &engine);
     /// Frame thread, away: the frame continues at `frame` on another runtime.
-    void move_to(runtime &engine, std::coroutine_handle<> frame);
+    PYASYNC_API void move_to(runtime &engine, std::coroutine_handle<> frame);
     /// Frame thread, away, no GIL: resumes `frame` on the loop thread (a no-op handle when the
     /// outermost frame finished). Nothing of the frame may be touched after this call.
-    void come_home(std::coroutine_handle<> frame) noexcept;
+    PYASYNC_API void come_home(std::coroutine_handle<> frame) noexcept;
     /// Frame thread, away, no GIL: the loop awaits `awaitable` (a reference owned or borrowed)
     /// by delegation, then `target.settle_on_loop` runs there and `target.waiter` resumes here.
-    void await_from_away(PyObject *awaitable, bool owned, delegation_target &target) noexcept;
+    PYASYNC_API void await_from_away(PyObject *awaitable, bool owned, delegation_target &target) noexcept;
     /// Frame thread: an awaiter away delivered the recorded cancellation itself (from the stop
     /// token), so coming home must not deliver it again.
     void note_cancellation_delivered_away() noexcept { away_.cancel_delivered.store(true, std::memory_order_release); }
     /// Loop thread, frame home: the exception thrown in while away (new reference) or nullptr.
-    PyObject *take_away_error() noexcept;
+    PYASYNC_API PyObject *take_away_error() noexcept;
     /// Makes this the driver of an async generator: each `co_yield` returns its item from
     /// `send`, and a finished generator raises StopAsyncIteration.
     void set_generator() noexcept { generator_ = true; }
@@ -130,26 +130,26 @@ public:
 
     // --- Used by the Python coroutine object. ---
 
-    PySendResult send(PyObject *value, PyObject **result);
-    PySendResult throw_in(PyObject *exception, PyObject **result);
+    PYASYNC_API PySendResult send(PyObject *value, PyObject **result);
+    PYASYNC_API PySendResult throw_in(PyObject *exception, PyObject **result);
     /// close(): returns 0, or -1 with a Python error set.
-    int close();
+    PYASYNC_API int close();
     [[nodiscard]] coroutine_state phase() const noexcept { return state_; }
     [[nodiscard]] bool started() const noexcept { return state_ != coroutine_state::unstarted; }
-    [[nodiscard]] PyObject *awaiting() const noexcept; ///< for cr_await (borrowed or nullptr)
+    [[nodiscard]] PYASYNC_API PyObject *awaiting() const noexcept; ///< for cr_await (borrowed or nullptr)
     /// Where the outermost coroutine is defined (kept after the frame is gone; empty when
     /// frameless).
     [[nodiscard]] const detail::source_location &location() const noexcept { return location_; }
     [[nodiscard]] bool frameless() const noexcept { return convert_ == nullptr; }
-    int traverse(visitproc visit, void *arg) const;
-    void clear_python_references() noexcept;
+    PYASYNC_API int traverse(visitproc visit, void *arg) const;
+    PYASYNC_API void clear_python_references() noexcept;
     /// Destroys the frame of a coroutine that never ran or can no longer run.
-    void destroy_frame() noexcept;
+    PYASYNC_API void destroy_frame() noexcept;
     /// Makes this (frameless) driver only finish delegating to `iterator` (new reference) that
     /// last yielded `yielded` (new reference): used when a close finds the delegate still needing
     /// the loop for its clean-up.
-    void become_delegate_only(PyObject *iterator, PyObject *yielded) noexcept;
-    ~driver();
+    PYASYNC_API void become_delegate_only(PyObject *iterator, PyObject *yielded) noexcept;
+    PYASYNC_API ~driver();
 
 private:
     PySendResult resume(std::coroutine_handle<> handle, PyObject **result);
@@ -170,7 +170,7 @@ private:
     PySendResult start_await_for_away(PyObject **result);
     PySendResult send_back_away(delegation_target &target, PyObject **result);
     void record_away_error(PyObject *exception) noexcept;
-    void hold_owner() noexcept;
+    PYASYNC_API void hold_owner() noexcept;
     void release_owner() noexcept;
     parked_operation *unpark() noexcept;
     static void on_home(completion *self) noexcept;
@@ -203,7 +203,7 @@ private:
 
 /// The work `owner` is parked on completed: resolves the suspension future its Task waits on,
 /// unless the Task was cancelled meanwhile. Loop thread, GIL held.
-void wake_parked(driver &owner) noexcept;
+PYASYNC_API void wake_parked(driver &owner) noexcept;
 
 } // namespace detail
 } // namespace pyasync

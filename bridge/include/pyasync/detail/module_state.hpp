@@ -20,7 +20,7 @@ struct module_state {
 };
 
 /// The state, created on first use (imports asyncio). Throws `py::error_already_set` if that fails.
-const module_state &state();
+PYASYNC_API const module_state &state();
 
 } // namespace detail
 } // namespace pyasync

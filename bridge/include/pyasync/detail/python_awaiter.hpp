@@ -16,17 +16,17 @@ namespace detail {
 
 /// The iterator that `await obj` would drive (a new reference), or nullptr with a TypeError that
 /// names the type when `obj` is not awaitable.
-PyObject *get_awaitable_iterator(PyObject *awaitable) noexcept;
+PYASYNC_API PyObject *get_awaitable_iterator(PyObject *awaitable) noexcept;
 
 /// Raises the error for a task awaiting Python without a driver.
-[[noreturn]] void throw_no_driver(PyObject *awaitable);
+[[noreturn]] PYASYNC_API void throw_no_driver(PyObject *awaitable);
 
 /// `iterator.throw(exception)` as `yield from` does it. Without a `throw` method the exception is
 /// raised in the delegating frame (PYGEN_ERROR with it set). GIL held.
-PySendResult throw_into(PyObject *iterator, PyObject *exception, PyObject **result);
+PYASYNC_API PySendResult throw_into(PyObject *iterator, PyObject *exception, PyObject **result);
 
 /// True for an instance of asyncio.CancelledError. GIL held.
-bool is_cancellation(PyObject *exception);
+PYASYNC_API bool is_cancellation(PyObject *exception);
 
 /// Converts a Python result to `T`, naming both types when it cannot.
 template <typename T>

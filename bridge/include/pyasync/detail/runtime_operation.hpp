@@ -22,15 +22,15 @@
 namespace pyasync {
 namespace detail {
 
-std::atomic<std::size_t> &live_operations() noexcept;
+PYASYNC_API std::atomic<std::size_t> &live_operations() noexcept;
 
 /// What every bridged operation shares: its stop source, listed while the operation lives so
 /// that shutdown can stop work that waits for its token (joining the runtime's threads at exit
 /// would otherwise wait for it forever). Any thread; the list has a mutex of its own.
 class live_operation {
 public:
-    live_operation() noexcept;
-    ~live_operation();
+    PYASYNC_API live_operation() noexcept;
+    PYASYNC_API ~live_operation();
     live_operation(const live_operation &) = delete;
     live_operation &operator=(const live_operation &) = delete;
 
@@ -43,7 +43,7 @@ private:
 };
 
 /// Requests a stop on every live operation (before the runtime shuts down at exit). Any thread.
-void stop_all_live_operations() noexcept;
+PYASYNC_API void stop_all_live_operations() noexcept;
 
 /// What else an abandoned operation must stop (an Asio operation's cancellation signal).
 class abandon_hook {

@@ -29,7 +29,7 @@ struct foreign_awaitable {};
 
 /// When `owner`'s frame is away on a runtime, sends the finished outermost frame home to the
 /// loop (which converts its result there) and returns true. Any thread.
-bool come_home_finished(driver *owner) noexcept;
+PYASYNC_API bool come_home_finished(driver *owner) noexcept;
 
 /// State shared by every task promise: continuation, the driver (the Python coroutine object
 /// running the outermost task, if any), the stored exception and where the coroutine lives.

@@ -1,0 +1,15 @@
+#pragma once
+/// \file
+/// pyasync's release and ABI versions: the one place they are written. CMake, the Python
+/// package and `setup.py` read them from here.
+
+#define PYASYNC_VERSION_MAJOR 0
+#define PYASYNC_VERSION_MINOR 1
+#define PYASYNC_VERSION_PATCH 0
+#define PYASYNC_VERSION_STRING "0.1.0"
+
+/// The ABI of the shared bridge (libpyasync.so.<ABI>): raised whenever a change to a public or
+/// detail header would make a module built against the old headers misbehave with the new
+/// library. A module whose headers and loaded library disagree refuses to import
+/// (`PYASYNC_MODULE`), naming both versions.
+#define PYASYNC_ABI_VERSION 1
