@@ -103,15 +103,15 @@ PyTypeObject generator_type_object = make_type_object({
     .methods = generator_methods,
 });
 
-PyTypeObject *generator_type() {
+} // namespace
+
+PyTypeObject *async_generator_type() {
     static const bool ready = PyType_Ready(&generator_type_object) == 0;
     return ready ? &generator_type_object : nullptr;
 }
 
-} // namespace
-
 PyObject *new_async_generator(PyObject *coroutine) noexcept {
-    PyTypeObject *type = generator_type();
+    PyTypeObject *type = async_generator_type();
     if (type == nullptr) {
         Py_DECREF(coroutine);
         return nullptr;

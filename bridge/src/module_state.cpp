@@ -1,3 +1,4 @@
+#include <pyasync/detail/bridge_identity.hpp>
 #include <pyasync/detail/module_state.hpp>
 
 namespace pyasync {
@@ -17,33 +18,18 @@ PyObject *intern(const char *text) {
     return s;
 }
 
-/// `pyasync.CppError` must be one class per process, whatever number of extension modules link
-/// pyasync: the first one creates the `pyasync` module in sys.modules, later ones reuse it.
-PyObject *shared_module() {
-    py::dict modules = py::module_::import("sys").attr("modules");
-    if (modules.contains("pyasync")) {
-        py::object existing = modules["pyasync"];
-        if (py::hasattr(existing, "CppError")) {
-            return existing.release().ptr();
-        }
-    }
-    py::module_ module = py::reinterpret_steal<py::module_>(PyModule_New("pyasync"));
-    if (!module) {
-        throw py::error_already_set();
-    }
-    PyObject *cpp_error = PyErr_NewExceptionWithDoc(
+/// `pyasync.CppError`: one class per process, since this library is one per process (the
+/// `pyasync` package re-exports it from `pyasync._core`).
+PyObject *new_cpp_error_type() {
+    PyObject *type = PyErr_NewExceptionWithDoc(
         "pyasync.CppError",
         "A C++ exception that is not a std::exception and that no pybind11 translator knows,\n"
         "raised from a pyasync C++ coroutine. Its message names the C++ type.",
         PyExc_RuntimeError, nullptr);
-    if (cpp_error == nullptr) {
+    if (type == nullptr) {
         throw py::error_already_set();
     }
-    module.attr("CppError") = py::reinterpret_steal<py::object>(cpp_error);
-    module.attr("__version__") = "0.1.0";
-    module.attr("__doc__") = "pyasync: C++20 coroutines as Python coroutines (shared bridge state).";
-    modules["pyasync"] = module;
-    return module.release().ptr();
+    return type;
 }
 
 module_state make_state() {
@@ -52,11 +38,10 @@ module_state make_state() {
     s.get_running_loop = import_attr("asyncio", "get_running_loop");
     s.set_result_unless_cancelled = import_attr("asyncio.futures", "_set_result_unless_cancelled");
     s.is_coroutine_marker = import_attr("asyncio.coroutines", "_is_coroutine");
-    s.module = shared_module();
-    s.cpp_error = PyObject_GetAttrString(s.module, "CppError");
-    if (s.cpp_error == nullptr) {
+    if (register_bridge("this process's first use of pyasync") == nullptr) {
         throw py::error_already_set();
     }
+    s.cpp_error = new_cpp_error_type();
     s.str_create_future = intern("create_future");
     s.str_future_blocking = intern("_asyncio_future_blocking");
     s.str_done = intern("done");

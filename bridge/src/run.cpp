@@ -38,8 +38,12 @@ py::object resolve_loop_factory(const std::string &spec) {
 namespace detail {
 
 py::object run_with_runner(const py::object &coroutine, const run_options &options) {
-    py::object runner = py::module_::import("asyncio").attr("Runner")(
-        py::arg("debug") = options.debug, py::arg("loop_factory") = resolve_loop_factory(options.loop_factory));
+    return run_with_runner(coroutine, resolve_loop_factory(options.loop_factory), py::bool_(options.debug));
+}
+
+py::object run_with_runner(const py::object &coroutine, const py::object &loop_factory, const py::object &debug) {
+    py::object runner =
+        py::module_::import("asyncio").attr("Runner")(py::arg("debug") = debug, py::arg("loop_factory") = loop_factory);
     py::object result;
     try {
         result = runner.attr("run")(coroutine);

@@ -18,28 +18,38 @@
 namespace pyasync {
 namespace {
 
-/// A whole number from the environment variable `name` in [1, max] (`fallback` when unset).
+constexpr std::size_t max_threads = 1024;
+constexpr std::size_t max_spin_us = 100'000;
+
+/// `value` when it lies in [min, max]; else `std::invalid_argument` naming `setting`.
+std::size_t checked(std::size_t value, std::size_t min, std::size_t max, const std::string &setting,
+                    const std::string &given, const char *what) {
+    if (value >= min && value <= max) {
+        return value;
+    }
+    throw std::invalid_argument(setting + " is " + given + ": expected a whole number of " + what + " from " +
+                                std::to_string(min) + " to " + std::to_string(max));
+}
+
+/// A whole number from the environment variable `name` in [min, max] (`fallback` when unset).
 std::size_t count_from_environment(const char *name, std::size_t fallback, std::size_t min, std::size_t max,
                                    const char *what) {
     if (const char *text = std::getenv(name); text != nullptr && *text != '\0') {
         char *end = nullptr;
         const unsigned long count = std::strtoul(text, &end, 10);
-        if (*end == '\0' && text[0] != '-' && count >= min && count <= max) {
-            return count;
-        }
-        throw std::invalid_argument(std::string(name) + " is '" + text + "': expected a whole number of " + what +
-                                    " from " + std::to_string(min) + " to " + std::to_string(max));
+        const bool whole = *end == '\0' && text[0] != '-';
+        return checked(whole ? count : max + 1, min, max, name, std::string("'") + text + "'", what);
     }
     return fallback;
 }
 
 std::size_t threads_from_environment() {
     const unsigned cores = std::thread::hardware_concurrency();
-    return count_from_environment("PYASYNC_THREADS", cores == 0 ? 2 : cores, 1, 1024, "threads");
+    return count_from_environment("PYASYNC_THREADS", cores == 0 ? 2 : cores, 1, max_threads, "threads");
 }
 
 std::chrono::microseconds spin_from_environment() {
-    return std::chrono::microseconds(count_from_environment("PYASYNC_SPIN_US", 100, 0, 100'000, "microseconds"));
+    return std::chrono::microseconds(count_from_environment("PYASYNC_SPIN_US", 100, 0, max_spin_us, "microseconds"));
 }
 
 /// A steady_timer whose callback runs exactly once: at expiry, on cancel, or (if the pool drops
@@ -77,7 +87,8 @@ private:
 std::mutex default_mutex;
 std::mutex live_mutex;                       ///< guards the list of live operations
 detail::live_operation *live_head = nullptr; // guarded by live_mutex
-std::shared_ptr<runtime> default_engine;
+std::shared_ptr<runtime> default_engine; // guarded by default_mutex
+runtime_settings configured;             // guarded by default_mutex
 bool atexit_registered = false;
 
 /// Shuts the default runtime down from Python's atexit, before Py_Finalize: joining threads
@@ -218,10 +229,56 @@ runtime &default_runtime() {
     (void)fork_handlers;
     std::lock_guard lock(default_mutex);
     if (!default_engine) {
-        default_engine = std::make_shared<asio_runtime>();
+        default_engine = std::make_shared<asio_runtime>(configured.threads.value_or(0), 0, configured.spin);
     }
     register_shutdown_at_exit();
     return *default_engine;
+}
+
+void configure_default_runtime(const runtime_settings &settings) {
+    if (settings.threads) {
+        checked(*settings.threads, 1, max_threads, "threads", std::to_string(*settings.threads), "threads");
+    }
+    if (settings.spin) {
+        const auto spin = settings.spin->count();
+        checked(spin < 0 ? max_spin_us + 1 : static_cast<std::size_t>(spin), 0, max_spin_us, "spin",
+                std::to_string(spin) + " us", "microseconds");
+    }
+    std::lock_guard lock(default_mutex);
+    if (default_engine) {
+        const auto *engine = dynamic_cast<const asio_runtime *>(default_engine.get());
+        throw std::logic_error(
+            "pyasync: the default runtime has already started" +
+            (engine != nullptr ? " (" + std::to_string(engine->threads()) + " threads, spin " +
+                                     std::to_string(engine->spin().count()) + " us)"
+                               : std::string(" (a runtime installed with set_default_runtime)")) +
+            ", so its settings can no longer change: configure it before any C++ work runs (first "
+            "thing after import), or set PYASYNC_THREADS / PYASYNC_SPIN_US in the environment");
+    }
+    if (settings.threads) {
+        configured.threads = settings.threads;
+    }
+    if (settings.spin) {
+        configured.spin = settings.spin;
+    }
+}
+
+runtime_status default_runtime_status() {
+    std::lock_guard lock(default_mutex);
+    runtime_status status;
+    status.started = default_engine != nullptr;
+    if (status.started) {
+        const auto *engine = dynamic_cast<const asio_runtime *>(default_engine.get());
+        status.custom = engine == nullptr;
+        if (engine != nullptr) {
+            status.threads = engine->threads();
+            status.spin = engine->spin();
+        }
+        return status;
+    }
+    status.threads = configured.threads ? *configured.threads : threads_from_environment();
+    status.spin = configured.spin ? *configured.spin : spin_from_environment();
+    return status;
 }
 
 void set_default_runtime(std::shared_ptr<runtime> engine) {

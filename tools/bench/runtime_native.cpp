@@ -126,7 +126,7 @@ pyasync::task<void> echo_after(double seconds) { co_await pyasync::sleep(seconds
 
 } // namespace
 
-PYBIND11_MODULE(bench_runtime_native, m) {
+PYASYNC_MODULE(bench_runtime_native, m) {
     m.def("queue_complete", &queue_complete, py::arg("futures"));
     m.def("naive_complete", &naive_complete, py::arg("futures"), py::arg("loop"));
     pyasync::def(m, "echo", &echo, py::arg("value"));

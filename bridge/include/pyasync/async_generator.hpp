@@ -35,6 +35,10 @@ class async_generator;
 
 namespace detail {
 
+/// The type of C++ async generators (`pyasync.async_generator`), ready on return (nullptr with a
+/// Python error set if it cannot be readied). GIL held.
+PYASYNC_API PyTypeObject *async_generator_type();
+
 /// Wraps the coroutine object `coroutine` (new reference, consumed) as a Python async iterator
 /// (new reference, or nullptr with an error set).
 PYASYNC_API PyObject *new_async_generator(PyObject *coroutine) noexcept;

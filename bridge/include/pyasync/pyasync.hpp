@@ -15,6 +15,7 @@
 #include <pyasync/gather.hpp>
 #include <pyasync/gil.hpp>
 #include <pyasync/loop_sleep.hpp>
+#include <pyasync/module.hpp>
 #include <pyasync/resume_on.hpp>
 #include <pyasync/runtime.hpp>
 #include <pyasync/sleep.hpp>

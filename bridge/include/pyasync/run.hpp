@@ -61,6 +61,10 @@ task<void> keep_outcome(task<T> work, run_outcome<T> &outcome) {
 /// shutdown_asyncgens, shutdown_default_executor, close) and returns its result. Throws
 /// `python_error`.
 PYASYNC_API py::object run_with_runner(const py::object &coroutine, const run_options &options);
+/// The same with the loop factory given as an object (None: asyncio's) and asyncio's `debug`
+/// (None: the default); what `pyasync.run` calls.
+PYASYNC_API py::object run_with_runner(const py::object &coroutine, const py::object &loop_factory,
+                                       const py::object &debug);
 /// `loop.run_until_complete(coroutine)`. Throws `python_error`.
 PYASYNC_API void run_on_loop(py::handle loop, const py::object &coroutine);
 

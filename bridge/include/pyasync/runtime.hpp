@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace pyasync {
 
@@ -42,9 +43,34 @@ public:
     virtual void shutdown() noexcept = 0;
 };
 
-/// The process's default runtime: an `asio_runtime` with `PYASYNC_THREADS` workers (default:
-/// the number of cores), created on first use. Eager, any thread. The first use from Python
-/// registers an `atexit` hook that shuts it down before the interpreter finalizes.
+/// How the default runtime is made. An unset field falls back to its environment variable
+/// (`PYASYNC_THREADS`, `PYASYNC_SPIN_US`), then to the built-in default (one worker per core,
+/// 100 µs of spinning).
+struct runtime_settings {
+    std::optional<std::size_t> threads;            ///< workers: 1 to 1024
+    std::optional<std::chrono::microseconds> spin; ///< how long an idle worker spins: 0 to 100000 µs
+};
+
+/// The default runtime as it runs (once started) or as it will be made.
+struct runtime_status {
+    std::size_t threads = 0;
+    std::chrono::microseconds spin{0};
+    bool started = false; ///< created (by the first C++ work that needed it)
+    bool custom = false;  ///< installed with `set_default_runtime` (threads and spin then 0)
+};
+
+/// Sets how the default runtime will be made (Python: `pyasync.configure_runtime`). Eager, any
+/// thread. Throws `std::invalid_argument` for a value out of range, and `std::logic_error`
+/// once the runtime has started (its settings can no longer change), naming what it runs with.
+PYASYNC_API void configure_default_runtime(const runtime_settings &settings);
+
+/// What the default runtime runs with, or will. Any thread. Throws `std::invalid_argument` when
+/// an environment variable it would read is malformed.
+PYASYNC_API runtime_status default_runtime_status();
+
+/// The process's default runtime: an `asio_runtime` made with `configure_default_runtime`'s
+/// settings, created on first use. Eager, any thread. The first use from Python registers an
+/// `atexit` hook that shuts it down before the interpreter finalizes.
 PYASYNC_API runtime &default_runtime();
 
 /// Replaces the default runtime (for instance with a user's engine); the previous one is shut

@@ -13,7 +13,6 @@ struct module_state {
     PyObject *set_result_unless_cancelled; ///< asyncio.futures._set_result_unless_cancelled
     PyObject *is_coroutine_marker;         ///< asyncio.coroutines._is_coroutine
     PyObject *cpp_error;                   ///< pyasync.CppError
-    PyObject *module;                      ///< the `pyasync` module holding CppError
     // interned attribute names
     PyObject *str_create_future, *str_future_blocking, *str_done, *str_throw, *str_close, *str_add_note,
         *str_call_later, *str_cancel, *str_create_task, *str_set_result;

@@ -1,0 +1,101 @@
+"""pyasync: C++20 coroutines as Python coroutines, and the tools that test them.
+
+Importing this package loads the process's one pyasync bridge (``pyasync._core`` and the
+``libpyasync`` shared library every pyasync extension module links): one runtime of worker
+threads, one coroutine type, one ``CppError``, whatever number of extension modules use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Callable, Coroutine, Optional, TypeVar, Union
+
+from pyasync._core import (
+    CppError,
+    __version__,
+    abi_version,
+    async_generator,
+    coroutine,
+    library_path,
+    pending,
+    runtime_info,
+)
+from pyasync import _core
+
+__all__ = [
+    "CppError",
+    "__version__",
+    "abi_version",
+    "async_generator",
+    "configure_runtime",
+    "coroutine",
+    "library_path",
+    "loop_factory",
+    "new_event_loop",
+    "pending",
+    "run",
+    "runtime_info",
+]
+
+_T = TypeVar("_T")
+LoopFactory = Callable[[], asyncio.AbstractEventLoop]
+
+
+def configure_runtime(*, threads: Optional[int] = None, spin_us: Optional[int] = None) -> None:
+    """Set how the default runtime (the worker threads C++ work runs on) will be made.
+
+    Call it before any C++ work starts, typically right after import. ``threads`` is 1 to
+    1024 (default: ``PYASYNC_THREADS``, else one per core); ``spin_us`` is how long an idle
+    worker spins before sleeping, 0 to 100000 (default: ``PYASYNC_SPIN_US``, else 100).
+    Raises ``ValueError`` for a value out of range and ``RuntimeError`` once the runtime has
+    started, since its threads exist by then.
+    """
+    for name, value in (("threads", threads), ("spin_us", spin_us)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise TypeError(f"configure_runtime: {name} must be an int or None, not {type(value).__name__}")
+    _core.configure_runtime(threads=threads, spin_us=spin_us)
+
+
+def loop_factory(spec: Union[str, LoopFactory, None]) -> Optional[LoopFactory]:
+    """The loop factory that ``spec`` names, as the harness's ``--loop-factory`` reads it.
+
+    ``None`` or ``"asyncio"`` give ``None`` (asyncio's default loop); ``"uvloop"`` gives
+    ``uvloop.new_event_loop``; ``"module:callable"`` imports ``module`` and returns the
+    callable; a callable is returned as it is. Raises ``ValueError`` for an unknown form and
+    ``ImportError`` when the module cannot be imported.
+    """
+    return _factory_from(spec)
+
+
+def _factory_from(spec: Union[str, LoopFactory, None]) -> Optional[LoopFactory]:
+    if spec is None:
+        return None
+    if callable(spec):
+        return spec
+    if not isinstance(spec, str):
+        raise TypeError(
+            f"loop_factory: expected None, a callable or a string ('asyncio', 'uvloop', "
+            f"'module:callable'), got {type(spec).__name__}"
+        )
+    return _core.resolve_loop_factory(spec)
+
+
+def new_event_loop(spec: Union[str, LoopFactory, None] = None) -> asyncio.AbstractEventLoop:
+    """A new event loop from the factory ``spec`` names (see :func:`loop_factory`)."""
+    factory = _factory_from(spec)
+    return asyncio.new_event_loop() if factory is None else factory()
+
+
+def run(
+    main: Coroutine[Any, Any, _T],
+    *,
+    loop_factory: Union[str, LoopFactory, None] = None,
+    debug: Optional[bool] = None,
+) -> _T:
+    """Run ``main`` on a new loop and return its result, as ``asyncio.run`` does.
+
+    The same runner ``pyasync::run`` and ``PYASYNC_MAIN`` use in C++ (an ``asyncio.Runner``):
+    leftover tasks are cancelled, async generators and the default executor shut down and the
+    loop closed. ``loop_factory`` is anything :func:`loop_factory` accepts.
+    """
+    return _core.run(main, _factory_from(loop_factory), debug)
