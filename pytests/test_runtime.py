@@ -1,8 +1,8 @@
 """The background runtime: C++ work off the loop, results back through the batched completion
 queue, cancellation that stops the work and drops late results, a user-written runtime.
 
-Each extension module links its own copy of the static bridge (its own runtime and counters), so
-pending() and completion_counts() are asked of the module whose functions did the work."""
+Every extension module shares the process's one bridge (libpyasync), so pending() and
+completion_counts() are the same whichever module is asked (test_one_bridge.py checks that)."""
 import asyncio
 import gc
 import os
