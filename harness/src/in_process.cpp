@@ -299,6 +299,7 @@ int run_in_process(const options &opts, const selection &chosen, const std::stri
             argv.push_back(argument.c_str());
         }
         watchdog::install_native_stack_dump();
+        apply_baked_python_path();
         interpreter.emplace(true, static_cast<int>(argv.size()), argv.data());
     }
     record.python_version = Py_GetVersion();

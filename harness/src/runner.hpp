@@ -30,6 +30,10 @@ run_plan_summary summarize_iteration(const std::vector<const case_info *> &order
 /// first `run_started`.
 void report_ignored_cases(const selection &chosen, reporter &report, run_record &record);
 
+/// Appends the directories baked in with `add_python_path` to the environment's PYTHONPATH
+/// (those it does not hold yet): before the interpreter starts, or a child is spawned.
+void apply_baked_python_path();
+
 /// The seed of this run: `--seed`, else TEST_RANDOM_SEED, else from the clock.
 std::uint32_t effective_seed(const options &opts);
 

@@ -99,6 +99,13 @@ inline constexpr std::size_t not_registered = static_cast<std::size_t>(-1);
 /// initialisation.
 std::size_t register_case(case_info info);
 
+/// Adds `directories` (joined with ':') to where the harness's interpreter imports from, after
+/// the entries of the PYTHONPATH the environment gives. `pyasync_add_test_executable` bakes the
+/// directories of the modules registered for a binary this way (a generated source calls it
+/// during static initialisation), so the binary run directly imports them as it does under
+/// ctest and the driver. Static initialisation or `main`, before the session starts; no Python.
+void add_python_path(const char *directories);
+
 /// Why cases were refused, in registration order; empty when all were accepted.
 [[nodiscard]] const std::vector<std::string> &registration_errors() noexcept;
 
