@@ -2,7 +2,8 @@
 # Installs what is missing, builds, and runs every test: the developer build (Debug, -Werror),
 # the same suite under AddressSanitizer + UndefinedBehaviorSanitizer, and the runtime and
 # cross-thread tests under ThreadSanitizer, and the bridge's Python tests under Debian's debug
-# interpreter; then the checks on the C++ (clang-format, clang-tidy: ci/lint.sh). Ends with one
+# interpreter; then the quickstart project consumed three ways and a pip install (ci/consumers);
+# then the checks on the C++ (clang-format, clang-tidy: ci/lint.sh). Ends with one
 # line counting every test case run:
 # "N passed, N failed, N skipped".
 set -uo pipefail
@@ -26,9 +27,14 @@ rm -rf build/pydebug/junit
 cmake --preset pydebug >/dev/null || exit 1
 cmake --build --preset pydebug || exit 1
 ctest --preset pydebug -j2 || status=1
+echo "=== consumers: the quickstart project against an installed prefix, by add_subdirectory and by FetchContent; pip install"
+python="$(grep -m1 '^Python3_EXECUTABLE:' build/dev/CMakeCache.txt | cut -d= -f2)"
+rm -rf build/consumers
+PYASYNC_BUILD_DIR=build/dev "$python" -m pytest ci/consumers/test_consumers.py -q -p no:cacheprovider \
+  --junitxml=build/consumers/junit/consumers.xml || status=1
 echo "=== checks: clang-format and clang-tidy over bridge/ and harness/ (ci/lint.sh)"
 rm -rf build/lint/junit
 bash ci/lint.sh || status=1
-python3 tools/count_results.py build/dev/junit build/asan/junit build/tsan/junit build/pydebug/junit build/lint/junit ||
+python3 tools/count_results.py build/dev/junit build/asan/junit build/tsan/junit build/pydebug/junit build/consumers/junit build/lint/junit ||
   status=1
 exit $status

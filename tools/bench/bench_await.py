@@ -3,7 +3,9 @@
 
 Rows: the floor `await f(x)` for `async def f(x): return x`; `asyncio.sleep(0)`; create_task +
 await; `await pyasync_examples.ready(x)` through pyasync::def and through pybind11's m.def;
-C++ awaiting a Python coroutine N times in one C++ loop against Python doing the same.
+C++ awaiting a Python coroutine N times in one C++ loop against Python doing the same; C++ of
+pyasync_examples awaiting a C++ coroutine of its own module N times against one of another
+module (bench_runtime_native): one bridge per process, so both take the native path.
 Method: N sequential awaits per case, one warm-up pass, then the median of REPEATS passes run
 round-robin, gc.collect() before each timed block. --json writes the table as JSON as well.
 """
@@ -15,6 +17,7 @@ import statistics
 import sys
 import time
 
+import bench_runtime_native as other_module
 import pyasync_examples as ex
 
 
@@ -64,6 +67,12 @@ def make_cases(n):
     async def cpp_awaits_python():
         await ex.await_many(zero, n)
 
+    async def cpp_awaits_cpp_same_module():
+        await ex.await_many(ex.zero, n)
+
+    async def cpp_awaits_cpp_other_module():
+        await ex.await_many(other_module.zero, n)
+
     return {
         "floor: await f(x)": floor,
         "await asyncio.sleep(0)": sleep0,
@@ -72,6 +81,8 @@ def make_cases(n):
         "await ready(x) [pybind11 m.def]": cpp_ready_mdef,
         "Python awaits Python coroutine x N": py_awaits_python,
         "C++ awaits Python coroutine x N": cpp_awaits_python,
+        "C++ awaits C++ (same module) x N": cpp_awaits_cpp_same_module,
+        "C++ awaits C++ (other module) x N": cpp_awaits_cpp_other_module,
     }
 
 
@@ -112,12 +123,16 @@ def main():
         print(f"{name:40} {ns:10.1f} {ns / floor:9.2f}")
     cpp_delegation = result["C++ awaits Python coroutine x N"]
     print(f"{'C++ awaits Python / Python awaits Python':40} {'':10} {cpp_delegation / py_delegation:9.2f}")
-    print("goals: ready [pyasync::def] <= 1.00x floor (stretch 0.60x); C++ awaiting Python <= 1.00x Python (stretch 0.75x)")
+    cross_module = result["C++ awaits C++ (other module) x N"] / result["C++ awaits C++ (same module) x N"]
+    print(f"{'C++ awaits C++: other / same module':40} {'':10} {cross_module:9.2f}")
+    print("goals: ready [pyasync::def] <= 1.00x floor (stretch 0.60x); C++ awaiting Python <= 1.00x Python "
+          "(stretch 0.75x); other / same module = 1.00x within noise")
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"n": args.n, "loop": args.loop, "ns_per_await": result,
                        "ratio_ready_to_floor": result["await ready(x) [pyasync::def]"] / floor,
-                       "ratio_cpp_to_python_delegation": cpp_delegation / py_delegation}, out, indent=2)
+                       "ratio_cpp_to_python_delegation": cpp_delegation / py_delegation,
+                       "ratio_other_to_same_module": cross_module}, out, indent=2)
 
 
 if __name__ == "__main__":

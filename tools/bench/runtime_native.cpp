@@ -124,6 +124,10 @@ pyasync::task<void> sleep_away(double seconds) {
 
 pyasync::task<void> echo_after(double seconds) { co_await pyasync::sleep(seconds); }
 
+/// pyasync_examples.zero's twin in this module: what bench_await.py awaits from the other
+/// module's C++ to compare a cross-module await with a same-module one.
+pyasync::task<int> zero() { co_return 0; }
+
 } // namespace
 
 PYASYNC_MODULE(bench_runtime_native, m) {
@@ -133,6 +137,7 @@ PYASYNC_MODULE(bench_runtime_native, m) {
     pyasync::def(m, "away_echo", &away_echo, py::arg("value"));
     pyasync::def(m, "sleep_away", &sleep_away, py::arg("seconds"));
     pyasync::def(m, "echo_after", &echo_after, py::arg("seconds"));
+    pyasync::def(m, "zero", &zero);
     m.def("pending", &pyasync::pending_operations);
     m.def("condvar_round_trip_us", &condvar_round_trip_us, py::arg("rounds"));
     m.def("buffered_countdown", [](long n, std::size_t capacity) { return pyasync::buffered(countdown(n), capacity); },

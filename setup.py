@@ -1,0 +1,72 @@
+"""pip install --no-build-isolation . : the pyasync package with its native core.
+
+A small build backend over CMake (as pybind11's cmake_example): setuptools installs the Python
+files of bridge/python/pyasync; CMake builds libpyasync and pyasync._core and puts both in the
+package directory, where _core finds the library beside itself ($ORIGIN). The interpreter that
+runs pip is the one pyasync is built for. PYASYNC_CMAKE_ARGS adds CMake arguments (for example
+-DCMAKE_BUILD_TYPE=Debug); the build uses Ninja when it is installed.
+"""
+import os
+import pathlib
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = pathlib.Path(__file__).resolve().parent
+
+
+def version():
+    header = (ROOT / "bridge/include/pyasync/version.hpp").read_text()
+    return re.search(r'#define PYASYNC_VERSION_STRING "([^"]+)"', header).group(1)
+
+
+class CMakeExtension(Extension):
+    def __init__(self, name):
+        super().__init__(name, sources=[])
+
+
+class BuildWithCMake(build_ext):
+    def build_extension(self, ext):
+        package_dir = pathlib.Path(self.get_ext_fullpath(ext.name)).resolve().parent
+        build_dir = pathlib.Path(self.build_temp).resolve() / "cmake"
+        staging = build_dir / "staging"
+        configure = [
+            "cmake", "-S", str(ROOT), "-B", str(build_dir),
+            "-DCMAKE_BUILD_TYPE=Release",
+            f"-DPython3_EXECUTABLE={sys.executable}",
+            "-DPYASYNC_TESTS=OFF", "-DPYASYNC_HARNESS=OFF", "-DPYASYNC_INSTALL=ON",
+            f"-DCMAKE_INSTALL_PREFIX={staging}",
+            # libpyasync and _core side by side in the package: _core's RPATH is $ORIGIN.
+            "-DCMAKE_INSTALL_LIBDIR=pyasync", "-DPYASYNC_PYTHON_INSTALL_DIR=.",
+        ]
+        if shutil.which("ninja") and not (build_dir / "CMakeCache.txt").exists():
+            configure += ["-G", "Ninja"]
+        configure += shlex.split(os.environ.get("PYASYNC_CMAKE_ARGS", ""))
+        subprocess.run(configure, check=True)
+        subprocess.run(["cmake", "--build", str(build_dir), "--target", "pyasync_core"], check=True)
+        subprocess.run(["cmake", "--install", str(build_dir), "--component", "python"], check=True)
+        package_dir.mkdir(parents=True, exist_ok=True)
+        installed = staging / "pyasync"
+        # The core and the library under its soname (what the core's DT_NEEDED names), as files.
+        for native in list(installed.glob("_core*.so")) + list(installed.glob("libpyasync.so.[0-9]")):
+            shutil.copyfile(native, package_dir / native.name)
+
+
+setup(
+    name="pyasync",
+    version=version(),
+    description="C++20 coroutines <-> Python asyncio, test harness first",
+    packages=["pyasync"],
+    package_dir={"": "bridge/python"},
+    package_data={"pyasync": ["py.typed", "*.pyi"]},
+    ext_modules=[CMakeExtension("pyasync._core")],
+    cmdclass={"build_ext": BuildWithCMake},
+    scripts=["tools/pyasync-test"],
+    python_requires=">=3.10",
+    zip_safe=False,
+)
