@@ -70,6 +70,7 @@ PYASYNC_MODULE(_core, m) {
     m.def("resolve_loop_factory", &pyasync::resolve_loop_factory, py::arg("spec"),
           "The loop factory named by spec: 'asyncio' (None), 'uvloop' or 'module:callable'.");
     using run_with_factory = py::object (*)(const py::object &, const py::object &, const py::object &);
-    m.def("run", static_cast<run_with_factory>(&pyasync::detail::run_with_runner), py::arg("main"), py::arg("loop_factory"), py::arg("debug"),
+    m.def("run", static_cast<run_with_factory>(&pyasync::detail::run_with_runner), py::arg("main"),
+          py::arg("loop_factory"), py::arg("debug"),
           "Runs main with asyncio.Runner and the given loop factory (an object or None).");
 }

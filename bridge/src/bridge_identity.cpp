@@ -80,13 +80,12 @@ extern "C" int pyasync_attach_module(PyObject *module, int abi, const char *vers
     }
     const std::string joining = std::string("module '") + name + "'";
     if (abi != this_bridge().abi) {
-        const std::string built_with = std::string("pyasync ") + (version != nullptr ? version : "?") + " (ABI " +
-                                       std::to_string(abi) + ")";
+        const std::string built_with =
+            std::string("pyasync ") + (version != nullptr ? version : "?") + " (ABI " + std::to_string(abi) + ")";
         PyErr_Format(PyExc_ImportError,
                      "pyasync: %s was built against %s, but it loaded %s. Rebuild '%s' against pyasync %s, "
                      "or let it load the libpyasync it was built with (check its RPATH and LD_LIBRARY_PATH).",
-                     joining.c_str(), built_with.c_str(), describe(this_bridge()).c_str(), name,
-                     this_bridge().version);
+                     joining.c_str(), built_with.c_str(), describe(this_bridge()).c_str(), name, this_bridge().version);
         return -1;
     }
     return register_bridge(joining.c_str()) != nullptr ? 0 : -1;

@@ -87,8 +87,8 @@ private:
 std::mutex default_mutex;
 std::mutex live_mutex;                       ///< guards the list of live operations
 detail::live_operation *live_head = nullptr; // guarded by live_mutex
-std::shared_ptr<runtime> default_engine; // guarded by default_mutex
-runtime_settings configured;             // guarded by default_mutex
+std::shared_ptr<runtime> default_engine;     // guarded by default_mutex
+runtime_settings configured;                 // guarded by default_mutex
 bool atexit_registered = false;
 
 /// Shuts the default runtime down from Python's atexit, before Py_Finalize: joining threads
@@ -247,13 +247,12 @@ void configure_default_runtime(const runtime_settings &settings) {
     std::lock_guard lock(default_mutex);
     if (default_engine) {
         const auto *engine = dynamic_cast<const asio_runtime *>(default_engine.get());
-        throw std::logic_error(
-            "pyasync: the default runtime has already started" +
-            (engine != nullptr ? " (" + std::to_string(engine->threads()) + " threads, spin " +
-                                     std::to_string(engine->spin().count()) + " us)"
-                               : std::string(" (a runtime installed with set_default_runtime)")) +
-            ", so its settings can no longer change: configure it before any C++ work runs (first "
-            "thing after import), or set PYASYNC_THREADS / PYASYNC_SPIN_US in the environment");
+        throw std::logic_error("pyasync: the default runtime has already started" +
+                               (engine != nullptr ? " (" + std::to_string(engine->threads()) + " threads, spin " +
+                                                        std::to_string(engine->spin().count()) + " us)"
+                                                  : std::string(" (a runtime installed with set_default_runtime)")) +
+                               ", so its settings can no longer change: configure it before any C++ work runs (first "
+                               "thing after import), or set PYASYNC_THREADS / PYASYNC_SPIN_US in the environment");
     }
     if (settings.threads) {
         configured.threads = settings.threads;

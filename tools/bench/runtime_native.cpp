@@ -122,11 +122,15 @@ pyasync::task<void> sleep_away(double seconds) {
     co_await pyasync::sleep(seconds);
 }
 
-pyasync::task<void> echo_after(double seconds) { co_await pyasync::sleep(seconds); }
+pyasync::task<void> echo_after(double seconds) {
+    co_await pyasync::sleep(seconds);
+}
 
 /// pyasync_examples.zero's twin in this module: what bench_await.py awaits from the other
 /// module's C++ to compare a cross-module await with a same-module one.
-pyasync::task<int> zero() { co_return 0; }
+pyasync::task<int> zero() {
+    co_return 0;
+}
 
 } // namespace
 
@@ -140,6 +144,7 @@ PYASYNC_MODULE(bench_runtime_native, m) {
     pyasync::def(m, "zero", &zero);
     m.def("pending", &pyasync::pending_operations);
     m.def("condvar_round_trip_us", &condvar_round_trip_us, py::arg("rounds"));
-    m.def("buffered_countdown", [](long n, std::size_t capacity) { return pyasync::buffered(countdown(n), capacity); },
-          py::arg("n"), py::arg("capacity"));
+    m.def(
+        "buffered_countdown", [](long n, std::size_t capacity) { return pyasync::buffered(countdown(n), capacity); },
+        py::arg("n"), py::arg("capacity"));
 }

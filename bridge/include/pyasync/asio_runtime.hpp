@@ -27,19 +27,19 @@ namespace pyasync {
 /// default 100; zero: never) before it sleeps, one worker at a time, yielding its core meanwhile: waking a
 /// sleeping thread costs tens of microseconds on a virtual machine, more than most jobs, and a
 /// request/response exchange with the loop would pay it on every hop.
-class asio_runtime final : public runtime {
+class PYASYNC_API asio_runtime final : public runtime {
 public:
-    PYASYNC_API explicit asio_runtime(std::size_t threads = 0, std::size_t blocking_threads = 0,
+    explicit asio_runtime(std::size_t threads = 0, std::size_t blocking_threads = 0,
                           std::optional<std::chrono::microseconds> spin = std::nullopt);
-    PYASYNC_API ~asio_runtime() override;
+    ~asio_runtime() override;
     asio_runtime(const asio_runtime &) = delete;
     asio_runtime &operator=(const asio_runtime &) = delete;
 
-    PYASYNC_API void spawn(job work) override;
-    PYASYNC_API void spawn_blocking(job work) override;
-    PYASYNC_API std::shared_ptr<timer_handle> schedule_after(std::chrono::nanoseconds delay,
+    void spawn(job work) override;
+    void spawn_blocking(job work) override;
+    std::shared_ptr<timer_handle> schedule_after(std::chrono::nanoseconds delay,
                                                  std::function<void(bool fired)> on_expiry) override;
-    PYASYNC_API void shutdown() noexcept override;
+    void shutdown() noexcept override;
 
     /// The workers' executor, for Asio interop (`asio::co_spawn`, sockets, timers of your own).
     [[nodiscard]] asio::any_io_executor executor() { return context_.get_executor(); }

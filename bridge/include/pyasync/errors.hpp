@@ -70,7 +70,7 @@ namespace detail {
 /// (may be nullptr): Python exceptions are restored as they were; C++ ones go through pybind11's
 /// translators, get a note naming their origin, and fall back to `pyasync.CppError`. GIL held.
 PYASYNC_API void raise_in_python(const std::exception_ptr &error, const detail::source_location &origin,
-                     const char *coroutine_name) noexcept;
+                                 const char *coroutine_name) noexcept;
 
 /// The normalized exception instance currently set (a new reference; the indicator is cleared).
 PYASYNC_API PyObject *fetch_exception() noexcept;

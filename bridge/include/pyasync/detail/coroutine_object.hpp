@@ -18,7 +18,7 @@ struct coroutine_names {
 /// a Python error set; the frame is destroyed on failure). `keep_alive` (may be nullptr) is held
 /// for the coroutine's life: the `self` of a method, arguments a frame refers to.
 PYASYNC_API PyObject *new_coroutine(std::coroutine_handle<> top, task_promise_base &promise, result_converter convert,
-                        const coroutine_names &names, PyObject *keep_alive) noexcept;
+                                    const coroutine_names &names, PyObject *keep_alive) noexcept;
 
 /// A frameless coroutine that re-yields `yielded` and then delegates to `iterator` until it
 /// finishes (both new references, consumed). Returns a new reference or nullptr with an error.

@@ -37,12 +37,12 @@ struct function_spec {
 
 /// Creates the function object (new reference). `scope` is a module or a class.
 PYASYNC_API py::object new_function(py::handle scope, function_spec spec, function_invoker invoke, void *callable,
-                        void (*destroy_callable)(void *));
+                                    void (*destroy_callable)(void *));
 
 /// Matches vectorcall arguments to the named parameters of `self`: fills `slots` (borrowed) and
 /// `*varargs` (new reference, only with `has_varargs`). Returns false with a TypeError set.
 PYASYNC_API bool bind_arguments(function_object *self, PyObject *const *args, std::size_t nargsf, PyObject *kwnames,
-                    PyObject **slots, PyObject **varargs);
+                                PyObject **slots, PyObject **varargs);
 
 /// Raises the TypeError for a parameter whose value does not convert.
 PYASYNC_API void raise_bad_argument(function_object *self, std::size_t index, PyObject *given, const char *expected);
