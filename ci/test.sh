@@ -20,7 +20,7 @@ done
 echo "=== preset tsan: configure, build what the threads tests load, test"
 rm -rf build/tsan/junit
 cmake --preset tsan >/dev/null || exit 1
-cmake --build --preset tsan --target _pyasync_tests pyasync_examples pyasync_core main_probe_ || exit 1
+cmake --build --preset tsan --target _pyasync_tests _pyasync_peer _pyasync_abi_mismatch pyasync_examples pyasync_core main_probe_ || exit 1
 ctest --preset tsan || status=1
 echo "=== preset pydebug: the bridge's Python tests under Debian's debug interpreter (python3-dbg)"
 rm -rf build/pydebug/junit
