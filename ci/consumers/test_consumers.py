@@ -23,9 +23,21 @@ OUT = ROOT / "build/consumers"
 VERSION = re.search(r'PYASYNC_VERSION_STRING "([^"]+)"', (ROOT / "bridge/include/pyasync/version.hpp").read_text())[1]
 
 
-def built_with_python():
+def cached(name):
+    """A value of the tested build's CMake cache."""
     cache = (BUILD / "CMakeCache.txt").read_text()
-    return re.search(r"^Python3_EXECUTABLE:FILEPATH=(.*)$", cache, re.MULTILINE)[1]
+    found = re.search(rf"^{name}:[A-Z]+=(.*)$", cache, re.MULTILINE)
+    return found[1] if found else ""
+
+
+def built_with_python():
+    return cached("Python3_EXECUTABLE")
+
+
+def flags_of_the_tested_build():
+    """The tested build's build type and flags: the consumers that compile pyasync's sources then
+    compile them as it did, and (ci/test.sh sets CCACHE_NOHASHDIR) take its objects from ccache."""
+    return [f"-DCMAKE_BUILD_TYPE={cached('CMAKE_BUILD_TYPE')}", f"-DCMAKE_CXX_FLAGS={cached('CMAKE_CXX_FLAGS')}"]
 
 
 def command(*arguments, cwd=None, env=None, check=True):
@@ -44,9 +56,8 @@ def clean_environment():
 
 
 def configure(source, binary, *arguments, check=True):
-    # No build type: no optimisation and no debug information, the quickest to compile.
-    return command("cmake", "-S", source, "-B", binary, "-G", "Ninja", *arguments, env=clean_environment(),
-                   check=check)
+    return command("cmake", "-S", source, "-B", binary, "-G", "Ninja", *flags_of_the_tested_build(), *arguments,
+                   env=clean_environment(), check=check)
 
 
 def build_and_test(source, binary, *arguments):
@@ -178,6 +189,7 @@ def test_modules_of_two_consumers_share_one_bridge_in_one_process(installed, sub
 def test_pip_install_puts_a_working_package_in_the_target(tmp_path):
     target = tmp_path / "site"
     env = clean_environment()
+    env["PYASYNC_CMAKE_ARGS"] = " ".join(f"'{flag}'" for flag in flags_of_the_tested_build())
     command(built_with_python(), "-m", "pip", "install", "--no-build-isolation", "--no-deps", "--quiet",
             "--target", target, ROOT, env=env, cwd=ROOT)
     assert (target / "bin/pyasync-test").exists()
