@@ -18,6 +18,12 @@ namespace detail {
 /// names the type when `obj` is not awaitable.
 PYASYNC_API PyObject *get_awaitable_iterator(PyObject *awaitable) noexcept;
 
+/// `get_awaitable_iterator` with its commonest case inline: a Python coroutine is its own
+/// iterator. Every `co_await` of one pays no call into libpyasync for it.
+inline PyObject *awaitable_iterator(PyObject *awaitable) noexcept {
+    return PyCoro_CheckExact(awaitable) ? Py_NewRef(awaitable) : get_awaitable_iterator(awaitable);
+}
+
 /// Raises the error for a task awaiting Python without a driver.
 [[noreturn]] PYASYNC_API void throw_no_driver(PyObject *awaitable);
 
@@ -86,7 +92,7 @@ public:
         if (driver_->away()) {
             return false;
         }
-        iterator_ = get_awaitable_iterator(awaitable_);
+        iterator_ = awaitable_iterator(awaitable_);
         if (iterator_ == nullptr) {
             error = fetch_exception();
             return true;
