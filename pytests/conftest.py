@@ -52,3 +52,16 @@ async def settle(predicate, seconds=10.0):
     while not predicate() and time.monotonic() < deadline:
         await asyncio.sleep(0.001)
     return predicate()
+
+
+def fresh_python(code, **environment):
+    """Runs `code` in a fresh interpreter: this one's environment without the runtime's
+    variables (so that a test's own settings are the only ones), plus `environment`."""
+    import subprocess
+    import sys
+    import textwrap
+
+    env = {name: value for name, value in os.environ.items() if name not in ("PYASYNC_THREADS", "PYASYNC_SPIN_US")}
+    env.update(environment)
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env,
+                          timeout=120)

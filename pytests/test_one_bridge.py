@@ -2,24 +2,16 @@
 pyasync package and pyasync_examples share one runtime, one completion queue per loop, one
 pending() count, one coroutine type and one CppError; mismatched libraries refuse to import."""
 import asyncio
-import os
-import subprocess
 import sys
-import textwrap
 
 import pytest
+
+from conftest import fresh_python as python
 
 import pyasync
 import pyasync_examples as ex
 import _pyasync_peer as peer
 from _pyasync_tests import one_bridge as tests_side
-
-
-def python(code, **environment):
-    """Runs `code` in a fresh interpreter (this one's environment plus `environment`)."""
-    env = dict(os.environ, **environment)
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          env=env, timeout=120)
 
 
 def test_both_modules_use_one_runtime_and_one_completion_queue_per_loop(run):

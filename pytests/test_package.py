@@ -2,24 +2,15 @@
 harness and PYASYNC_MAIN share, and type stubs that match the native core."""
 import ast
 import asyncio
-import os
 import pathlib
-import subprocess
-import sys
-import textwrap
 
 import pytest
+
+from conftest import fresh_python as python
 
 import pyasync
 import pyasync_examples as ex
 from pyasync import _core
-
-
-def python(code, **environment):
-    env = dict(os.environ, **environment)
-    env.pop("PYASYNC_THREADS", None) if "PYASYNC_THREADS" not in environment else None
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          env=env, timeout=120)
 
 
 def test_configure_runtime_sets_threads_and_spin_until_the_runtime_starts():
