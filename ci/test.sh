@@ -4,8 +4,8 @@
 # cross-thread tests under ThreadSanitizer, and the bridge's Python tests under Debian's debug
 # interpreter; then the quickstart project consumed three ways and a pip install (ci/consumers);
 # then the checks on the C++ (clang-format, clang-tidy: ci/lint.sh). Ends with one
-# line counting every test case run:
-# "N passed, N failed, N skipped".
+# line counting every test case run, where a ctest test that crashed before its report counts
+# as one failed case (tools/count_results.py): "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash ci/install-deps.sh --with-lint || exit 1
@@ -15,21 +15,21 @@ export CCACHE_NOHASHDIR=1
 status=0
 for preset in dev asan; do
   echo "=== preset ${preset}: configure, build, test"
-  rm -rf "build/${preset}/junit"
+  rm -rf "build/${preset}/junit" "build/${preset}/ctest.xml"
   cmake --preset "${preset}" >/dev/null || exit 1
   cmake --build --preset "${preset}" || exit 1
-  ctest --preset "${preset}" -j2 || status=1
+  ctest --preset "${preset}" -j2 --output-junit ctest.xml || status=1
 done
 echo "=== preset tsan: configure, build what the threads tests load, test"
-rm -rf build/tsan/junit
+rm -rf build/tsan/junit build/tsan/ctest.xml
 cmake --preset tsan >/dev/null || exit 1
 cmake --build --preset tsan --target _pyasync_tests _pyasync_peer _pyasync_abi_mismatch pyasync_examples pyasync_core main_probe_ || exit 1
-ctest --preset tsan || status=1
+ctest --preset tsan --output-junit ctest.xml || status=1
 echo "=== preset pydebug: the bridge's Python tests under Debian's debug interpreter (python3-dbg)"
-rm -rf build/pydebug/junit
+rm -rf build/pydebug/junit build/pydebug/ctest.xml
 cmake --preset pydebug >/dev/null || exit 1
 cmake --build --preset pydebug || exit 1
-ctest --preset pydebug -j2 || status=1
+ctest --preset pydebug -j2 --output-junit ctest.xml || status=1
 echo "=== consumers: the quickstart project against an installed prefix, by add_subdirectory and by FetchContent; pip install"
 python="$(grep -m1 '^Python3_EXECUTABLE:' build/dev/CMakeCache.txt | cut -d= -f2)"
 rm -rf build/consumers
