@@ -6,6 +6,9 @@ import time
 
 import pytest
 
+# pytester: the pytest plugin's tests (test_plugin_*.py) run pytest in-process.
+pytest_plugins = ["pytester"]
+
 LOOPS = {"asyncio": None}
 try:
     import uvloop

@@ -202,6 +202,29 @@ def test_pip_install_puts_a_working_package_in_the_target(tmp_path):
         print(pyasync.__version__, pyasync.library_path, pyasync.run(main(), loop_factory="asyncio"))
     """), env=env, cwd=tmp_path)
     assert result.stdout.split() == [VERSION, f"{target}/pyasync/libpyasync.so.1", "ran"]
+    assert_plain_pytest_loads_the_plugin(env, tmp_path)
+
+
+def assert_plain_pytest_loads_the_plugin(env, directory):
+    """Plain `pytest` (no -p, no conftest) finds the plugin through its pytest11 entry point and
+    runs a marked async test on pyasync's loop."""
+    (directory / "test_installed_plugin.py").write_text(textwrap.dedent("""
+        import asyncio, pytest
+
+        @pytest.mark.pyasync
+        async def test_on_pyasyncs_loop():
+            await asyncio.sleep(0)
+    """))
+    result = command(built_with_python(), "-m", "pytest", "-p", "no:cacheprovider", "test_installed_plugin.py",
+                     env=env, cwd=directory)
+    assert "pyasync: mode=strict, loop=asyncio" in result.stdout
+    assert "1 passed" in result.stdout
+
+
+def test_plain_pytest_loads_the_plugin_from_an_installed_prefix(prefix, tmp_path):
+    env = clean_environment()
+    env["PYTHONPATH"] = str(next(prefix.glob("lib/python3*/site-packages")))
+    assert_plain_pytest_loads_the_plugin(env, tmp_path)
 
 
 @pytest.mark.parametrize("name", ["CMakeLists.txt", "greeter.cpp", "greeter_tests.cpp", "test_greeter.py"])

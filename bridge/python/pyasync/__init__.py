@@ -24,6 +24,7 @@ from pyasync import _core
 
 __all__ = [
     "CppError",
+    "fixture",
     "__version__",
     "abi_version",
     "async_generator",
@@ -37,8 +38,19 @@ __all__ = [
     "runtime_info",
 ]
 
+# `pytest -p pyasync` (from a build tree, where no entry point is installed) loads the plugin.
+pytest_plugins = ["pyasync.pytest_plugin"]
+
 _T = TypeVar("_T")
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
+
+
+def fixture(function=None, **options):  # type: ignore[no-untyped-def]
+    """Declares an ``async def`` fixture that pyasync's pytest plugin runs on the test's loop: the
+    arguments of ``pytest.fixture`` (see ``pyasync.pytest_plugin``)."""
+    from pyasync.pytest_plugin._async_fixtures import fixture as declare
+
+    return declare(function, **options)
 
 
 def configure_runtime(*, threads: Optional[int] = None, spin_us: Optional[int] = None) -> None:

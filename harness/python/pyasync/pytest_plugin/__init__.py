@@ -1,0 +1,128 @@
+"""pyasync's pytest plugin (entry point ``pyasync``; ``-p no:pyasync`` disables it).
+
+- Async tests marked ``@pytest.mark.pyasync`` (every ``async def`` test in auto mode) and async
+  fixtures (``@pyasync.fixture``; every ``async def`` fixture in auto mode) run on one shared,
+  lease-counted loop: a test and all its async fixtures always share a loop, whatever their scopes.
+- C++ coroutine fixtures (``PYASYNC_FIXTURE``) of the modules in ``pyasync_fixture_modules`` are
+  pytest fixtures with their scopes and requests.
+- Per-test timeouts, failing on leaked tasks, and on errors the loop's exception handler receives.
+- Coexists with pytest-asyncio: a test belongs to one plugin; one marked for both is an error.
+
+See ``_settings.py`` for the options and the marker."""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Generator, List, Optional
+
+import pytest
+
+from pyasync.pytest_plugin import _async_fixtures, _cpp_fixtures, _settings
+from pyasync.pytest_plugin._loops import LoopError
+from pyasync.pytest_plugin._phases import FixtureError, LeakedTasks, TestTimeout, run_test
+from pyasync.pytest_plugin._state import PluginState
+
+__all__ = ["FixtureError", "LeakedTasks", "LoopError", "TestTimeout"]
+
+_STATE = pytest.StashKey[PluginState]()
+_OWNED = pytest.StashKey[bool]()
+_PROCESSED = pytest.StashKey[set]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    _settings.add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "pyasync(loop=None, loop_scope=None, timeout=None): run this async test on pyasync's loop "
+        "(loop: asyncio, uvloop or module:callable; loop_scope: function ... session; timeout: seconds)")
+    state = PluginState(_settings.read_settings(config))
+    config.stash[_STATE] = state
+    config.stash[_PROCESSED] = set()
+    _async_fixtures.activate(state)
+    _cpp_fixtures.register(config, state)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is not None:
+        _async_fixtures.deactivate(state)
+
+
+def pytest_report_header(config: pytest.Config) -> List[str]:
+    settings = config.stash[_STATE].settings
+    modules = ", ".join(f"{name} ({count} fixtures)" for name, count in config.stash[_STATE].fixture_modules.items())
+    timeout = f"{settings.timeout:g} s" if settings.timeout is not None else "none"
+    return [f"pyasync: mode={settings.mode}, loop={settings.loop.name}, loop_scope={settings.loop_scope}, "
+            f"timeout={timeout}, strict_tasks={'on' if settings.strict_tasks else 'off'}, "
+            f"C++ fixtures: {modules or 'none'}"]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_pycollect_makeitem(collector: Any, name: str, obj: Any) -> Generator[None, Any, None]:
+    config = collector.config
+    if config.stash[_STATE].settings.mode == "auto":
+        _async_fixtures.take_auto_fixtures(collector.session, config.stash[_PROCESSED])
+    yield
+
+
+def _user_marked_asyncio(item: pytest.Function) -> bool:
+    """Whether the user (not pytest-asyncio's auto mode, which marks the item itself) marked
+    ``item`` for pytest-asyncio, on the function, its class or its module."""
+    marks = list(getattr(item.obj, "pytestmark", []))
+    for node in item.listchain()[:-1]:
+        marks += node.own_markers
+    return any(mark.name == "asyncio" for mark in marks)
+
+
+def _is_async_test(item: pytest.Item) -> bool:
+    function = getattr(item, "obj", None)
+    if isinstance(function, staticmethod):
+        function = function.__func__
+    return inspect.iscoroutinefunction(function)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: List[pytest.Item]) -> None:
+    """Claims this plugin's tests, after every other plugin has marked them."""
+    state = config.stash[_STATE]
+    for item in items:
+        if not isinstance(item, pytest.Function):
+            continue
+        marked = item.get_closest_marker("pyasync") is not None
+        if marked and _user_marked_asyncio(item):
+            raise pytest.UsageError(
+                f"pyasync: {item.nodeid} is marked both @pytest.mark.pyasync and @pytest.mark.asyncio; "
+                "a test runs on one plugin's loop: keep one of the two markers")
+        if marked:
+            state.test_settings(item)  # validates the marker now, as a usage error
+        owned = _is_async_test(item) and (marked or (state.settings.mode == "auto" and not _user_marked_asyncio(item)))
+        if owned:
+            item.stash[_OWNED] = True
+            # pytest-asyncio's auto mode marked it too: it is ours.
+            item.own_markers[:] = [mark for mark in item.own_markers if mark.name != "asyncio"]
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]) -> Generator[None, Any, None]:
+    state = item.config.stash[_STATE]
+    previous, state.current_item = state.current_item, item
+    try:
+        yield
+    finally:
+        state.current_item = previous
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Optional[bool]:
+    if not pyfuncitem.stash.get(_OWNED, False):
+        return None
+    __tracebackhide__ = True
+    run_test(pyfuncitem.config.stash[_STATE], pyfuncitem)
+    return True
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(_STATE, None)
+    if state is not None:
+        state.pool.close_all()

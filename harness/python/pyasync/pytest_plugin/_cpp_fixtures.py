@@ -1,0 +1,88 @@
+"""C++ fixtures as pytest fixtures.
+
+An extension module publishes its PYASYNC_FIXTUREs with ``pyasync::export_fixtures(m)`` as
+``__pyasync_fixtures__``: name, scope, requested fixtures, doc, C++ file:line, kind and factory.
+Each becomes a generated sync generator function (so pytest sees its real requests: ``--setup-plan``,
+``--fixtures`` and ScopeMismatch work as for Python fixtures, and pytest-asyncio leaves it alone)
+wrapped in ``pytest.fixture`` and registered as a plugin object."""
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+from typing import Any, Dict, List, Mapping
+
+import pytest
+
+from pyasync.pytest_plugin._phases import drive_fixture
+from pyasync.pytest_plugin._state import PluginState
+
+class _Holder:
+    """The plugin object carrying one module's fixtures (pytest scans it for fixture functions)."""
+
+
+_FIELDS = ("name", "scope", "requests", "doc", "file", "line", "kind", "factory")
+
+
+def _label(entry: Mapping[str, Any]) -> str:
+    return f"C++ fixture {entry['name']!r} ({os.path.basename(entry['file'])}:{entry['line']})"
+
+
+def _make_shim(state: PluginState, entry: Mapping[str, Any], module_name: str) -> Any:
+    requests = tuple(entry["requests"])
+    factory, kind, label = entry["factory"], entry["kind"], _label(entry)
+
+    def arguments(values: Dict[str, Any]) -> List[Any]:
+        return [values[name] for name in requests]
+
+    def start(values: Dict[str, Any]) -> Any:
+        __tracebackhide__ = True
+        try:
+            return factory(*arguments(values))
+        except TypeError as error:
+            given = ", ".join(f"{name}={type(values[name]).__name__}" for name in requests)
+            raise TypeError(f"{label}: the requested fixture values ({given}) do not convert to its C++ "
+                            f"parameters: {error}") from None
+
+    if kind == "value":
+        def shim(request, **values):  # type: ignore[no-untyped-def]
+            __tracebackhide__ = True
+            return start(values)
+    else:
+        def shim(request, **values):  # type: ignore[no-untyped-def]
+            __tracebackhide__ = True
+            yield from drive_fixture(state, request, request._fixturedef, lambda: start(values), kind, label)
+
+    parameters = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    parameters += [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in requests]
+    shim.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    shim.__name__ = shim.__qualname__ = entry["name"]
+    shim.__module__ = module_name
+    doc = entry["doc"] or "(no fixture_doc)"
+    shim.__doc__ = f"{doc}\n\n{label} from {module_name}; {entry['file']}:{entry['line']}"
+    return pytest.fixture(shim, scope=entry["scope"], name=entry["name"])
+
+
+def register(config: pytest.Config, state: PluginState) -> None:
+    """Imports each module of pyasync_fixture_modules and registers its C++ fixtures."""
+    for module_name in state.settings.fixture_modules:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as error:
+            raise pytest.UsageError(
+                f"pyasync: pyasync_fixture_modules names {module_name!r}, which does not import ({error}). "
+                "Put its directory on PYTHONPATH, or remove it from pyasync_fixture_modules") from None
+        entries = getattr(module, "__pyasync_fixtures__", None)
+        if not isinstance(entries, list):
+            raise pytest.UsageError(
+                f"pyasync: module {module_name!r} ({getattr(module, '__file__', '?')}) exports no C++ fixtures: "
+                "call pyasync::export_fixtures(m) in its PYASYNC_MODULE")
+        holder = _Holder()
+        for entry in entries:
+            missing = [field for field in _FIELDS if field not in entry]
+            if missing:
+                raise pytest.UsageError(f"pyasync: a fixture of {module_name!r} lacks {', '.join(missing)}: the "
+                                        "module was built against another pyasync; rebuild it")
+            setattr(holder, entry["name"], _make_shim(state, entry, module_name))
+        config.pluginmanager.register(holder, f"pyasync-fixtures-{module_name}")
+        state.fixture_modules[module_name] = len(entries)

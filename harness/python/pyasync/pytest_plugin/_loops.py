@@ -1,0 +1,152 @@
+"""The loops tests and async fixtures run on, and the contexts they run in.
+
+One live loop per loop name (``asyncio``, ``uvloop``, ...), shared by every test and async fixture
+that uses that name. A loop is lease-counted: each async fixture holds a lease from its set-up to
+its tear-down, each test for its call, and the node of the configured loop scope (the session, by
+default) from its first test to its end. The loop closes when the last lease goes, with
+``asyncio.Runner``'s clean-up (pending tasks cancelled and awaited, async generators and the
+default executor shut down). So a fixture always finds the loop it was set up on, whatever the
+loop scope: there are no loop-scope errors.
+
+The plugin never installs its loop with ``set_event_loop``: another plugin that closes "the
+current loop" (pytest-asyncio 0.20 does) cannot reach it."""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from typing import Any, Coroutine, Dict, List, Optional
+
+import pytest
+
+from pyasync.pytest_plugin._settings import LoopChoice
+
+
+class LoopError(Exception):
+    """The loop's exception handler was called (an exception nobody awaited, a callback that
+    raised) while a test or fixture of this plugin was running: that test or fixture fails."""
+
+
+class SharedLoop:
+    """One loop, its runner and its leases."""
+
+    def __init__(self, pool: "LoopPool", choice: LoopChoice) -> None:
+        self.pool = pool
+        self.choice = choice
+        self.runner = asyncio.Runner(loop_factory=choice.factory)
+        self.loop = self.runner.get_loop()
+        self.loop.set_exception_handler(self._report)
+        self.leases = 0
+        self.reports: List[Dict[str, Any]] = []
+
+    def _report(self, loop: asyncio.AbstractEventLoop, context: Dict[str, Any]) -> None:
+        self.reports.append(context)
+
+    def describe(self) -> str:
+        return f"{self.choice.name} loop {type(self.loop).__module__}.{type(self.loop).__qualname__} at {id(self.loop):#x}"
+
+    def run(self, coroutine: Coroutine[Any, Any, Any], context: contextvars.Context) -> Any:
+        """Runs ``coroutine`` to its end in a task in ``context``; then fails if the loop reported
+        an error meanwhile."""
+        __tracebackhide__ = True
+        try:
+            result = self.runner.run(coroutine, context=context)
+        except BaseException:
+            self.raise_reports(also_failing=True)
+            raise
+        self.raise_reports()
+        return result
+
+    def raise_reports(self, also_failing: bool = False) -> None:
+        """Raises LoopError for what the exception handler received since the last call. When the
+        caller is already failing, prints it instead (pytest shows it with the failure)."""
+        __tracebackhide__ = True
+        if not self.reports:
+            return
+        reports, self.reports = self.reports, []
+        lines = [f"the event loop's exception handler was called {len(reports)} time(s):"]
+        cause: Optional[BaseException] = None
+        for context in reports:
+            error = context.get("exception")
+            described = f"{context.get('message', 'no message')}"
+            if error is not None:
+                described += f": {type(error).__name__}: {error}"
+                cause = cause or error
+            lines.append(f"  - {described}")
+        text = "\n".join(lines)
+        if also_failing:
+            print(f"pyasync: {text}")
+            return
+        raise LoopError(text) from cause
+
+    def acquire(self) -> "SharedLoop":
+        self.leases += 1
+        return self
+
+    def release(self) -> None:
+        """Drops a lease; the last one closes the loop (and raises what closing reported)."""
+        __tracebackhide__ = True
+        self.leases -= 1
+        if self.leases > 0:
+            return
+        self.pool.forget(self)
+        try:
+            self.runner.close()
+        finally:
+            self.raise_reports()
+
+
+class LoopPool:
+    """The live loops of a session, one per loop name."""
+
+    def __init__(self) -> None:
+        self.live: Dict[str, SharedLoop] = {}
+
+    def acquire(self, choice: LoopChoice) -> SharedLoop:
+        shared = self.live.get(choice.name)
+        if shared is None:
+            shared = self.live[choice.name] = SharedLoop(self, choice)
+        return shared.acquire()
+
+    def forget(self, shared: SharedLoop) -> None:
+        if self.live.get(shared.choice.name) is shared:
+            del self.live[shared.choice.name]
+
+    def close_all(self) -> None:
+        for shared in list(self.live.values()):
+            shared.leases = 1
+            shared.release()
+
+
+_SCOPE_NODE = {
+    "session": pytest.Session,
+    "package": pytest.Package,
+    "module": pytest.Module,
+    "class": pytest.Class,
+}
+
+_CONTEXT = pytest.StashKey[contextvars.Context]()
+
+
+def scope_node(item: pytest.Item, scope: str) -> pytest.Item:
+    """The node a fixture or loop of ``scope`` belongs to for ``item`` (the item itself for
+    ``function``; the next wider node when ``item`` has no such parent, as pytest does)."""
+    order = ["class", "module", "package", "session"]
+    if scope == "function":
+        return item
+    for name in order[order.index(scope):]:
+        node = item.getparent(_SCOPE_NODE[name])
+        if node is not None:
+            return node
+    return item.session
+
+
+def context_of(node: Any) -> contextvars.Context:
+    """The contextvars context of ``node``: made at its first use as a copy of its parent's, so
+    what a wider fixture set is seen by narrower fixtures and tests. A function-scoped fixture's
+    set-up, the test and its tear-down share the test's context."""
+    context = node.stash.get(_CONTEXT, None)
+    if context is None:
+        parent = node.parent
+        context = context_of(parent).copy() if parent is not None else contextvars.copy_context()
+        node.stash[_CONTEXT] = context
+    return context

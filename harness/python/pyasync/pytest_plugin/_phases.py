@@ -1,0 +1,142 @@
+"""Running an async test, and an async fixture's set-up and tear-down, on the shared loop."""
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any, Callable, Dict, Generator, Optional
+
+import pytest
+
+from pyasync.pytest_plugin._loops import SharedLoop, context_of, scope_node
+from pyasync.pytest_plugin._state import PluginState
+
+
+class TestTimeout(Exception):
+    """A test ran longer than its pyasync timeout; its task was cancelled."""
+
+
+class LeakedTasks(Exception):
+    """A test left tasks running under pyasync_strict_tasks; they were cancelled."""
+
+
+class FixtureError(Exception):
+    """A C++ fixture failed: the message names it, its C++ file:line and the phase."""
+
+
+async def _timed(coroutine: Any, timeout: Optional[float], nodeid: str) -> Any:
+    if timeout is None:
+        return await coroutine
+    scope = asyncio.timeout(timeout)
+    try:
+        async with scope:
+            return await coroutine
+    except TimeoutError:
+        if scope.expired():
+            raise TestTimeout(f"{nodeid} timed out after {timeout:g} s: its task was cancelled and its "
+                              "fixtures torn down (pyasync timeout)") from None
+        raise
+
+
+async def _settle(tasks: list) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _check_fixture_loops(state: PluginState, item: pytest.Item, shared: SharedLoop) -> None:
+    for name in item.fixturenames:  # type: ignore[attr-defined]
+        definitions = item._fixtureinfo.name2fixturedefs.get(name)  # type: ignore[attr-defined]
+        owner = state.fixture_loops.get(definitions[-1]) if definitions else None
+        if owner is not None and owner is not shared:
+            raise pytest.UsageError(
+                f"pyasync: {item.nodeid} runs on the {shared.describe()}, but its async fixture {name!r} was "
+                f"set up on the {owner.describe()}. A test and its async fixtures share one loop: give them the "
+                "same loop (the marker's loop= or pyasync_loop)")
+
+
+def run_test(state: PluginState, item: pytest.Function) -> None:
+    """Runs the async test ``item`` on its loop, in its context, with its timeout."""
+    __tracebackhide__ = True
+    chosen = state.test_settings(item)
+    shared = state.loop_for(item).acquire()
+    try:
+        _check_fixture_loops(state, item, shared)
+        arguments = {name: item.funcargs[name] for name in item._fixtureinfo.argnames}  # type: ignore[attr-defined]
+        context = context_of(item)
+        before = set(asyncio.all_tasks(shared.loop))
+        shared.run(_timed(item.obj(**arguments), chosen.timeout, item.nodeid), context)
+        leftover = [task for task in asyncio.all_tasks(shared.loop) if task not in before and not task.done()]
+        if leftover and state.settings.strict_tasks:
+            shared.run(_settle(leftover), context)
+            names = ", ".join(repr(task) for task in leftover)
+            raise LeakedTasks(f"{item.nodeid} left {len(leftover)} task(s) running; they were cancelled "
+                              f"(pyasync_strict_tasks): {names}")
+    finally:
+        shared.release()
+
+
+async def _next(iterator: Any) -> Any:
+    try:
+        return True, await iterator.__anext__()
+    except StopAsyncIteration:
+        return False, None
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _describe(error: BaseException) -> str:
+    notes = getattr(error, "__notes__", None) or []
+    return f"{type(error).__name__}: {error}" + "".join(f"\n    {note}" for note in notes)
+
+
+def drive_fixture(state: PluginState, request: pytest.FixtureRequest, fixturedef: Any, start: Callable[[], Any],
+                  kind: str, label: Optional[str]) -> Generator[Any, None, None]:
+    """The set-up and tear-down of an async fixture as a sync generator pytest can drive.
+
+    ``start()`` returns an async iterator (``kind == "generator"``: set-up to the first item,
+    tear-down to the end) or an awaitable (set-up only). With a ``label`` (C++ fixtures), an error
+    becomes a FixtureError naming the fixture and the phase, chained to the original."""
+    __tracebackhide__ = True
+    item = state.item_for(f"fixture {request.fixturename!r}")
+    shared = state.loop_for(item).acquire()
+    state.fixture_loops[fixturedef] = shared
+    context = context_of(scope_node(item, request.scope))
+    try:
+        try:
+            started = start()
+            if kind == "generator":
+                produced, value = shared.run(_next(started), context)
+                if not produced:
+                    raise FixtureError(f"{label or request.fixturename} ended without yielding a value; a fixture "
+                                       "yields exactly once")
+            else:
+                value = shared.run(_await(started), context)
+        except (FixtureError, pytest.UsageError):
+            raise
+        except Exception as error:
+            if label is None:
+                raise
+            raise FixtureError(f"{label} failed in set-up: {_describe(error)}") from error
+        yield value
+        if kind != "generator":
+            return
+        try:
+            produced, _ = shared.run(_next(started), context)
+        except Exception as error:
+            if label is None:
+                raise
+            raise FixtureError(f"{label} failed in tear-down: {_describe(error)}") from error
+        if produced:
+            raise FixtureError(f"{label or request.fixturename} yielded a second time; a fixture yields exactly "
+                               "once (set-up before the yield, tear-down after)")
+    finally:
+        state.fixture_loops.pop(fixturedef, None)
+        shared.release()
+
+
+def call_with(function: Callable[..., Any], arguments: Dict[str, Any]) -> Any:
+    """Calls ``function`` with the arguments it names."""
+    wanted = inspect.signature(function).parameters
+    return function(**{name: value for name, value in arguments.items() if name in wanted})

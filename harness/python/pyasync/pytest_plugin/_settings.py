@@ -1,0 +1,147 @@
+"""The plugin's configuration: command-line options with ini twins, validated once at start-up,
+and the ``pyasync`` marker's per-test overrides."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Optional, Tuple
+
+import asyncio
+import pytest
+
+MODES = ("strict", "auto")
+LOOP_SCOPES = ("function", "class", "module", "package", "session")
+DEFAULT_FIXTURE_MODULES: tuple = ()
+
+LoopFactory = Callable[[], asyncio.AbstractEventLoop]
+
+
+@dataclasses.dataclass(frozen=True)
+class LoopChoice:
+    """A loop as configured: its spelling (``asyncio``, ``uvloop``, ``module:callable``) and factory."""
+
+    name: str
+    factory: LoopFactory
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    mode: str
+    loop: LoopChoice
+    loop_scope: str
+    timeout: Optional[float]
+    strict_tasks: bool
+    fixture_modules: Tuple[str, ...]
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("pyasync", "pyasync: C++ coroutine fixtures and async tests on one loop")
+
+    def option(name: str, help_text: str, ini_type: Optional[str] = None, default=None) -> None:
+        group.addoption(f"--{name.replace('_', '-')}", dest=name, default=None, help=help_text)
+        parser.addini(name, help_text, type=ini_type, default=default)
+
+    option("pyasync_mode", "strict (default): only tests marked @pytest.mark.pyasync and fixtures declared with "
+           "@pyasync.fixture; auto: every async def test and fixture", default="strict")
+    option("pyasync_loop", "the loop tests and async fixtures run on: asyncio (default), uvloop or "
+           "module:callable (a loop factory)", default="asyncio")
+    option("pyasync_loop_scope", "the narrowest lifetime of a loop: function, class, module, package or session "
+           "(default); a loop also lives as long as any async fixture set up on it", default="session")
+    option("pyasync_timeout", "seconds a test may run before its task is cancelled and it fails (default: no limit)",
+           default="")
+    option("pyasync_strict_tasks", "true: a test that leaves tasks running fails (they are cancelled); "
+           "default false", default="false")
+    option("pyasync_fixture_modules", "extension modules whose C++ fixtures become pytest fixtures "
+           "(comma or space separated; default: none)",
+           default=" ".join(DEFAULT_FIXTURE_MODULES))
+
+
+def _raw(config: pytest.Config, name: str) -> str:
+    value = config.getoption(name)
+    return str(value if value is not None else config.getini(name)).strip()
+
+
+def _spelling(name: str) -> str:
+    return f"--{name.replace('_', '-')}/{name}"
+
+
+def choose(name: str, value: str, valid: Tuple[str, ...], where: str) -> str:
+    if value not in valid:
+        raise pytest.UsageError(f"pyasync: {where} must be one of {', '.join(valid)}; got {value!r}")
+    return value
+
+
+def resolve_loop(spec: str, where: str) -> LoopChoice:
+    """The loop ``spec`` names, or a UsageError saying what is accepted."""
+    import pyasync
+
+    if not isinstance(spec, str) or not spec:
+        raise pytest.UsageError(f"pyasync: {where} must be asyncio, uvloop or module:callable; got {spec!r}")
+    try:
+        factory = pyasync.loop_factory(spec)
+    except (ValueError, ImportError, AttributeError, TypeError) as error:
+        raise pytest.UsageError(f"pyasync: {where} = {spec!r} is not a usable loop: {error}") from None
+    return LoopChoice(spec, factory if factory is not None else asyncio.new_event_loop)
+
+
+def parse_timeout(value: object, where: str) -> Optional[float]:
+    if value in ("", None):
+        return None
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not seconds > 0 or seconds != seconds or seconds == float("inf"):
+        raise pytest.UsageError(f"pyasync: {where} must be a positive number of seconds; got {value!r}")
+    return seconds
+
+
+def parse_bool(value: str, where: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise pytest.UsageError(f"pyasync: {where} must be true or false; got {value!r}")
+
+
+def read_settings(config: pytest.Config) -> Settings:
+    modules = tuple(part for part in _raw(config, "pyasync_fixture_modules").replace(",", " ").split() if part)
+    return Settings(
+        mode=choose("pyasync_mode", _raw(config, "pyasync_mode"), MODES, _spelling("pyasync_mode")),
+        loop=resolve_loop(_raw(config, "pyasync_loop"), _spelling("pyasync_loop")),
+        loop_scope=choose("pyasync_loop_scope", _raw(config, "pyasync_loop_scope"), LOOP_SCOPES,
+                          _spelling("pyasync_loop_scope")),
+        timeout=parse_timeout(_raw(config, "pyasync_timeout"), _spelling("pyasync_timeout")),
+        strict_tasks=parse_bool(_raw(config, "pyasync_strict_tasks"), _spelling("pyasync_strict_tasks")),
+        fixture_modules=modules,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class TestSettings:
+    """What one test runs with: the session's settings overridden by its ``pyasync`` marker."""
+
+    loop: LoopChoice
+    loop_scope: str
+    timeout: Optional[float]
+
+
+def for_item(settings: Settings, item: pytest.Item) -> TestSettings:
+    loop, loop_scope, timeout = settings.loop, settings.loop_scope, settings.timeout
+    marker = item.get_closest_marker("pyasync")
+    if marker is not None:
+        where = f"@pytest.mark.pyasync of {item.nodeid}"
+        if marker.args:
+            raise pytest.UsageError(f"pyasync: {where} takes keyword arguments only (loop=, loop_scope=, "
+                                    f"timeout=); got positional {marker.args!r}")
+        unknown = sorted(set(marker.kwargs) - {"loop", "loop_scope", "timeout"})
+        if unknown:
+            raise pytest.UsageError(f"pyasync: {where} has unknown argument(s) {', '.join(unknown)}; "
+                                    "expected loop=, loop_scope=, timeout=")
+        if "loop" in marker.kwargs:
+            loop = resolve_loop(marker.kwargs["loop"], f"loop= of {where}")
+        if "loop_scope" in marker.kwargs:
+            loop_scope = choose("loop_scope", marker.kwargs["loop_scope"], LOOP_SCOPES, f"loop_scope= of {where}")
+        if "timeout" in marker.kwargs:
+            timeout = parse_timeout(marker.kwargs["timeout"], f"timeout= of {where}")
+    return TestSettings(loop, loop_scope, timeout)

@@ -1,0 +1,232 @@
+"""The pytest plugin's loop model: which tests it owns (modes), the loop they share with their
+async fixtures whatever the scopes, loop choice, contexts, timeouts, leaked tasks and errors the
+loop's exception handler receives."""
+import pytest
+
+from plugin_support import fixture_log, run_plugin
+
+LOOP_IDS = """
+import asyncio, pytest
+
+loops = []
+
+@pytest.fixture(scope="session", autouse=True)
+def report():
+    yield
+    assert len(set(map(id, loops))) == EXPECTED
+
+@pytest.mark.pyasync
+async def test_one():
+    loops.append(asyncio.get_running_loop())  # kept alive: ids stay distinct
+
+@pytest.mark.pyasync
+async def test_two():
+    loops.append(asyncio.get_running_loop())  # kept alive: ids stay distinct
+"""
+
+
+def test_strict_mode_runs_only_marked_tests(pytester):
+    result = run_plugin(pytester, "-W", "ignore", "-p", "no:asyncio", test_a="""
+import pytest
+
+ran = []
+
+@pytest.mark.pyasync
+async def test_marked():
+    ran.append("marked")
+
+async def test_unmarked():
+    ran.append("unmarked")
+
+def test_after():
+    assert ran == ["marked"]
+""")
+    result.assert_outcomes(passed=2, skipped=1)
+
+
+def test_auto_mode_runs_every_async_test_and_fixture(pytester):
+    result = run_plugin(pytester, "--pyasync-mode=auto", test_a="""
+import asyncio, pytest
+
+@pytest.fixture
+async def answer():
+    await asyncio.sleep(0)
+    yield 42
+
+async def test_unmarked(answer):
+    assert answer == 42
+""")
+    result.assert_outcomes(passed=1)
+
+
+def test_one_loop_for_the_session_by_default(pytester):
+    run_plugin(pytester, test_a=LOOP_IDS.replace("EXPECTED", "1")).assert_outcomes(passed=2)
+
+
+def test_a_function_loop_scope_gives_each_test_a_new_loop(pytester):
+    result = run_plugin(pytester, "-o", "pyasync_loop_scope=function", test_a=LOOP_IDS.replace("EXPECTED", "2"))
+    result.assert_outcomes(passed=2)
+
+
+SESSION_FIXTURE_USER = """
+import asyncio, pytest
+
+@pytest.mark.pyasync
+async def test_uses_the_session_fixture(ex_session_loop):
+    assert id(asyncio.get_running_loop()) == ex_session_loop
+"""
+
+
+@pytest.mark.parametrize("loop_scope", ["function", "module", "session"])
+def test_a_session_cpp_fixture_used_in_two_modules_is_set_up_once_on_one_loop(pytester, loop_scope):
+    result = run_plugin(pytester, "-o", f"pyasync_loop_scope={loop_scope}", test_a=SESSION_FIXTURE_USER,
+                        test_b=SESSION_FIXTURE_USER)
+    result.assert_outcomes(passed=2)
+    assert fixture_log() == ["setup ex_session_loop", "teardown ex_session_loop"]
+
+
+def test_a_loop_can_be_chosen_by_option_and_by_marker(pytester):
+    pytest.importorskip("uvloop")
+    result = run_plugin(pytester, "-o", "pyasync_loop=uvloop", test_a="""
+import asyncio, pytest
+
+@pytest.mark.pyasync
+async def test_configured():
+    assert type(asyncio.get_running_loop()).__module__ == "uvloop"
+
+@pytest.mark.pyasync(loop="asyncio")
+async def test_marked():
+    assert type(asyncio.get_running_loop()).__module__ == "asyncio.unix_events"
+""")
+    result.assert_outcomes(passed=2)
+
+
+def test_a_test_on_another_loop_than_its_fixture_is_an_error_naming_both_loops(pytester):
+    pytest.importorskip("uvloop")
+    result = run_plugin(pytester, test_a="""
+import pytest
+
+@pytest.mark.pyasync
+async def test_sets_up(ex_session_loop):
+    pass
+
+@pytest.mark.pyasync(loop="uvloop")
+async def test_on_uvloop(ex_session_loop):
+    pass
+""")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*test_on_uvloop runs on the uvloop loop uvloop.Loop at *, but its async fixture "
+                                 "'ex_session_loop' was set up on the asyncio loop *"])
+
+
+def test_a_function_fixture_its_test_and_its_tear_down_share_one_context(pytester):
+    result = run_plugin(pytester, test_a="""
+import contextvars, pytest, pyasync
+
+user = contextvars.ContextVar("user", default="nobody")
+
+@pyasync.fixture
+async def login():
+    user.set("ada")
+    yield
+    assert user.get() == "ada-changed-by-test"
+
+@pytest.mark.pyasync
+async def test_sees_the_fixture_context(login):
+    assert user.get() == "ada"
+    user.set("ada-changed-by-test")
+""")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_timeout_cancels_the_test_and_its_fixtures_still_tear_down(pytester):
+    result = run_plugin(pytester, test_a="""
+import asyncio, pytest
+
+cancelled = []
+
+@pytest.mark.pyasync(timeout=0.1)
+async def test_slow(ex_counter):
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        cancelled.append(True)
+        raise
+
+def test_after():
+    assert cancelled == [True]
+""")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*TestTimeout: test_a.py::test_slow timed out after 0.1 s*"])
+    assert fixture_log() == ["setup ex_counter", "teardown ex_counter"]
+
+
+def test_the_timeout_option_applies_to_every_test(pytester):
+    result = run_plugin(pytester, "--pyasync-timeout=0.1", test_a="""
+import asyncio, pytest
+
+@pytest.mark.pyasync
+async def test_slow():
+    await asyncio.sleep(30)
+""")
+    result.assert_outcomes(failed=1)
+
+
+LEAKY = """
+import asyncio, pytest
+
+leaked = []
+
+@pytest.mark.pyasync
+async def test_leaks():
+    async def forever():
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            leaked.append("cancelled")
+            raise
+    asyncio.get_running_loop().create_task(forever(), name="forgotten")
+
+def test_after():
+    assert leaked == EXPECTED
+"""
+
+
+def test_strict_tasks_fails_a_test_that_leaves_tasks_running_and_cancels_them(pytester):
+    result = run_plugin(pytester, "-o", "pyasync_strict_tasks=true",
+                        test_a=LEAKY.replace("EXPECTED", "['cancelled']"))
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*LeakedTasks: test_a.py::test_leaks left 1 task(s) running; they were cancelled*"
+                                 "name='forgotten'*"])
+
+
+def test_without_strict_tasks_a_leaked_task_lives_until_its_loop_closes(pytester):
+    result = run_plugin(pytester, test_a=LEAKY.replace("EXPECTED", "[]"))
+    result.assert_outcomes(passed=2)
+
+
+def test_an_error_the_loop_reports_during_a_test_fails_that_test(pytester):
+    result = run_plugin(pytester, test_a="""
+import asyncio, pytest
+
+@pytest.mark.pyasync
+async def test_callback_raises():
+    asyncio.get_running_loop().call_soon(lambda: 1 / 0)
+    await asyncio.sleep(0.01)
+
+@pytest.mark.pyasync
+async def test_next_is_clean():
+    pass
+""")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*LoopError: the event loop's exception handler was called 1 time(s):",
+                                 "*Exception in callback*ZeroDivisionError: division by zero"])
+
+
+def test_a_synchronous_test_may_use_async_fixtures(pytester):
+    result = run_plugin(pytester, test_a="""
+def test_sync(ex_counter):
+    assert ex_counter.total == 0
+""")
+    result.assert_outcomes(passed=1)
+    assert fixture_log() == ["setup ex_counter", "teardown ex_counter"]
