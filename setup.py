@@ -1,7 +1,8 @@
 """pip install --no-build-isolation . : the pyasync package with its native core.
 
 A small build backend over CMake (as pybind11's cmake_example): setuptools installs the Python
-files of bridge/python/pyasync; CMake builds libpyasync and pyasync._core and puts both in the
+files of bridge/python/pyasync and the pytest plugin (harness/python); CMake builds libpyasync,
+pyasync._core and pyasync_fixtures (the plugin's C++ fixtures) and puts the first two in the
 package directory, where _core finds the library beside itself ($ORIGIN). The interpreter that
 runs pip is the one pyasync is built for. PYASYNC_CMAKE_ARGS adds CMake arguments (for example
 -DCMAKE_BUILD_TYPE=Debug); the build uses Ninja when it is installed.
@@ -48,13 +49,18 @@ class BuildWithCMake(build_ext):
             configure += ["-G", "Ninja"]
         configure += shlex.split(os.environ.get("PYASYNC_CMAKE_ARGS", ""))
         subprocess.run(configure, check=True)
-        subprocess.run(["cmake", "--build", str(build_dir), "--target", "pyasync_core"], check=True)
+        subprocess.run(["cmake", "--build", str(build_dir), "--target", "pyasync_core", "pyasync_fixtures_module"],
+                       check=True)
         subprocess.run(["cmake", "--install", str(build_dir), "--component", "python"], check=True)
         package_dir.mkdir(parents=True, exist_ok=True)
         installed = staging / "pyasync"
         # The core and the library under its soname (what the core's DT_NEEDED names), as files.
         for native in list(installed.glob("_core*.so")) + list(installed.glob("libpyasync.so.[0-9]")):
             shutil.copyfile(native, package_dir / native.name)
+        # pyasync_fixtures, the plugin's ready-made C++ fixtures: a top-level module beside the
+        # package (its RPATH, $ORIGIN/pyasync, finds the library in the package).
+        for native in staging.glob("pyasync_fixtures*.so"):
+            shutil.copyfile(native, package_dir.parent / native.name)
 
 
 setup(

@@ -23,7 +23,8 @@ done
 echo "=== preset tsan: configure, build what the threads tests load, test"
 rm -rf build/tsan/junit build/tsan/ctest.xml
 cmake --preset tsan >/dev/null || exit 1
-cmake --build --preset tsan --target _pyasync_tests _pyasync_peer _pyasync_abi_mismatch pyasync_examples pyasync_core main_probe_ || exit 1
+cmake --build --preset tsan --target _pyasync_tests _pyasync_peer _pyasync_abi_mismatch pyasync_examples pyasync_core \
+  pyasync_fixtures_module main_probe_ || exit 1
 ctest --preset tsan --output-junit ctest.xml || status=1
 echo "=== preset pydebug: the bridge's Python tests under Debian's debug interpreter (python3-dbg)"
 rm -rf build/pydebug/junit build/pydebug/ctest.xml

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # One command: build the release preset and run the benchmarks: the await benchmark
-# (bench_await.py), the runtime benchmark (bench_runtime.py) and the harness benchmark
-# (bench_harness.py). Extra args go to the first.
+# (bench_await.py), the runtime benchmark (bench_runtime.py), the harness benchmark
+# (bench_harness.py) and the pytest plugin benchmark (bench_plugin.py). Extra args go to the first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash ci/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release --target pyasync_examples bench_runtime_native bench_harness_cases >/dev/null
+cmake --build --preset release --target pyasync_examples pyasync_core pyasync_package bench_runtime_native bench_harness_cases >/dev/null
 python="$(grep -m1 '^Python3_EXECUTABLE:' build/release/CMakeCache.txt | cut -d= -f2)"
 PYTHONPATH=build/release/python "$python" tools/bench/bench_await.py "$@"
 PYTHONPATH=build/release/python "$python" tools/bench/bench_runtime.py
 "$python" tools/bench/bench_harness.py build/release/tools/bench/bench_harness_cases
+PYTHONPATH=build/release/python "$python" tools/bench/bench_plugin.py

@@ -157,7 +157,11 @@ inline void export_fixtures(py::module_ &module) {
         py::dict entry;
         entry["name"] = definition.name;
         entry["scope"] = scope_names.at(static_cast<std::size_t>(definition.scope));
-        entry["requests"] = py::tuple(py::cast(definition.requests));
+        py::tuple requests(definition.requests.size()); // built by hand: no pybind11/stl.h needed
+        for (std::size_t i = 0; i < definition.requests.size(); ++i) {
+            requests[i] = py::str(definition.requests[i]);
+        }
+        entry["requests"] = requests;
         entry["doc"] = definition.doc;
         entry["file"] = definition.file;
         entry["line"] = definition.line;

@@ -12,6 +12,7 @@ See ``_settings.py`` for the options and the marker."""
 from __future__ import annotations
 
 import inspect
+import sys
 from typing import Any, Generator, List, Optional
 
 import pytest
@@ -124,5 +125,12 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Optional[bool]:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash.get(_STATE, None)
-    if state is not None:
-        state.pool.close_all()
+    if state is None:
+        return
+    # A session cut short (-x, Ctrl-C) may leave loops open; what closing them reports is shown.
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    for text in state.pool.close_all():
+        if terminal is not None:
+            terminal.write_line(f"pyasync: {text}", red=True)
+        else:
+            print(f"pyasync: {text}", file=sys.stderr)

@@ -14,11 +14,30 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
+import types
 from typing import Any, Coroutine, Dict, List, Optional
 
 import pytest
 
 from pyasync.pytest_plugin._settings import LoopChoice
+
+
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
+
+
+def _without_asyncio_frames(traceback: Optional[types.TracebackType]) -> Optional[types.TracebackType]:
+    """``traceback`` without asyncio's own frames (the runner, the task's step, the future): a
+    failure shows the test's frames and the plugin's, as a sync test's would."""
+    kept = []
+    while traceback is not None:
+        if not traceback.tb_frame.f_code.co_filename.startswith(_ASYNCIO_DIR):
+            kept.append(traceback)
+        traceback = traceback.tb_next
+    rebuilt = None
+    for entry in reversed(kept):
+        rebuilt = types.TracebackType(rebuilt, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return rebuilt
 
 
 class LoopError(Exception):
@@ -50,8 +69,9 @@ class SharedLoop:
         __tracebackhide__ = True
         try:
             result = self.runner.run(coroutine, context=context)
-        except BaseException:
+        except BaseException as error:
             self.raise_reports(also_failing=True)
+            error.__traceback__ = _without_asyncio_frames(error.__traceback__)
             raise
         self.raise_reports()
         return result
@@ -111,10 +131,17 @@ class LoopPool:
         if self.live.get(shared.choice.name) is shared:
             del self.live[shared.choice.name]
 
-    def close_all(self) -> None:
+    def close_all(self) -> List[str]:
+        """Closes the loops still live (none, unless the session was cut short) and returns what
+        their closing reported, for the caller to print."""
+        reported = []
         for shared in list(self.live.values()):
             shared.leases = 1
-            shared.release()
+            try:
+                shared.release()
+            except LoopError as error:
+                reported.append(f"closing the {shared.describe()}: {error}")
+        return reported
 
 
 _SCOPE_NODE = {

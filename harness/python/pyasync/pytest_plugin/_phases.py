@@ -24,6 +24,7 @@ class FixtureError(Exception):
 
 
 async def _timed(coroutine: Any, timeout: Optional[float], nodeid: str) -> Any:
+    __tracebackhide__ = True
     if timeout is None:
         return await coroutine
     scope = asyncio.timeout(timeout)
@@ -76,6 +77,7 @@ def run_test(state: PluginState, item: pytest.Function) -> None:
 
 
 async def _next(iterator: Any) -> Any:
+    __tracebackhide__ = True
     try:
         return True, await iterator.__anext__()
     except StopAsyncIteration:
@@ -83,6 +85,7 @@ async def _next(iterator: Any) -> Any:
 
 
 async def _await(awaitable: Any) -> Any:
+    __tracebackhide__ = True
     return await awaitable
 
 

@@ -10,7 +10,7 @@ import pytest
 
 MODES = ("strict", "auto")
 LOOP_SCOPES = ("function", "class", "module", "package", "session")
-DEFAULT_FIXTURE_MODULES: tuple = ()
+DEFAULT_FIXTURE_MODULES = ("pyasync_fixtures",)
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
@@ -51,7 +51,7 @@ def add_options(parser: pytest.Parser) -> None:
     option("pyasync_strict_tasks", "true: a test that leaves tasks running fails (they are cancelled); "
            "default false", default="false")
     option("pyasync_fixture_modules", "extension modules whose C++ fixtures become pytest fixtures "
-           "(comma or space separated; default: none)",
+           f"(comma or space separated; default: {', '.join(DEFAULT_FIXTURE_MODULES)})",
            default=" ".join(DEFAULT_FIXTURE_MODULES))
 
 

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""pytest plugin benchmark, measured in one run on this machine:
+
+- pyasync: N async tests, each using a function-scoped C++ coroutine fixture (ex_counter: one loop
+  turn in set-up and one in tear-down);
+- pytest-asyncio 0.20: the same N tests with an equivalent ``async def`` fixture;
+- the floor: N plain sync tests using a sync fixture.
+
+Each suite runs in its own pytest process (collection and start-up included), the median of a few
+runs is kept, and the ratios are printed against the goals. Asserts nothing."""
+import argparse
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+FILES = 20
+
+PYASYNC_TEST = """
+@pytest.mark.pyasync
+async def test_{n}(ex_counter):
+    assert ex_counter.total == 0
+"""
+
+ASYNCIO_TEST = """
+@pytest.mark.asyncio
+async def test_{n}(counter):
+    assert counter.total == 0
+"""
+
+SYNC_TEST = """
+def test_{n}(counter):
+    assert counter.total == 0
+"""
+
+HEADERS = {
+    "pyasync": "import pytest\n",
+    "asyncio": textwrap.dedent("""
+        import asyncio, pytest, pytest_asyncio
+        import pyasync_examples
+
+        @pytest_asyncio.fixture
+        async def counter():
+            await asyncio.sleep(0)
+            yield pyasync_examples.Counter()
+            await asyncio.sleep(0)
+    """),
+    "sync": textwrap.dedent("""
+        import pytest
+        import pyasync_examples
+
+        @pytest.fixture
+        def counter():
+            yield pyasync_examples.Counter()
+    """),
+}
+BODIES = {"pyasync": PYASYNC_TEST, "asyncio": ASYNCIO_TEST, "sync": SYNC_TEST}
+ARGUMENTS = {
+    "pyasync": ["-p", "pyasync", "-p", "no:asyncio", "-o", "pyasync_fixture_modules=pyasync_examples"],
+    "asyncio": ["-p", "no:pyasync"],
+    "sync": ["-p", "no:asyncio"],
+}
+
+
+def write_suite(root: pathlib.Path, kind: str, tests: int) -> pathlib.Path:
+    suite = root / kind
+    suite.mkdir()
+    (suite / "pytest.ini").write_text("[pytest]\n")
+    per_file = tests // FILES
+    for f in range(FILES):
+        body = "".join(BODIES[kind].format(n=f * per_file + i) for i in range(per_file))
+        (suite / f"test_{kind}_{f:02d}.py").write_text(HEADERS[kind] + body)
+    return suite
+
+
+def wall(suite: pathlib.Path, kind: str, repeat: int, tests: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *ARGUMENTS[kind]],
+                                cwd=suite, capture_output=True, text=True, check=False)
+        times.append(time.perf_counter() - start)
+        if result.returncode != 0 or f"{tests} passed" not in result.stdout:
+            sys.exit(f"bench_plugin: the {kind} suite did not pass:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tests", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    tests = args.tests - args.tests % FILES
+    with tempfile.TemporaryDirectory() as directory:
+        root = pathlib.Path(directory)
+        seconds = {kind: wall(write_suite(root, kind, tests), kind, args.repeat, tests) for kind in BODIES}
+    print(f"pytest plugin, {tests} tests in {FILES} files, median of {args.repeat} runs (start-up included):")
+    for kind, label in (("sync", "sync tests, sync fixture (the floor)"),
+                        ("pyasync", "pyasync: async tests, C++ coroutine fixture"),
+                        ("asyncio", "pytest-asyncio 0.20: async tests, async fixture")):
+        print(f"  {label:50s} {seconds[kind]:7.2f} s  {seconds[kind] / tests * 1e6:7.0f} us/test")
+    print(f"  pyasync / sync floor          {seconds['pyasync'] / seconds['sync']:5.2f}x   goal <= 1.3x")
+    print(f"  pytest-asyncio / pyasync      {seconds['asyncio'] / seconds['pyasync']:5.2f}x   goal >= 3x")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    main()
