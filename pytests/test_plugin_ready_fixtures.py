@@ -14,8 +14,7 @@ def test_the_plugin_exposes_pyasync_fixtures_by_default(pytester):
 
 
 def test_the_virtual_clock_lets_an_hour_pass_at_once_in_deadline_order(pytester):
-    # No pyasync timeout here: it is a loop timer, so it would count virtual seconds too.
-    result = run_plugin(pytester, *DEFAULT_MODULES, test_a="""
+    result = run_plugin(pytester, *DEFAULT_MODULES, "--pyasync-timeout=30", test_a="""
 import asyncio, time, pytest
 
 @pytest.mark.pyasync
@@ -109,3 +108,20 @@ async def test_clock(pyasync_virtual_clock):
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*C++ fixture 'pyasync_virtual_clock' (*) failed in set-up: TypeError: virtual_clock "
                                  "needs an asyncio selector event loop, got uvloop.Loop*"])
+
+
+def test_the_timeout_counts_real_seconds_under_the_virtual_clock(pytester):
+    result = run_plugin(pytester, *DEFAULT_MODULES, "--pyasync-timeout=20", test_a="""
+import asyncio, pytest
+
+@pytest.mark.pyasync
+async def test_waits_for_a_thread_and_sleeps_an_hour(pyasync_virtual_clock):
+    await asyncio.sleep(3600)                                       # virtual: at once
+    assert await asyncio.to_thread(lambda: "from a thread") == "from a thread"  # real I/O wait
+
+@pytest.mark.pyasync(timeout=0.3)
+async def test_still_times_out_when_stuck(pyasync_virtual_clock):
+    await asyncio.get_running_loop().create_future()                # no timer at all: stuck
+""")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*TestTimeout: test_a.py::test_still_times_out_when_stuck timed out after 0.3 s*"])

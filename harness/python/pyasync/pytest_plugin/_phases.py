@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 from typing import Any, Callable, Dict, Generator, Optional
 
 import pytest
@@ -24,18 +25,32 @@ class FixtureError(Exception):
 
 
 async def _timed(coroutine: Any, timeout: Optional[float], nodeid: str) -> Any:
+    """Awaits the test; past ``timeout`` real seconds its task is cancelled and it fails.
+
+    The deadline is kept by a thread, not a loop timer: on a loop whose clock is virtual
+    (pyasync_virtual_clock) a loop timer would fire as soon as the test waits for real I/O."""
     __tracebackhide__ = True
     if timeout is None:
         return await coroutine
-    scope = asyncio.timeout(timeout)
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        loop.call_soon_threadsafe(task.cancel)  # type: ignore[union-attr]
+
+    watchdog = threading.Timer(timeout, expire)
+    watchdog.daemon = True
+    watchdog.start()
     try:
-        async with scope:
-            return await coroutine
-    except TimeoutError:
-        if scope.expired():
+        return await coroutine
+    except asyncio.CancelledError:
+        if expired.is_set():
             raise TestTimeout(f"{nodeid} timed out after {timeout:g} s: its task was cancelled and its "
                               "fixtures torn down (pyasync timeout)") from None
         raise
+    finally:
+        watchdog.cancel()
 
 
 async def _settle(tasks: list) -> None:
