@@ -67,8 +67,13 @@ class SharedLoop:
         """Runs ``coroutine`` to its end in a task in ``context``; then fails if the loop reported
         an error meanwhile."""
         __tracebackhide__ = True
+        # The loop directly, not Runner.run: that installs and restores a SIGINT handler on every
+        # call, and each signal.signal() call formats the repr of the previous handler's task
+        # (about a third of a fixture phase's cost). Ctrl-C still stops pytest; the loop is closed
+        # with Runner's clean-up at the end of the session.
+        task = self.loop.create_task(coroutine, context=context)
         try:
-            result = self.runner.run(coroutine, context=context)
+            result = self.loop.run_until_complete(task)
         except BaseException as error:
             self.raise_reports(also_failing=True)
             error.__traceback__ = _without_asyncio_frames(error.__traceback__)

@@ -79,10 +79,11 @@ def run_test(state: PluginState, item: pytest.Function) -> None:
         _check_fixture_loops(state, item, shared)
         arguments = {name: item.funcargs[name] for name in item._fixtureinfo.argnames}  # type: ignore[attr-defined]
         context = context_of(item)
-        before = set(asyncio.all_tasks(shared.loop))
+        strict = state.settings.strict_tasks
+        before = set(asyncio.all_tasks(shared.loop)) if strict else set()
         shared.run(_timed(item.obj(**arguments), chosen.timeout, item.nodeid), context)
-        leftover = [task for task in asyncio.all_tasks(shared.loop) if task not in before and not task.done()]
-        if leftover and state.settings.strict_tasks:
+        leftover = [task for task in asyncio.all_tasks(shared.loop) if task not in before] if strict else []
+        if leftover:
             shared.run(_settle(leftover), context)
             names = ", ".join(repr(task) for task in leftover)
             raise LeakedTasks(f"{item.nodeid} left {len(leftover)} task(s) running; they were cancelled "
