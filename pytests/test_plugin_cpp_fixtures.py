@@ -138,3 +138,11 @@ def test_pyasync_fixture_declares_only_async_functions():
         @pyasync.fixture
         def plain():
             pass
+
+
+def test_a_cpp_fixture_may_request_pytests_request(pytester):
+    result = run_plugin(pytester, test_a="""
+def test_named(ex_test_name):
+    assert ex_test_name == "test_named"
+""")
+    result.assert_outcomes(passed=1)

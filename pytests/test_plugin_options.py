@@ -59,7 +59,7 @@ def test_a_bad_marker_is_a_usage_error_naming_the_test(pytester, marker, expecte
 def test_the_report_header_shows_the_effective_configuration(pytester):
     result = run_plugin(pytester, "--pyasync-timeout=2.5", "-o", "pyasync_strict_tasks=true", test_a=PASSING)
     result.stdout.fnmatch_lines(["pyasync: mode=strict, loop=asyncio, loop_scope=session, timeout=2.5 s, "
-                                 "strict_tasks=on, C++ fixtures: pyasync_examples (6 fixtures)"])
+                                 "strict_tasks=on, C++ fixtures: pyasync_examples (7 fixtures)"])
 
 
 def test_a_fixture_module_that_does_not_import_is_a_usage_error(pytester):
@@ -78,3 +78,18 @@ def test_disabled_with_no_pyasync_it_runs_nothing(pytester):
     pytester.makepyfile(test_a=PASSING)
     result = pytester.runpytest("-p", "no:pyasync", "-p", "no:asyncio", "-W", "ignore")
     result.assert_outcomes(skipped=1)
+
+
+@pytest.mark.parametrize("requests, expected", [
+    (("tmp_path", "tmp_path"), "requests tmp_path more than once"),
+    (("made",), "requests made (itself)"),
+])
+def test_a_fixture_requesting_a_name_twice_or_itself_is_a_usage_error(pytester, requests, expected):
+    pytester.makepyfile(made_fixtures=f"""
+__pyasync_fixtures__ = [dict(name="made", scope="function", requests={requests!r}, doc="", file="made.cpp", line=7,
+                             kind="value", factory=lambda *values: 0)]
+""")
+    pytester.syspathinsert()
+    result = pytester.runpytest("-p", "pyasync", "-o", "pyasync_fixture_modules=made_fixtures")
+    error = usage_error(result)
+    assert f"C++ fixture 'made' (made.cpp:7) of 'made_fixtures' {expected}" in error

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, Mapping
 
 import pytest
 
@@ -32,29 +32,29 @@ def _make_shim(state: PluginState, entry: Mapping[str, Any], module_name: str) -
     requests = tuple(entry["requests"])
     factory, kind, label = entry["factory"], entry["kind"], _label(entry)
 
-    def arguments(values: Dict[str, Any]) -> List[Any]:
-        return [values[name] for name in requests]
-
     def start(values: Dict[str, Any]) -> Any:
         __tracebackhide__ = True
         try:
-            return factory(*arguments(values))
+            return factory(*(values[name] for name in requests))
         except TypeError as error:
             given = ", ".join(f"{name}={type(values[name]).__name__}" for name in requests)
             raise TypeError(f"{label}: the requested fixture values ({given}) do not convert to its C++ "
                             f"parameters: {error}") from None
 
+    # The shim always takes `request` (to find the test's loop); a C++ fixture may request it too.
     if kind == "value":
         def shim(request, **values):  # type: ignore[no-untyped-def]
             __tracebackhide__ = True
-            return start(values)
+            return start({**values, "request": request})
     else:
         def shim(request, **values):  # type: ignore[no-untyped-def]
             __tracebackhide__ = True
+            values["request"] = request
             yield from drive_fixture(state, request, request._fixturedef, lambda: start(values), kind, label)
 
     parameters = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    parameters += [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in requests]
+    parameters += [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in requests
+                   if name != "request"]
     shim.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     shim.__name__ = shim.__qualname__ = entry["name"]
     shim.__module__ = module_name
@@ -83,6 +83,13 @@ def register(config: pytest.Config, state: PluginState) -> None:
             if missing:
                 raise pytest.UsageError(f"pyasync: a fixture of {module_name!r} lacks {', '.join(missing)}: the "
                                         "module was built against another pyasync; rebuild it")
+            requests = list(entry["requests"])
+            repeated = sorted({name for name in requests if requests.count(name) > 1})
+            if repeated or entry["name"] in requests:
+                raise pytest.UsageError(
+                    f"pyasync: {_label(entry)} of {module_name!r} requests {', '.join(repeated or [entry['name']])} "
+                    f"{'more than once' if repeated else '(itself)'}: name each requested fixture once, "
+                    "one per parameter")
             setattr(holder, entry["name"], _make_shim(state, entry, module_name))
         config.pluginmanager.register(holder, f"pyasync-fixtures-{module_name}")
         state.fixture_modules[module_name] = len(entries)
