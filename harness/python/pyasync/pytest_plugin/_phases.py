@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import threading
-from typing import Any, Callable, Dict, Generator, Optional
+from typing import Any, Callable, Generator, Optional
 
 import pytest
 
@@ -154,8 +153,3 @@ def drive_fixture(state: PluginState, request: pytest.FixtureRequest, fixturedef
         state.fixture_loops.pop(fixturedef, None)
         shared.release()
 
-
-def call_with(function: Callable[..., Any], arguments: Dict[str, Any]) -> Any:
-    """Calls ``function`` with the arguments it names."""
-    wanted = inspect.signature(function).parameters
-    return function(**{name: value for name, value in arguments.items() if name in wanted})
