@@ -61,9 +61,8 @@ struct fixture_definition {
     const char *doc;
     const char *file;
     int line;
-    const char *kind; ///< "generator" (set-up and tear-down), "awaitable" or "value"
-    py::object (*make_factory)(const void *callable);
-    const void *callable;
+    const char *kind;             ///< "generator" (set-up and tear-down), "awaitable" or "value"
+    py::object (*make_factory)(); ///< the Python callable that runs the fixture's lambda
 };
 
 /// The fixtures of the binary including this header (each extension module has its own).
@@ -118,12 +117,10 @@ struct fixture_head {
                       "PYASYNC_FIXTURE: name one requested fixture per parameter, in order, after the scope");
         static_assert(traits::by_value, "PYASYNC_FIXTURE: take parameters by value (the body runs after the call "
                                         "that converted them has returned)");
-        static const Lambda stored = lambda;
+        (void)lambda; // captureless: its type is all there is, and C++20 default-constructs it
         fixture_registry().push_back(fixture_definition{
             name, scope, std::vector<std::string>(requests.begin(), requests.end()), doc, file, line,
-            fixture_kind<typename traits::result>::value,
-            [](const void *callable) -> py::object { return py::cpp_function(*static_cast<const Lambda *>(callable)); },
-            &stored});
+            fixture_kind<typename traits::result>::value, []() -> py::object { return py::cpp_function(Lambda{}); }});
         return 0;
     }
 };
@@ -166,7 +163,7 @@ inline void export_fixtures(py::module_ &module) {
         entry["file"] = definition.file;
         entry["line"] = definition.line;
         entry["kind"] = definition.kind;
-        entry["factory"] = definition.make_factory(definition.callable);
+        entry["factory"] = definition.make_factory();
         exported.append(entry);
     }
     module.attr("__pyasync_fixtures__") = exported;

@@ -26,7 +26,6 @@ __all__ = ["FixtureError", "LeakedTasks", "LoopError", "TestTimeout"]
 
 _STATE = pytest.StashKey[PluginState]()
 _OWNED = pytest.StashKey[bool]()
-_PROCESSED = pytest.StashKey[set]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,7 +38,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "(loop: asyncio, uvloop or module:callable; loop_scope: function ... session; timeout: seconds)")
     state = PluginState(_settings.read_settings(config))
     config.stash[_STATE] = state
-    config.stash[_PROCESSED] = set()
     _async_fixtures.activate(state)
     _cpp_fixtures.register(config, state)
 
@@ -61,9 +59,9 @@ def pytest_report_header(config: pytest.Config) -> List[str]:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_pycollect_makeitem(collector: Any, name: str, obj: Any) -> Generator[None, Any, None]:
-    config = collector.config
-    if config.stash[_STATE].settings.mode == "auto":
-        _async_fixtures.take_auto_fixtures(collector.session, config.stash[_PROCESSED])
+    state = collector.config.stash[_STATE]
+    if state.settings.mode == "auto":
+        _async_fixtures.take_auto_fixtures(collector.session, state.processed_fixtures)
     yield
 
 
@@ -91,13 +89,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         if not isinstance(item, pytest.Function):
             continue
         marked = item.get_closest_marker("pyasync") is not None
-        if marked and _user_marked_asyncio(item):
+        theirs = _user_marked_asyncio(item)
+        if marked and theirs:
             raise pytest.UsageError(
                 f"pyasync: {item.nodeid} is marked both @pytest.mark.pyasync and @pytest.mark.asyncio; "
                 "a test runs on one plugin's loop: keep one of the two markers")
         if marked:
             state.test_settings(item)  # validates the marker now, as a usage error
-        owned = _is_async_test(item) and (marked or (state.settings.mode == "auto" and not _user_marked_asyncio(item)))
+        owned = _is_async_test(item) and (marked or (state.settings.mode == "auto" and not theirs))
         if owned:
             item.stash[_OWNED] = True
             # pytest-asyncio's auto mode marked it too: it is ours.

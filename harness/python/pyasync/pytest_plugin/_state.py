@@ -22,6 +22,8 @@ class PluginState:
         # The loop each live async fixture was set up on (by fixture definition).
         self.fixture_loops: Dict[Any, SharedLoop] = {}
         self.fixture_modules: Dict[str, int] = {}
+        # Auto mode: the async fixture definitions already looked at.
+        self.processed_fixtures: Set[Any] = set()
 
     def test_settings(self, item: pytest.Item) -> TestSettings:
         cached = item.stash.get(_TEST_SETTINGS, None)
