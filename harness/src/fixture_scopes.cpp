@@ -18,6 +18,7 @@ void suite_scopes::plan_iteration(const std::vector<const case_info *> &order) {
 
 void suite_scopes::set_up(const case_info &info, py::handle loop) {
     state &suite = suites_[info.suite];
+    suite.guarded = &info;
     if (suite.set_up || suite.failed || info.suite_fixture.set_up == nullptr) {
         suite.set_up = suite.set_up || info.suite_fixture.set_up == nullptr;
         return;
@@ -32,41 +33,62 @@ void suite_scopes::set_up(const case_info &info, py::handle loop) {
     }
 }
 
+std::string suite_scopes::set_up_failure(const case_info &info) {
+    const state &suite = suites_[info.suite];
+    return suite.failed ? "suite set-up failed (" + info.suite + "):\n" + suite.failure : std::string();
+}
+
 bool suite_scopes::failed_with_its_suite(case_result &result) {
-    const state &suite = suites_[result.info->suite];
-    if (suite.failed) {
-        result.fail("suite set-up failed (" + result.info->suite + "):\n" + suite.failure);
+    std::string failure = set_up_failure(*result.info);
+    if (failure.empty()) {
+        return false;
     }
-    return suite.failed;
+    result.fail(std::move(failure));
+    return true;
 }
 
 task<> suite_scopes::tear_down_if_last(const case_info &info) {
     state &suite = suites_[info.suite];
-    if (--suite.remaining > 0 || !suite.set_up || info.suite_fixture.tear_down == nullptr) {
+    if (held_open_ || --suite.remaining > 0) {
+        co_return;
+    }
+    co_await tear_down(suite);
+}
+
+task<> suite_scopes::tear_down(const std::string &suite) {
+    const auto found = suites_.find(suite);
+    if (found != suites_.end()) {
+        found->second.failed = false;
+        co_await tear_down(found->second);
+    }
+}
+
+task<> suite_scopes::tear_down(state &suite) {
+    if (!suite.set_up || suite.guarded == nullptr || suite.guarded->suite_fixture.tear_down == nullptr) {
+        suite.set_up = false;
         co_return;
     }
     suite.set_up = false;
+    const auto &fixture = suite.guarded->suite_fixture;
     std::string failure;
     try {
-        co_await info.suite_fixture.tear_down();
+        co_await fixture.tear_down();
     } catch (...) {
         failure = describe_current_exception();
     }
     if (!failure.empty()) {
-        report_.note("error: " + std::string(info.suite_fixture.fixture) + "::tear_down_suite() threw " + failure);
+        report_.note("error: " + std::string(fixture.fixture) + "::tear_down_suite() threw " + failure);
         ++record_.totals.failed;
     }
 }
 
 void suite_scopes::tear_down_remaining(py::handle loop) {
-    for (const case_info &info : registered_cases()) {
-        state &suite = suites_[info.suite];
-        if (suite.set_up && info.suite_fixture.tear_down != nullptr) {
-            suite.remaining = 1;
+    for (auto &[name, suite] : suites_) {
+        if (suite.set_up) {
             try {
-                pyasync::run_until_complete(loop, tear_down_if_last(info));
+                pyasync::run_until_complete(loop, tear_down(suite));
             } catch (...) {
-                report_.note("error: tearing down " + info.suite + " failed: " + describe_current_exception());
+                report_.note("error: tearing down " + name + " failed: " + describe_current_exception());
                 ++record_.totals.failed;
             }
         }
@@ -80,8 +102,8 @@ bool global_scope::set_up(py::handle loop) {
             pyasync::run_until_complete(loop, lifetime->set_up());
             fixtures_.emplace_back(fixture.name, std::move(lifetime));
         } catch (...) {
-            std::fprintf(stderr, "pyasync-test: the global fixture %s failed to set up: %s\n", fixture.name.c_str(),
-                         describe_current_exception().c_str());
+            failure_ = "the global fixture " + fixture.name + " failed to set up: " + describe_current_exception();
+            std::fprintf(stderr, "pyasync-test: %s\n", failure_.c_str());
             return false;
         }
     }

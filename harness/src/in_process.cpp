@@ -1,8 +1,7 @@
 // The in-process run plan: the interpreter, the loop on the main thread (per --loop-scope),
 // iterations and order, batches of async cases sharing the loop, sync cases while it is idle,
 // suite and global fixtures, stop signals. Each case runs through the case executor.
-#include "case_executor.hpp"
-#include "fixture_scopes.hpp"
+#include "in_process.hpp"
 #include "interruption.hpp"
 #include "runner.hpp"
 
@@ -11,49 +10,7 @@
 #include <pyasync/testing/assertions.hpp>
 
 namespace pyasync::testing::detail {
-namespace {
 
-class in_process_runner {
-public:
-    in_process_runner(const options &opts, reporter &report, run_record &record)
-            : opts_(opts), report_(report), record_(record), hygiene_(opts, report), executor_(opts, hygiene_),
-              suites_(report, record), globals_(report, record) {}
-
-    int run(const selection &chosen);
-
-private:
-    // Loops.
-    void open_loop();
-    void close_loop();
-    void ensure_loop_for(const case_info &info);
-    // The plan.
-    void run_iteration(const std::vector<const case_info *> &order, int iteration);
-    void run_batch_on_loop(std::vector<const case_info *> batch, int iteration);
-    task<> run_batch(std::vector<const case_info *> batch, int iteration);
-    task<> worker(std::vector<const case_info *> &batch, std::size_t &next, int iteration);
-    // One case: its row, the executor, its verdict reported.
-    void run_sync_case(const case_info &info, int iteration);
-    task<> run_async_case(const case_info &info, int iteration);
-    case_result &begin_case(const case_info &info, int iteration);
-    void end_case(case_result &result);
-    /// Fails (and reports) every case that started but has no verdict: the loop under them failed.
-    void fail_unfinished_cases(const std::string &why);
-    void on_stop_signal();
-
-    const options &opts_;
-    reporter &report_;
-    run_record &record_;
-    case_hygiene hygiene_;
-    case_executor executor_;
-    suite_scopes suites_;
-    global_scope globals_;
-    py::object loop_;
-    std::string loop_suite_;
-    bool stop_ = false;
-    std::string loop_failure_; ///< why the loop itself failed: the run ends with exit_internal
-};
-
-/// Says why the session could not start (the exception being handled). Returns exit_internal.
 int session_did_not_start(const options &opts) {
     const std::string factory = opts.loop_factory.empty() ? "" : " (--loop-factory '" + opts.loop_factory + "')";
     std::fprintf(stderr, "pyasync-test: cannot start the session%s: %s\n", factory.c_str(),
@@ -287,10 +244,8 @@ void in_process_runner::on_stop_signal() {
     executor_.interrupt(loop_);
 }
 
-} // namespace
-
-int run_in_process(const options &opts, const selection &chosen, const std::string &program, reporter &report,
-                   run_record &record) {
+int with_in_process_runner(const options &opts, const std::string &program, reporter &report, run_record &record,
+                           const std::function<int(in_process_runner &)> &body) {
     // The interpreter outlives the runner, which holds Python objects.
     std::optional<py::scoped_interpreter> interpreter;
     if (!Py_IsInitialized()) {
@@ -310,7 +265,13 @@ int run_in_process(const options &opts, const selection &chosen, const std::stri
     } catch (...) {
         return session_did_not_start(opts);
     }
-    return runner->run(chosen);
+    return body(*runner);
+}
+
+int run_in_process(const options &opts, const selection &chosen, const std::string &program, reporter &report,
+                   run_record &record) {
+    return with_in_process_runner(opts, program, report, record,
+                                  [&](in_process_runner &runner) { return runner.run(chosen); });
 }
 
 } // namespace pyasync::testing::detail

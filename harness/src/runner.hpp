@@ -14,6 +14,9 @@ namespace pyasync::testing::detail {
 int run_in_process(const options &opts, const selection &chosen, const std::string &program, reporter &report,
                    run_record &record);
 
+/// `--serve`: runs the cases named on stdin, answering with JSON events on stdout (serving.cpp).
+int run_serving(const options &opts, const std::string &program);
+
 /// Runs each case of `chosen` in a child process (`--isolate`); no interpreter here.
 int run_isolated(const options &opts, const selection &chosen, const std::string &program,
                  const std::vector<std::string> &forwarded, reporter &report, run_record &record);

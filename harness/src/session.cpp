@@ -111,6 +111,9 @@ int session::run() {
         }
         return exit_usage;
     }
+    if (opts.serve && opts.list == list_format::none) {
+        return detail::run_serving(opts, program_);
+    }
     for (const std::string &path : opts.shard_status_files) {
         touch(path.c_str());
     }

@@ -240,6 +240,13 @@ const std::vector<flag> &flags() {
          "",
          no_effect(),
          false},
+        {section::running,
+         {"--serve"},
+         "",
+         "serve a parent (the pytest plugin): run the cases it names on stdin,\n"
+         "one JSON event line per answer on stdout",
+         set_switch(&options::serve),
+         false},
         {section::hidden, {"--isolated-child"}, "", "", set_switch(&options::isolated_child), false},
         {section::hidden, {"--report-events"}, "", "", set_switch(&options::report_events), false},
         {section::output, {"--help", "-h", "-?", "--gtest_help"}, "", "this text", set_switch(&options::help), false},

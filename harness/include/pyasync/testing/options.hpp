@@ -76,6 +76,7 @@ struct options {
     // Internal: the child of `--isolate`; the reporting process of the pyasync-test driver.
     bool isolated_child = false;
     bool report_events = false; ///< `--report-events`: report JSON events read from stdin
+    bool serve = false;         ///< `--serve`: run the cases a parent names on stdin (the pytest plugin)
     bool help = false;
     bool version = false;
     std::vector<std::string> python_args; ///< after `--`: `sys.argv[1:]`
