@@ -5,9 +5,12 @@
 //   run Suite.Case    -> the case's "started" and result events, as --format json writes them
 //   teardown Suite    -> {"type":"teardown","suite":…,"event":"ok"|"failed","message":…}
 //   (end of input)    -> every fixture torn down, then {"type":"serve","event":"finished",…}
+// Output is not captured: what a case prints goes to stderr, where the parent attributes it to
+// the command running, and where it survives a crash.
 // The first line is {"type":"serve","event":"ready",…}, or "failed" with the reason when the
 // session cannot start (a global fixture failed). Harness notes (warnings, tear-down errors)
 // arrive as {"type":"note","text":…} lines before the reply of the command that caused them.
+#include "capture.hpp"
 #include "in_process.hpp"
 #include "interruption.hpp"
 #include "runner.hpp"
@@ -31,8 +34,14 @@ public:
     explicit serve_channel(std::FILE *out) : out_(out), cases_(make_json_reporter(out)) {}
 
     void run_started(const run_plan_summary &) override {}
-    void case_started(const case_info &info) override { cases_->case_started(info); }
-    void case_finished(const case_result &result) override { cases_->case_finished(result); }
+    void case_started(const case_info &info) override {
+        flush_all_output();
+        cases_->case_started(info);
+    }
+    void case_finished(const case_result &result) override {
+        flush_all_output(); // what the case printed is in the stderr file before its verdict is out
+        cases_->case_finished(result);
+    }
     void note(const std::string &text) override {
         notes_.push_back(text);
         emit({{"type", "note"}, {"text", text}});
@@ -40,6 +49,7 @@ public:
     bool run_finished(const std::vector<const case_result *> &, const run_totals &) override { return true; }
 
     void emit(const nlohmann::json &event) {
+        flush_all_output();
         const std::string line = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         std::fwrite(line.data(), 1, line.size(), out_);
         std::fputc('\n', out_);
@@ -200,7 +210,9 @@ int run_serving(const options &opts, const std::string &program) {
     dup2(STDERR_FILENO, STDOUT_FILENO);
     serve_channel channel(events);
     run_record record;
-    const int status = with_in_process_runner(opts, program, channel, record, [&](in_process_runner &runner) {
+    options serving = opts;
+    serving.capture = false;
+    const int status = with_in_process_runner(serving, program, channel, record, [&](in_process_runner &runner) {
         return runner.serve(std::cin, channel);
     });
     std::fclose(events);

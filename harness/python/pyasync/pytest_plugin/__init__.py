@@ -7,24 +7,26 @@
   pytest fixtures with their scopes and requests.
 - Per-test timeouts, failing on leaked tasks, and on errors the loop's exception handler receives.
 - Coexists with pytest-asyncio: a test belongs to one plugin; one marked for both is an error.
+- C++ harness cases (``PYASYNC_TEST``) of the binaries ``pyasync_binaries`` or
+  ``pyasync_build_dir`` name are pytest items, run by one serving child per binary.
 
 See ``_settings.py`` for the options and the marker."""
 from __future__ import annotations
 
 import inspect
 import sys
+from pathlib import Path
 from typing import Any, Generator, List, Optional
 
 import pytest
 
-from pyasync.pytest_plugin import _async_fixtures, _cpp_fixtures, _settings
+from pyasync.pytest_plugin import _async_fixtures, _cpp_collection, _cpp_fixtures, _settings
 from pyasync.pytest_plugin._loops import LoopError
 from pyasync.pytest_plugin._phases import FixtureError, LeakedTasks, TestTimeout, run_test
-from pyasync.pytest_plugin._state import PluginState
+from pyasync.pytest_plugin._state import STATE, PluginState
 
 __all__ = ["FixtureError", "LeakedTasks", "LoopError", "TestTimeout"]
 
-_STATE = pytest.StashKey[PluginState]()
 _OWNED = pytest.StashKey[bool]()
 
 
@@ -37,29 +39,43 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "pyasync(loop=None, loop_scope=None, timeout=None): run this async test on pyasync's loop "
         "(loop: asyncio, uvloop or module:callable; loop_scope: function ... session; timeout: seconds)")
     state = PluginState(_settings.read_settings(config))
-    config.stash[_STATE] = state
+    config.stash[STATE] = state
     _async_fixtures.activate(state)
     _cpp_fixtures.register(config, state)
+    _cpp_collection.configure(config, state)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    state = config.stash.get(_STATE, None)
+    state = config.stash.get(STATE, None)
     if state is not None:
         _async_fixtures.deactivate(state)
 
 
 def pytest_report_header(config: pytest.Config) -> List[str]:
-    settings = config.stash[_STATE].settings
-    modules = ", ".join(f"{name} ({count} fixtures)" for name, count in config.stash[_STATE].fixture_modules.items())
+    settings = config.stash[STATE].settings
+    modules = ", ".join(f"{name} ({count} fixtures)" for name, count in config.stash[STATE].fixture_modules.items())
     timeout = f"{settings.timeout:g} s" if settings.timeout is not None else "none"
     return [f"pyasync: mode={settings.mode}, loop={settings.loop.name}, loop_scope={settings.loop_scope}, "
             f"timeout={timeout}, strict_tasks={'on' if settings.strict_tasks else 'off'}, "
             f"C++ fixtures: {modules or 'none'}"]
 
 
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Optional[pytest.Collector]:
+    return _cpp_collection.collect_file(file_path, parent, parent.config.stash[STATE])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, Any, None]:
+    outcome = yield
+    if isinstance(collector, pytest.Session):
+        report = outcome.get_result()
+        if report.passed:
+            report.result.extend(_cpp_collection.binaries_outside_the_walk(collector, collector.config.stash[STATE]))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_pycollect_makeitem(collector: Any, name: str, obj: Any) -> Generator[None, Any, None]:
-    state = collector.config.stash[_STATE]
+    state = collector.config.stash[STATE]
     if state.settings.mode == "auto":
         _async_fixtures.take_auto_fixtures(collector.session, state.processed_fixtures)
     yield
@@ -84,7 +100,7 @@ def _is_async_test(item: pytest.Item) -> bool:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: List[pytest.Item]) -> None:
     """Claims this plugin's tests, after every other plugin has marked them."""
-    state = config.stash[_STATE]
+    state = config.stash[STATE]
     for item in items:
         if not isinstance(item, pytest.Function):
             continue
@@ -105,8 +121,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]) -> Generator[None, Any, None]:
-    state = item.config.stash[_STATE]
+    state = item.config.stash[STATE]
     previous, state.current_item = state.current_item, item
+    state.next_item = nextitem  # a C++ case tears its suite down when the next item leaves it
     try:
         yield
     finally:
@@ -118,17 +135,21 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Optional[bool]:
     if not pyfuncitem.stash.get(_OWNED, False):
         return None
     __tracebackhide__ = True
-    run_test(pyfuncitem.config.stash[_STATE], pyfuncitem)
+    run_test(pyfuncitem.config.stash[STATE], pyfuncitem)
     return True
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    state = session.config.stash.get(_STATE, None)
+    state = session.config.stash.get(STATE, None)
     if state is None:
         return
-    # A session cut short (-x, Ctrl-C) may leave loops open; what closing them reports is shown.
+    # A session cut short (-x, Ctrl-C) may leave loops and harness children open; what closing
+    # them reports is shown, and a child that fails to close fails the session.
     terminal = session.config.pluginmanager.get_plugin("terminalreporter")
-    for text in state.pool.close_all():
+    harness_errors = state.harness.close_all()
+    if harness_errors and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    for text in state.pool.close_all() + harness_errors:
         if terminal is not None:
             terminal.write_line(f"pyasync: {text}", red=True)
         else:

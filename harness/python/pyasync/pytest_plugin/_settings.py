@@ -31,6 +31,17 @@ class Settings:
     timeout: Optional[float]
     strict_tasks: bool
     fixture_modules: Tuple[str, ...]
+    cpp: "CppSettings"
+
+
+@dataclasses.dataclass(frozen=True)
+class CppSettings:
+    """Where the C++ harness binaries are and how they run."""
+
+    binaries: Tuple[str, ...]  # globs relative to the rootdir
+    build_dirs: Tuple[str, ...]  # build trees whose registered binaries are collected
+    harness_args: Tuple[str, ...]  # given to every binary, listing and serving
+    include_ignored: bool
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -53,6 +64,15 @@ def add_options(parser: pytest.Parser) -> None:
     option("pyasync_fixture_modules", "extension modules whose C++ fixtures become pytest fixtures "
            f"(comma or space separated; default: {', '.join(DEFAULT_FIXTURE_MODULES)})",
            default=" ".join(DEFAULT_FIXTURE_MODULES))
+    parser.addini("pyasync_binaries", "globs, relative to the rootdir, naming C++ harness binaries whose cases "
+                  "pytest collects (one per line), e.g. build/*/tests/*_tests", type="linelist", default=[])
+    parser.addini("pyasync_build_dir", "CMake build trees (relative to the rootdir) whose harness binaries, "
+                  "registered by pyasync_add_test_executable, pytest collects", type="linelist", default=[])
+    parser.addini("pyasync_harness_args", "arguments given to every harness binary (e.g. --loop-factory uvloop)",
+                  type="args", default=[])
+    group.addoption("--pyasync-include-ignored", action="store_true", default=False, dest="pyasync_include_ignored",
+                    help="run the C++ cases their harness marks ignored (ignore(\"why\"), DISABLED_), as the "
+                    "harness's --include-ignored does")
 
 
 def _raw(config: pytest.Config, name: str) -> str:
@@ -114,6 +134,12 @@ def read_settings(config: pytest.Config) -> Settings:
         timeout=parse_timeout(_raw(config, "pyasync_timeout"), _spelling("pyasync_timeout")),
         strict_tasks=parse_bool(_raw(config, "pyasync_strict_tasks"), _spelling("pyasync_strict_tasks")),
         fixture_modules=modules,
+        cpp=CppSettings(
+            binaries=tuple(config.getini("pyasync_binaries")),
+            build_dirs=tuple(config.getini("pyasync_build_dir")),
+            harness_args=tuple(config.getini("pyasync_harness_args")),
+            include_ignored=bool(config.getoption("pyasync_include_ignored")),
+        ),
     )
 
 

@@ -1,12 +1,16 @@
-"""The plugin's state for one session: its settings, the live loops, the item being run, and
-which loop each async fixture was set up on."""
+"""The plugin's state for one session: its settings, the live loops, the item being run (and the
+next one), which loop each async fixture was set up on, and the C++ harness binaries with their
+serving children."""
 from __future__ import annotations
 
 import functools
-from typing import Any, Dict, Optional, Set
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence, Set, Tuple
 
 import pytest
 
+from pyasync.pytest_plugin._cpp_binaries import Binary
+from pyasync.pytest_plugin._harness_pool import HarnessPool
 from pyasync.pytest_plugin._loops import LoopPool, SharedLoop, scope_node
 from pyasync.pytest_plugin._settings import Settings, TestSettings, for_item
 
@@ -14,16 +18,56 @@ _HELD_LOOPS = pytest.StashKey[Set[str]]()
 _TEST_SETTINGS = pytest.StashKey[TestSettings]()
 
 
+def harness_arguments(settings: Settings) -> Tuple[Tuple[str, ...], Optional[float]]:
+    """What every harness binary is given (``pyasync_harness_args``, plus ``--timeout`` from
+    ``pyasync_timeout`` unless those name one), and the per-case time limit they set."""
+    args = settings.cpp.harness_args
+    limit = _timeout_in(args)
+    if limit is None and settings.timeout is not None:
+        args += ("--timeout", f"{settings.timeout:g}")
+        limit = settings.timeout
+    return args, limit
+
+
+def _timeout_in(args: Sequence[str]) -> Optional[float]:
+    for k, word in enumerate(args):
+        value = None
+        if word.startswith("--timeout="):
+            value = word.partition("=")[2]
+        elif word == "--timeout" and k + 1 < len(args):
+            value = args[k + 1]
+        if value is not None:
+            try:
+                return float(value)
+            except ValueError:
+                raise pytest.UsageError(f"pyasync: pyasync_harness_args gives --timeout {value!r}; "
+                                        "expected a number of seconds") from None
+    return None
+
+
 class PluginState:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.pool = LoopPool()
         self.current_item: Optional[pytest.Item] = None
+        self.next_item: Optional[pytest.Item] = None
+        # C++ harness binaries: those the ini names, those collected so far, their children.
+        self.binaries: Dict[Path, Binary] = {}
+        self.collected_binaries: Set[Path] = set()
+        args, self.harness_timeout = harness_arguments(settings)
+        self.harness = HarnessPool(args)
+        self._tag_markers: Set[str] = set()
         # The loop each live async fixture was set up on (by fixture definition).
         self.fixture_loops: Dict[Any, SharedLoop] = {}
         self.fixture_modules: Dict[str, int] = {}
         # Auto mode: the async fixture definitions already looked at.
         self.processed_fixtures: Set[Any] = set()
+
+    def register_tag_marker(self, config: pytest.Config, name: str, tag: str) -> None:
+        """Registers the marker a C++ tag becomes, once, before an item carries it."""
+        if name not in self._tag_markers:
+            self._tag_markers.add(name)
+            config.addinivalue_line("markers", f"{name}: C++ harness cases tagged [{tag}] (pyasync)")
 
     def test_settings(self, item: pytest.Item) -> TestSettings:
         cached = item.stash.get(_TEST_SETTINGS, None)
@@ -55,3 +99,6 @@ class PluginState:
         __tracebackhide__ = True
         holder.stash[_HELD_LOOPS].discard(shared.choice.name)
         shared.release()
+
+
+STATE = pytest.StashKey[PluginState]()

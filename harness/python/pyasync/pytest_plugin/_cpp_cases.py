@@ -1,0 +1,172 @@
+"""C++ harness cases as pytest items.
+
+A binary is a ``pytest.File`` (``CppBinary``); each case it lists is a ``pytest.Function``
+(``CppCase``) named ``Suite.Case``, so ``-k``, ``-m``, ``-x``, ``--junitxml``, autouse fixtures
+and pytest-xdist treat it as any test. The case runs in the binary's serving child:
+
+- set-up: the child opens the case's loop and sets its suite up (a failure is an ERROR);
+- call: the child runs the case; its verdict, failure text and captured output come back;
+- tear-down: when the next item is not of the same suite, the child tears the suite down (a
+  failure is an ERROR of this item); after the session's last item, every child is closed.
+
+Tags become markers (registered, so ``--strict-markers`` passes); cases the harness ignores are
+skipped with its reason unless ``--pyasync-include-ignored``; each case carries the
+``xdist_group`` of its binary for ``--dist loadgroup``."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, List, Optional, Tuple
+
+import pytest
+
+from pyasync.pytest_plugin._cpp_binaries import Binary, ListingError, list_cases
+from pyasync.pytest_plugin._harness_child import CLOSE_SECONDS, ChildError
+from pyasync.pytest_plugin._state import STATE
+
+# Tags that would change what pytest does with the item if they became markers of that name.
+RESERVED_MARKERS = frozenset({"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings", "pyasync",
+                              "asyncio", "xdist_group", "tryfirst", "trylast", "timeout"})
+
+
+def marker_name(tag: str) -> Optional[str]:
+    """The marker a tag becomes: ``[net]`` → ``net``, ``[!mayfail]`` → ``mayfail``, ``[skip]`` →
+    ``cpp_skip`` (a name pytest reserves), ``[.]`` (hidden) → none."""
+    name = re.sub(r"\W+", "_", tag).strip("_")
+    if not name:
+        return None
+    if name[0].isdigit():
+        name = "_" + name
+    return "cpp_" + name if name in RESERVED_MARKERS else name
+
+
+def _cpp_case() -> None:
+    """A C++ harness case: it runs in its binary's serving child (see ``CppCase.runtest``)."""
+
+
+def _is_setup_reply(event: dict) -> bool:
+    return event.get("type") == "setup"
+
+
+def _is_result(event: dict) -> bool:
+    return event.get("type") == "test" and event.get("event") != "started"
+
+
+def _is_teardown_reply(event: dict) -> bool:
+    return event.get("type") == "teardown"
+
+
+class CppBinary(pytest.File):
+    """A harness binary; its cases are listed once (``--list --format json``, cached)."""
+
+    def __init__(self, *, binary: Binary, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.binary = binary
+
+    def collect(self) -> List["CppCase"]:
+        state = self.config.stash[STATE]
+        try:
+            cases = list_cases(self.config, self.binary, state.harness.args)
+        except ListingError as error:
+            raise self.CollectError(str(error)) from None
+        return [CppCase.from_parent(self, name=case["name"], callobj=_cpp_case, case=case, binary=self.binary)
+                for case in cases]
+
+
+class CppCase(pytest.Function):
+    """One C++ case, ``binary::Suite.Case``."""
+
+    def __init__(self, *, case: dict, binary: Binary, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.binary = binary
+        self.suite = str(case.get("suite", ""))
+        state = self.config.stash[STATE]
+        for tag in case.get("tags") or ():
+            name = marker_name(str(tag))
+            if name is not None:
+                state.register_tag_marker(self.config, name, str(tag))
+                self.add_marker(name)
+        self.add_marker(pytest.mark.xdist_group(name=self.parent.nodeid))
+        if case.get("ignored") and not state.settings.cpp.include_ignored:
+            reason = case.get("reason") or "no reason given"
+            self.add_marker(pytest.mark.skip(reason=f"ignored by the harness: {reason} (--pyasync-include-ignored "
+                                                    "runs it)"))
+        self.user_properties.extend([("file", str(case.get("file", ""))), ("line", str(case.get("line", "")))])
+
+    def time_limit(self) -> Optional[float]:
+        own = self.case.get("timeout_s")
+        return float(own) if own else self.config.stash[STATE].harness_timeout
+
+    def setup(self) -> None:
+        super().setup()  # pytest's own fixtures (autouse, usefixtures)
+        harness = self.config.stash[STATE].harness
+        try:
+            child = harness.child_for(self.binary)
+            reply = child.command(f"setup {self.name}", _is_setup_reply, self.time_limit())
+        except ChildError as error:
+            failure = str(error)
+        else:
+            self._add_output("setup", reply)
+            failure = None if reply.event.get("event") == "ok" else str(reply.event.get("message") or reply.event)
+        if failure is not None:
+            pytest.fail(failure, pytrace=False)
+
+    def runtest(self) -> None:
+        child = self.config.stash[STATE].harness.live_child(self.binary)
+        if child is None:
+            pytest.fail(f"{self.binary.path} stopped between the set-up and the call of {self.name}", pytrace=False)
+        try:
+            reply = child.command(f"run {self.name}", _is_result, self.time_limit())
+        except ChildError as error:
+            failure = f"{self.name} {'timed out' if error.timed_out else 'crashed'}: {error}"
+        else:
+            self._add_output("call", reply)
+            failure = self._verdict(reply.event)
+        if failure is not None:
+            pytest.fail(failure, pytrace=False)
+
+    def _verdict(self, result: dict) -> Optional[str]:
+        """None for a pass; raises Skipped for a skip; else the failure's text."""
+        verdict = result.get("event")
+        if verdict == "ok":
+            return None
+        if verdict in ("skipped", "ignored"):
+            pytest.skip(str(result.get("message") or "skipped by the case"))
+        file, line = self.case.get("file", ""), self.case.get("line", "")
+        return f"{file}:{line}: {self.name} failed\n{result.get('message', '')}".rstrip()
+
+    def _add_output(self, when: str, reply) -> None:
+        """What the case printed (stdout and stderr: serving does not capture) and the harness's
+        notes, as sections of the report."""
+        if reply.output:
+            self.add_report_section(when, "output", reply.output)
+        if reply.notes():
+            self.add_report_section(when, "harness", "\n".join(reply.notes()))
+
+    def teardown(self) -> None:
+        state = self.config.stash[STATE]
+        following = state.next_item
+        errors = []
+        same_suite = isinstance(following, CppCase) and following.binary == self.binary and \
+            following.suite == self.suite
+        child = state.harness.live_child(self.binary)
+        if not same_suite and child is not None:
+            try:
+                reply = child.command(f"teardown {self.suite}", _is_teardown_reply, CLOSE_SECONDS)
+            except ChildError as error:
+                errors.append(str(error))
+            else:
+                self._add_output("teardown", reply)
+                if reply.event.get("event") != "ok":
+                    errors.append(f"suite tear-down failed ({self.suite}):\n{reply.event.get('message', '')}")
+        if following is None:
+            errors += state.harness.close_all()
+        if errors:
+            pytest.fail("\n".join(errors), pytrace=False)
+
+    def reportinfo(self) -> Tuple[Path, int, str]:
+        file = self.case.get("file")
+        if file:
+            return Path(file), max(int(self.case.get("line") or 1) - 1, 0), self.name
+        return self.binary.path, 0, self.name

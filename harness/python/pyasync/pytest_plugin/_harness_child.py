@@ -1,0 +1,205 @@
+"""One harness binary serving a pytest process: the child started with ``--serve``, the protocol
+it speaks (a command line in, JSON event lines out; see harness/src/serving.cpp) and what ends it.
+
+The child runs in a session of its own, so a terminal's Ctrl-C reaches pytest alone, which then
+kills it; the harness also asks the kernel to kill it should pytest die first."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import selectors
+import signal
+import subprocess
+import tempfile
+import time
+from typing import Dict, List, Optional, Sequence, Tuple
+
+# How long a reply may take beyond a case's own time limit: the harness enforces the limit
+# itself (it cancels an async case; its watchdog aborts a sync one) and then answers.
+GRACE_SECONDS = 3.0
+STARTUP_SECONDS = 120.0  # interpreter, imports and global fixtures
+CLOSE_SECONDS = 30.0  # tearing down suites and global fixtures at the end
+STDERR_TAIL_LINES = 30
+
+
+class ChildError(Exception):
+    """The child did not answer: it died (``signal_name`` set when a signal killed it), timed out
+    or broke the protocol. The message says which, with the tail of its stderr."""
+
+    def __init__(self, message: str, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
+def describe_status(returncode: Optional[int]) -> str:
+    if returncode is None:
+        return "was still running"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"was killed by {name}"
+    return f"exited with status {returncode}"
+
+
+@dataclasses.dataclass
+class Reply:
+    """What a command got back: the event that answers it, the events before it (notes), and
+    what the child wrote to stderr meanwhile (the case's own output: serving does not capture)."""
+
+    event: dict
+    before: List[dict]
+    output: str
+
+    def notes(self) -> List[str]:
+        return [str(event.get("text", "")) for event in self.before if event.get("type") == "note"]
+
+
+class HarnessChild:
+    """A running ``BINARY --serve``. Main thread only."""
+
+    def __init__(self, path: str, args: Sequence[str], environment: Dict[str, str]) -> None:
+        self.path = path
+        # The child appends to its stderr file through a descriptor of its own: reading ours
+        # (seeking) must not move where it writes.
+        descriptor, name = tempfile.mkstemp(prefix="pyasync-serve-", suffix=".stderr")
+        os.close(descriptor)
+        try:
+            with open(name, "ab") as child_stderr:
+                self._stderr = open(name, "rb")
+                self._process = subprocess.Popen([path, "--serve", *args], stdin=subprocess.PIPE,
+                                                 stdout=subprocess.PIPE, stderr=child_stderr, env=environment,
+                                                 start_new_session=True)
+        finally:
+            os.unlink(name)
+        self._buffer = b""
+        self._stderr_read = 0  # how much of the stderr file earlier replies took as output
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._process.stdout, selectors.EVENT_READ)
+        self.started = time.monotonic()
+        ready = self._read_reply(lambda event: event.get("type") == "serve", STARTUP_SECONDS, "starting").event
+        self._take_output()
+        if ready.get("event") != "ready":
+            tail = self._end()
+            raise ChildError(f"{self.path} could not start serving: {ready.get('message', ready)}{tail}")
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def command(self, line: str, done, limit: Optional[float]) -> Reply:
+        """Sends ``line`` and reads events until ``done(event)``. Raises ChildError (the child is
+        then dead) if it dies or overruns ``limit``."""
+        try:
+            self._process.stdin.write(line.encode() + b"\n")
+            self._process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # it died: reading says how
+        try:
+            reply = self._read_reply(done, None if limit is None else limit + GRACE_SECONDS, f"answering '{line}'")
+            reply.output = self._take_output()
+            return reply
+        except ChildError:
+            raise
+        except BaseException:
+            self.kill()  # Ctrl-C while the case runs: its answer can no longer be read in step
+            raise
+
+    def close(self, timeout: float = CLOSE_SECONDS) -> Tuple[Optional[Reply], str]:
+        """Ends the input and waits for the child's closing event (suites and global fixtures torn
+        down). Returns it (None if the child did not send it) and, when the child failed or had
+        to be killed, why."""
+        try:
+            self._process.stdin.close()
+        except OSError:
+            pass
+        try:
+            finished = self._read_reply(lambda event: event.get("type") == "serve", timeout, "closing")
+            finished.output = self._take_output()
+        except ChildError as error:
+            return None, str(error)
+        try:
+            self._process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return finished, f"{self.path} did not exit within {timeout:g} s of its last event; it was killed"
+        self._release()
+        return finished, ""
+
+    def kill(self) -> None:
+        """Kills the child and anything it started (its session), and reaps it."""
+        self._end()
+
+    def _end(self) -> str:
+        """Kills and reaps the child, closes its streams; returns the tail of its stderr."""
+        if self._process.poll() is None:
+            try:
+                os.killpg(self._process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self._process.kill()
+        self._process.wait()
+        tail = self._stderr_tail()
+        self._release()
+        return tail
+
+    def _release(self) -> None:
+        self._selector.close()
+        for stream in (self._process.stdin, self._process.stdout, self._stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def _read_reply(self, done, timeout: Optional[float], what: str) -> Reply:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        before: List[dict] = []
+        while True:
+            newline = self._buffer.find(b"\n")
+            if newline >= 0:
+                line, self._buffer = self._buffer[:newline], self._buffer[newline + 1:]
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    event = {"type": "note", "text": f"not an event: {line.decode(errors='replace')}"}
+                if not isinstance(event, dict):
+                    event = {"type": "note", "text": f"not an event: {line.decode(errors='replace')}"}
+                if done(event):
+                    return Reply(event, before, "")
+                before.append(event)
+                continue
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                tail = self._end()
+                raise ChildError(f"{self.path} was still {what} after {timeout:g} s; it was killed{tail}",
+                                 timed_out=True)
+            if not self._selector.select(remaining):
+                continue
+            chunk = os.read(self._process.stdout.fileno(), 65536)
+            if not chunk:
+                self._process.wait()
+                status = describe_status(self._process.returncode)
+                tail = self._end()
+                raise ChildError(f"{self.path} {status} while {what}{tail}")
+            self._buffer += chunk
+
+    def _take_output(self) -> str:
+        self._stderr.seek(self._stderr_read)
+        output = self._stderr.read()
+        self._stderr_read += len(output)
+        return output.decode(errors="replace")
+
+    def _stderr_tail(self) -> str:
+        if self._stderr.closed:
+            return ""
+        self._stderr.seek(0)
+        lines = self._stderr.read().decode(errors="replace").splitlines()
+        if not lines:
+            return ""
+        tail = lines[-STDERR_TAIL_LINES:]
+        heading = f"its stderr (last {len(tail)} of {len(lines)} lines)" if len(lines) > len(tail) else "its stderr"
+        return "\n---- " + heading + " ----\n" + "\n".join(tail)

@@ -1,0 +1,69 @@
+"""The serving children of one pytest process: one per harness binary, started when its first
+case runs, restarted after a crash or a hang, closed at the end (or killed, after ``-x`` or
+Ctrl-C). Under pytest-xdist each worker has its own pool and runs only the cases it was given."""
+from __future__ import annotations
+
+from typing import Dict, List, Sequence
+
+from pyasync.pytest_plugin._cpp_binaries import Binary
+from pyasync.pytest_plugin._harness_child import ChildError, HarnessChild
+
+
+class HarnessPool:
+    def __init__(self, args: Sequence[str]) -> None:
+        self.args = tuple(args)
+        self.children: Dict[str, HarnessChild] = {}
+        self.startup_failures: Dict[str, str] = {}
+        self.started = 0  # children started, restarts included
+
+    def child_for(self, binary: Binary) -> HarnessChild:
+        """The live child of ``binary``, started if needed. Raises ChildError when it cannot
+        start; the failure is kept (its global fixture failed) and raised for each later case."""
+        key = str(binary.path)
+        if key in self.startup_failures:
+            raise ChildError(self.startup_failures[key])
+        child = self.children.get(key)
+        if child is not None and child.alive():
+            return child
+        if child is not None:
+            child.kill()  # reap what died between commands
+        self.started += 1
+        try:
+            child = HarnessChild(key, self.args, binary.child_environment())
+        except (ChildError, OSError) as error:
+            message = str(error) if isinstance(error, ChildError) else f"{key} cannot be started: {error}"
+            self.startup_failures[key] = message
+            raise ChildError(message) from None
+        self.children[key] = child
+        return child
+
+    def live_child(self, binary: Binary):
+        child = self.children.get(str(binary.path))
+        return child if child is not None and child.alive() else None
+
+    def close_all(self) -> List[str]:
+        """Closes every child (its suites and global fixtures torn down); returns what failed."""
+        errors = []
+        for key, child in list(self.children.items()):
+            del self.children[key]
+            if not child.alive():
+                child.kill()
+                continue
+            finished, why = child.close()
+            if why:
+                errors.append(why)
+                continue
+            event = finished.event
+            if event.get("event") != "finished":
+                errors.append(f"{key} ended without its closing event: {event}")
+            if event.get("errors"):
+                errors.append(f"{key}: tearing down at the end failed:\n{event['errors']}")
+            if event.get("loop_failure"):
+                errors.append(f"{key}: {event['loop_failure']}")
+        return errors
+
+    def kill_all(self) -> None:
+        for child in self.children.values():
+            child.kill()
+        self.children.clear()
+

@@ -1,0 +1,264 @@
+"""pytest collects and runs C++ harness cases as its own items (the plugin's C++ collection).
+
+Most tests run the plugin probe (plugin_probe/cases.cpp), reached through a wrapper script that
+logs each start of the binary; every case the probe runs appends a line (with its process id) to
+a log, so the tests see exactly what ran, how often and in which child."""
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ElementTree
+
+import pytest
+
+from plugin_support import CAPTURE
+
+PROBE = os.environ["PYASYNC_PLUGIN_PROBE"]
+BRIDGE_SUITE = os.environ["PYASYNC_BRIDGE_SUITE"]
+BUILD_DIR = os.environ["PYASYNC_BUILD_DIR"]
+BASE_ARGS = ("-p", "pyasync", "-p", "no:cacheprovider", "-o", "pyasync_fixture_modules=", *CAPTURE)
+BINARY = "bin/probe"
+
+
+@pytest.fixture
+def probe(pytester, monkeypatch):
+    """The probe as ``bin/probe`` under the pytester folder, named by ``pyasync_binaries``; its
+    case log and start log are cleared."""
+    binary = pytester.path / "bin" / "probe"
+    binary.parent.mkdir()
+    binary.write_text(f'#!/bin/sh\necho "$*" >> "{pytester.path}/starts.log"\nexec "{PROBE}" "$@"\n')
+    binary.chmod(binary.stat().st_mode | stat.S_IXUSR)
+    pytester.makeini(f"[pytest]\npyasync_binaries = {BINARY}\n")
+    monkeypatch.setenv("PLUGIN_PROBE_LOG", str(pytester.path / "cases.log"))
+    return pytester
+
+
+def ran(pytester):
+    """The case log: ``what`` lines in order, without the process ids."""
+    log = pytester.path / "cases.log"
+    return [line.rsplit(" pid=", 1)[0] for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def case_pids(pytester):
+    log = pytester.path / "cases.log"
+    return {line.rsplit(" pid=", 1)[1] for line in log.read_text().splitlines()} if log.exists() else set()
+
+
+def starts(pytester, mode="--serve"):
+    log = pytester.path / "starts.log"
+    return [line for line in log.read_text().splitlines() if mode in line.split()] if log.exists() else []
+
+
+def listed(binary, *args):
+    done = subprocess.run([binary, "--list", "--format", "json", *args], capture_output=True, check=True)
+    return [case["name"] for case in json.loads(done.stdout)["cases"]]
+
+
+def run(pytester, *args):
+    return pytester.runpytest(*BASE_ARGS, *args)
+
+
+def test_every_listed_case_is_an_item_named_after_the_binary(probe):
+    result = run(probe, "--collect-only", "-q")
+    names = listed(PROBE)
+    assert result.ret == 0
+    assert [line for line in result.outlines if line.startswith(BINARY)] == [f"{BINARY}::{name}" for name in names]
+    assert len(names) == 29
+    assert starts(probe) == []  # collecting starts no serving child
+    assert ran(probe) == []
+
+
+def test_outcomes_map_to_pytest_outcomes(probe):
+    result = run(probe, "-k", "Outcomes", "-rA")
+    result.assert_outcomes(passed=5, failed=2, skipped=2)
+    result.stdout.fnmatch_lines([
+        "*probe/cases.cpp:*: Outcomes.fails_check failed",
+        "*PYASYNC_CHECK(answer == 42)",
+        "*with expansion: 41 == 42",
+    ])
+    result.stdout.fnmatch_lines(["*Outcomes.raises_python failed", "*JSONDecodeError*"])
+    result.stdout.fnmatch_lines(["SKIPPED *needs a GPU", "SKIPPED *ignored by the harness: flaky upstream*"])
+    result.stdout.fnmatch_lines(["*Captured output call*", "hello from C++"])
+    assert sorted(ran(probe)) == sorted(f"ran Outcomes.{name}" for name in (
+        "passes", "async_passes", "fails_check", "raises_python", "skipped", "prints", "tagged_net", "tagged_fast"))
+    assert len(starts(probe)) == 1  # one child ran them all
+
+
+def test_failures_point_at_the_cpp_source(probe):
+    result = run(probe, "-k", "fails_check", "--junitxml=report.xml")
+    result.assert_outcomes(failed=1)
+    case = ElementTree.parse(probe.path / "report.xml").getroot().find(".//testcase")
+    assert case.get("name") == "Outcomes.fails_check"
+    properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert properties["file"].endswith("plugin_probe/cases.cpp")
+    assert int(properties["line"]) > 0
+    assert "41 == 42" in case.find("failure").text
+
+
+def test_junit_has_one_testcase_per_case(probe):
+    result = run(probe, "-k", "Outcomes or Counted", "--junitxml=report.xml")
+    result.assert_outcomes(passed=15, failed=2, skipped=2)
+    cases = ElementTree.parse(probe.path / "report.xml").getroot().findall(".//testcase")
+    assert sorted(case.get("name") for case in cases) == sorted(
+        name for name in listed(PROBE) if name.startswith(("Outcomes.", "Counted.")))
+
+
+def test_keyword_selection_runs_only_the_selected_cases(probe):
+    result = run(probe, "-k", "Counted and (case_3 or case_7)")
+    result.assert_outcomes(passed=2)
+    assert ran(probe) == ["ran Counted.case_3", "ran Counted.case_7"]
+
+
+def test_tags_are_registered_markers_for_m(probe):
+    result = run(probe, "--strict-markers", "-m", "net or cpp_skip", "-v")
+    result.assert_outcomes(passed=2)
+    assert sorted(ran(probe)) == ["ran Outcomes.tagged_fast", "ran Outcomes.tagged_net"]
+
+
+def test_ignored_cases_run_with_include_ignored(probe):
+    result = run(probe, "-k", "Outcomes.ignored", "--pyasync-include-ignored")
+    result.assert_outcomes(passed=1)
+    assert ran(probe) == ["ran Outcomes.ignored"]
+
+
+def test_a_crash_fails_its_case_and_the_next_cases_run_in_a_new_child(probe):
+    result = run(probe, "-k", "Crash")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*Crash.segfaults crashed: *was killed by SIGSEGV while answering 'run Crash.segfaults'",
+                                 "*about to crash*"])
+    assert ran(probe) == ["ran Crash.before", "ran Crash.segfaults", "ran Crash.after"]
+    assert len(starts(probe)) == 2
+    assert len(case_pids(probe)) == 2
+
+
+def test_hung_cases_end_at_their_time_limit_and_the_rest_run(probe):
+    result = run(probe, "-k", "Hang")
+    result.assert_outcomes(passed=1, failed=3, skipped=1)
+    result.stdout.fnmatch_lines(["*Hang.async_sleeps failed*", "*1 s*"])
+    result.stdout.fnmatch_lines(["*Hang.sync_blocks crashed: *SIGABRT*"])
+    result.stdout.fnmatch_lines(["*Hang.outlives_its_watchdog timed out: *was still answering*after 4 s*"])
+    assert ran(probe)[-1] == "ran Hang.after"
+
+
+def test_a_suite_is_set_up_once_and_torn_down_after_its_last_case(probe):
+    result = run(probe, "-k", "served or Outcomes.passes")
+    result.assert_outcomes(passed=3)
+    assert ran(probe) == ["ran Outcomes.passes", "set_up_suite Served", "ran served.first", "ran served.second",
+                          "tear_down_suite Served"]
+
+
+def test_a_failing_suite_set_up_is_an_error_of_each_of_its_cases(probe, monkeypatch):
+    monkeypatch.setenv("PLUGIN_PROBE_FAIL_SUITE_SET_UP", "1")
+    result = run(probe, "-k", "served or Counted.case_0")
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines(["*ERROR at setup of served.first*", "*suite set-up failed (served)*",
+                                 "*the suite's server did not start*"])
+    assert "ran served.first" not in ran(probe)
+
+
+def test_a_failing_suite_tear_down_is_an_error_of_its_last_case(probe, monkeypatch):
+    monkeypatch.setenv("PLUGIN_PROBE_FAIL_SUITE_TEAR_DOWN", "1")
+    result = run(probe, "-k", "served")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of served.second*", "*suite tear-down failed (served)*",
+                                 "*the suite's server did not stop*"])
+
+
+def test_a_failing_global_fixture_is_an_error_of_every_case_with_one_start(probe, monkeypatch):
+    monkeypatch.setenv("PLUGIN_PROBE_FAIL_GLOBAL", "1")
+    result = run(probe, "-k", "Counted")
+    result.assert_outcomes(errors=10)
+    result.stdout.fnmatch_lines(["*could not start serving: *the license server is down*"])
+    assert len(starts(probe)) == 1
+    assert ran(probe) == []
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("not a program\n", "*bin/probe: not an executable file*"),
+    ("#!/bin/sh\necho hello\n", "*bin/probe: not a pyasync harness binary: --list --format json printed 'hello*"),
+    ("#!/bin/sh\necho broken >&2\nkill -SEGV $$\n", "*bin/probe: listing its cases * failed: it was killed by SIGSEGV*"),
+])
+def test_a_binary_that_cannot_be_listed_is_a_collection_error(pytester, content, expected):
+    binary = pytester.path / "bin" / "probe"
+    binary.parent.mkdir()
+    binary.write_text(content)
+    if content.startswith("#!"):
+        binary.chmod(binary.stat().st_mode | stat.S_IXUSR)
+    pytester.makeini(f"[pytest]\npyasync_binaries = {BINARY}\n")
+    result = run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*ERROR collecting bin/probe*", expected])
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+
+
+def test_a_glob_matching_nothing_is_a_warning(pytester):
+    pytester.makeini("[pytest]\npyasync_binaries = no/such/*_tests\n")
+    pytester.makepyfile(test_python="def test_python(): pass")
+    result = run(pytester)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*PytestConfigWarning: pyasync: pyasync_binaries = 'no/such/[*]_tests' matches no "
+                                 "file under *; are the binaries built?"])
+
+
+def test_the_listing_is_cached_until_the_binary_changes(probe):
+    cached = ("-p", "pyasync", *CAPTURE, "-o", "pyasync_fixture_modules=", "--collect-only", "-q")
+    probe.runpytest(*cached).assert_outcomes()
+    probe.runpytest(*cached).assert_outcomes()
+    assert len(starts(probe, "--list")) == 1
+    (probe.path / "bin" / "probe").write_text((probe.path / "bin" / "probe").read_text() + "# changed\n")
+    probe.runpytest(*cached)
+    assert len(starts(probe, "--list")) == 2
+
+
+def test_exit_first_leaves_no_child_behind(probe):
+    result = run(probe, "-x", "-k", "Outcomes")
+    result.assert_outcomes(passed=2, failed=1)
+    for pid in case_pids(probe):
+        assert not os.path.exists(f"/proc/{pid}"), f"harness child {pid} outlived the session"
+
+
+def test_harness_args_reach_every_binary(pytester):
+    pytester.makeini(f"[pytest]\npyasync_binaries = {os.path.relpath(os.environ['PYASYNC_HARNESS_PROBE'], pytester.path)}\n"
+                     "pyasync_harness_args = --loop-factory uvloop\n")
+    result = run(pytester, "-k", "reports_its_loop and not again", "-rP")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["loop uvloop* debug=0"])
+
+
+def test_the_bridge_suite_runs_from_its_build_tree(pytester):
+    pytester.makeini(f"[pytest]\npyasync_build_dir = {os.path.relpath(BUILD_DIR, pytester.path)}\n")
+    result = run(pytester, "-q")
+    names = listed(BRIDGE_SUITE)
+    result.assert_outcomes(passed=len(names))
+    assert len(names) > 20
+
+
+@pytest.mark.parametrize("dist", ["load", "loadfile", "loadgroup"])
+def test_xdist_runs_every_case_exactly_once(probe, dist):
+    pytest.importorskip("xdist")
+    result = probe.runpytest_subprocess(*BASE_ARGS, "-n", "2", "--dist", dist, "-k", "Counted or served")
+    result.assert_outcomes(passed=12)
+    cases = sorted(line for line in ran(probe) if line.startswith("ran "))
+    assert cases == sorted([f"ran Counted.case_{k}" for k in range(10)] + ["ran served.first", "ran served.second"])
+
+
+def test_ctrl_c_leaves_no_child_behind(probe):
+    process = subprocess.Popen([sys.executable, "-m", "pytest", *BASE_ARGS, "-k", "until_interrupted",
+                                "--pyasync-include-ignored"], cwd=probe.path,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = probe.path / "cases.log"
+    for _ in range(300):
+        if log.exists():
+            break
+        process.poll()
+        assert process.returncode is None, process.stdout.read().decode()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    output = process.communicate(timeout=60)[0].decode()
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert "KeyboardInterrupt" in output
+    for pid in case_pids(probe):
+        assert not os.path.exists(f"/proc/{pid}"), f"harness child {pid} outlived the session"
