@@ -113,3 +113,26 @@ def test_a_module_of_a_second_pyasync_library_refuses_to_import():
                               f"(ABI {pyasync.abi_version}, {pyasync.library_path}), but this process already "
                               "runs pyasync 0.0.9 (ABI 0, /elsewhere/libpyasync.so.0)"), message
     assert "Rebuild module 'pyasync_examples' against pyasync 0.0.9" in message
+
+
+# Asio's per-thread scheduler state (pyasync/detail/asio_thread_state.hpp): a module's own copy
+# under LTO made Asio code of that module crash on a runtime thread.
+ASIO_THREAD_STATE = ("_ZN4asio6detail10call_stackINS0_14thread_contextENS0_16thread_info_baseEE4top_E",
+                     "_ZN4asio6detail15keyword_tss_ptrINS0_10call_stackINS0_14thread_contextENS0_16thread_info_"
+                     "baseEE7contextEE6value_E")
+
+
+def defined_symbols(path):
+    import subprocess
+
+    listing = subprocess.run(["nm", "-D", "--defined-only", path], capture_output=True, text=True, check=True)
+    return {line.split()[-1] for line in listing.stdout.splitlines() if line.strip()}
+
+
+def test_asio_thread_state_is_defined_once_in_libpyasync():
+    import _pyasync_peer
+    import pyasync_fixtures
+
+    assert set(ASIO_THREAD_STATE) <= defined_symbols(pyasync.library_path)
+    for module in (_pyasync_peer, pyasync_fixtures, ex, pyasync._core):
+        assert not set(ASIO_THREAD_STATE) & defined_symbols(module.__file__), module.__file__

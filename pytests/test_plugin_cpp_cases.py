@@ -21,6 +21,8 @@ BRIDGE_SUITE = os.environ["PYASYNC_BRIDGE_SUITE"]
 BUILD_DIR = os.environ["PYASYNC_BUILD_DIR"]
 BASE_ARGS = ("-p", "pyasync", "-p", "no:cacheprovider", "-o", "pyasync_fixture_modules=", *CAPTURE)
 BINARY = "bin/probe"
+# AddressSanitizer reports a segfault and aborts (abort_on_error=1).
+CRASH_SIGNAL = "SIGABRT" if os.environ.get("PYASYNC_SANITIZED") else "SIGSEGV"
 
 
 @pytest.fixture
@@ -127,7 +129,8 @@ def test_ignored_cases_run_with_include_ignored(probe):
 def test_a_crash_fails_its_case_and_the_next_cases_run_in_a_new_child(probe):
     result = run(probe, "-k", "Crash")
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["*Crash.segfaults crashed: *was killed by SIGSEGV while answering 'run Crash.segfaults'",
+    result.stdout.fnmatch_lines([f"*Crash.segfaults crashed: *was killed by {CRASH_SIGNAL} while answering "
+                                 "'run Crash.segfaults'",
                                  "*about to crash*"])
     assert ran(probe) == ["ran Crash.before", "ran Crash.segfaults", "ran Crash.after"]
     assert len(starts(probe)) == 2

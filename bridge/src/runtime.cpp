@@ -15,6 +15,15 @@
 #include <thread>
 #include <vector>
 
+// The one definition of Asio's per-thread scheduler state (declared extern in every other
+// binary: pyasync/detail/asio_thread_state.hpp).
+namespace asio::detail {
+template tss_ptr<thread_context::thread_call_stack::context> thread_context::thread_call_stack::top_;
+#if defined(ASIO_HAS_THREAD_KEYWORD_EXTENSION)
+template thread_context::thread_call_stack::context *keyword_tss_ptr<thread_context::thread_call_stack::context>::value_;
+#endif
+} // namespace asio::detail
+
 namespace pyasync {
 namespace {
 

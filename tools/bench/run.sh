@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command: build the release preset and run the benchmarks: the await benchmark
 # (bench_await.py), the runtime benchmark (bench_runtime.py), the harness benchmark
-# (bench_harness.py) and the pytest plugin benchmark (bench_plugin.py). Extra args go to the first.
+# (bench_harness.py), the pytest plugin benchmark (bench_plugin.py) and C++ cases run through pytest
+# (bench_cpp_cases.py). Extra args go to the first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash ci/install-deps.sh
@@ -12,3 +13,4 @@ PYTHONPATH=build/release/python "$python" tools/bench/bench_await.py "$@"
 PYTHONPATH=build/release/python "$python" tools/bench/bench_runtime.py
 "$python" tools/bench/bench_harness.py build/release/tools/bench/bench_harness_cases
 PYTHONPATH=build/release/python "$python" tools/bench/bench_plugin.py
+PYTHONPATH=build/release/python "$python" tools/bench/bench_cpp_cases.py build/release/tools/bench/bench_harness_cases

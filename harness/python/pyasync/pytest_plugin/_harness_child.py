@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 GRACE_SECONDS = 3.0
 STARTUP_SECONDS = 120.0  # interpreter, imports and global fixtures
 CLOSE_SECONDS = 30.0  # tearing down suites and global fixtures at the end
-STDERR_TAIL_LINES = 30
+STDERR_TAIL_LINES = 60
 
 
 class ChildError(Exception):
@@ -78,16 +78,11 @@ class HarnessChild:
         self._stderr_read = 0  # how much of the stderr file earlier replies took as output
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._process.stdout, selectors.EVENT_READ)
-        self.started = time.monotonic()
+        # What start-up prints stays in the file: the first set-up's report shows it.
         ready = self._read_reply(lambda event: event.get("type") == "serve", STARTUP_SECONDS, "starting").event
-        self._take_output()
         if ready.get("event") != "ready":
             tail = self._end()
             raise ChildError(f"{self.path} could not start serving: {ready.get('message', ready)}{tail}")
-
-    @property
-    def pid(self) -> int:
-        return self._process.pid
 
     def alive(self) -> bool:
         return self._process.poll() is None
@@ -194,10 +189,11 @@ class HarnessChild:
         return output.decode(errors="replace")
 
     def _stderr_tail(self) -> str:
+        """What the child wrote to stderr since the last reply (the case's output, a sanitizer's
+        report, a stack dump), its last lines."""
         if self._stderr.closed:
             return ""
-        self._stderr.seek(0)
-        lines = self._stderr.read().decode(errors="replace").splitlines()
+        lines = self._take_output().splitlines()
         if not lines:
             return ""
         tail = lines[-STDERR_TAIL_LINES:]

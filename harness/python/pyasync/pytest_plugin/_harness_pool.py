@@ -14,7 +14,6 @@ class HarnessPool:
         self.args = tuple(args)
         self.children: Dict[str, HarnessChild] = {}
         self.startup_failures: Dict[str, str] = {}
-        self.started = 0  # children started, restarts included
 
     def child_for(self, binary: Binary) -> HarnessChild:
         """The live child of ``binary``, started if needed. Raises ChildError when it cannot
@@ -27,7 +26,6 @@ class HarnessPool:
             return child
         if child is not None:
             child.kill()  # reap what died between commands
-        self.started += 1
         try:
             child = HarnessChild(key, self.args, binary.child_environment())
         except (ChildError, OSError) as error:
