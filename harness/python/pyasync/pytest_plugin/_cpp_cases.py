@@ -4,7 +4,8 @@ A binary is a ``pytest.File`` (``CppBinary``); each case it lists is a ``pytest.
 (``CppCase``) named ``Suite.Case``, so ``-k``, ``-m``, ``-x``, ``--junitxml``, autouse fixtures
 and pytest-xdist treat it as any test. The case runs in the binary's serving child:
 
-- set-up: the child opens the case's loop and sets its suite up (a failure is an ERROR);
+- set-up: the child opens the case's loop and sets its suite up (a failure is an ERROR); once
+  the suite is up in that child, its next cases skip this round trip;
 - call: the child runs the case; its verdict, failure text and captured output come back;
 - tear-down: when the next item is not of the same suite, the child tears the suite down (a
   failure is an ERROR of this item); after the session's last item, every child is closed.
@@ -103,12 +104,16 @@ class CppCase(pytest.Function):
         harness = self.config.stash[STATE].harness
         try:
             child = harness.child_for(self.binary)
+            if self.suite in child.ready_suites:
+                return  # `run` opens the case's loop itself: one round trip per case
             reply = child.command(f"setup {self.name}", _is_setup_reply, self.time_limit())
         except ChildError as error:
             failure = str(error)
         else:
             self._add_output("setup", reply)
             failure = None if reply.event.get("event") == "ok" else str(reply.event.get("message") or reply.event)
+            if failure is None:
+                child.ready_suites.add(self.suite)
         if failure is not None:
             pytest.fail(failure, pytrace=False)
 
@@ -152,6 +157,7 @@ class CppCase(pytest.Function):
             following.suite == self.suite
         child = state.harness.live_child(self.binary)
         if not same_suite and child is not None:
+            child.ready_suites.discard(self.suite)
             try:
                 reply = child.command(f"teardown {self.suite}", _is_teardown_reply, CLOSE_SECONDS)
             except ChildError as error:

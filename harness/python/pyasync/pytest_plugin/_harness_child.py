@@ -13,7 +13,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 # How long a reply may take beyond a case's own time limit: the harness enforces the limit
 # itself (it cancels an async case; its watchdog aborts a sync one) and then answers.
@@ -75,6 +75,7 @@ class HarnessChild:
         finally:
             os.unlink(name)
         self._buffer = b""
+        self.ready_suites: Set[str] = set()  # suites set up in this child (its `run` needs no `setup`)
         self._stderr_read = 0  # how much of the stderr file earlier replies took as output
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._process.stdout, selectors.EVENT_READ)
@@ -172,8 +173,8 @@ class HarnessChild:
                 tail = self._end()
                 raise ChildError(f"{self.path} was still {what} after {timeout:g} s; it was killed{tail}",
                                  timed_out=True)
-            if not self._selector.select(remaining):
-                continue
+            if remaining is not None and not self._selector.select(remaining):
+                continue  # without a deadline, the read below waits
             chunk = os.read(self._process.stdout.fileno(), 65536)
             if not chunk:
                 self._process.wait()
