@@ -20,7 +20,8 @@
 namespace asio::detail {
 template tss_ptr<thread_context::thread_call_stack::context> thread_context::thread_call_stack::top_;
 #if defined(ASIO_HAS_THREAD_KEYWORD_EXTENSION)
-template thread_context::thread_call_stack::context *keyword_tss_ptr<thread_context::thread_call_stack::context>::value_;
+template thread_context::thread_call_stack::context
+    *keyword_tss_ptr<thread_context::thread_call_stack::context>::value_;
 #endif
 } // namespace asio::detail
 

@@ -42,7 +42,7 @@ private:
         bool set_up = false;
         bool failed = false;
         std::string failure;
-        int remaining = 0;              ///< cases of the suite still to run in this iteration
+        int remaining = 0;                  ///< cases of the suite still to run in this iteration
         const case_info *guarded = nullptr; ///< a case of the suite: where its fixture is declared
     };
     task<> tear_down(state &suite);

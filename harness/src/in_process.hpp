@@ -59,7 +59,7 @@ private:
     py::object loop_;
     std::string loop_suite_;
     bool stop_ = false;
-    std::string loop_failure_; ///< why the loop itself failed: the run ends with exit_internal
+    std::string loop_failure_;            ///< why the loop itself failed: the run ends with exit_internal
     const case_info *prepared_ = nullptr; ///< serving: the case whose suite `setup` just prepared
 };
 

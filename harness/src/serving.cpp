@@ -212,9 +212,8 @@ int run_serving(const options &opts, const std::string &program) {
     run_record record;
     options serving = opts;
     serving.capture = false;
-    const int status = with_in_process_runner(serving, program, channel, record, [&](in_process_runner &runner) {
-        return runner.serve(std::cin, channel);
-    });
+    const int status = with_in_process_runner(
+        serving, program, channel, record, [&](in_process_runner &runner) { return runner.serve(std::cin, channel); });
     std::fclose(events);
     return status;
 }

@@ -15,15 +15,15 @@
 // Left as it was: strands' call stacks (`running_in_this_thread()` of a strand shared between
 // binaries may answer false, so a dispatch posts instead of running inline; it never crashes).
 #ifdef __cplusplus
-#include <cstddef> // the standard library's configuration macros first, as Asio expects
+#    include <cstddef> // the standard library's configuration macros first, as Asio expects
 
-#include <asio/detail/thread_context.hpp>
+#    include <asio/detail/thread_context.hpp>
 
 namespace asio::detail {
 extern template tss_ptr<thread_context::thread_call_stack::context> thread_context::thread_call_stack::top_;
-#if defined(ASIO_HAS_THREAD_KEYWORD_EXTENSION)
-extern template thread_context::thread_call_stack::context *
-        keyword_tss_ptr<thread_context::thread_call_stack::context>::value_;
-#endif
+#    if defined(ASIO_HAS_THREAD_KEYWORD_EXTENSION)
+extern template thread_context::thread_call_stack::context
+    *keyword_tss_ptr<thread_context::thread_call_stack::context>::value_;
+#    endif
 } // namespace asio::detail
 #endif
