@@ -98,6 +98,11 @@ def test_failures_point_at_the_cpp_source(probe):
     assert properties["file"].endswith("plugin_probe/cases.cpp")
     assert int(properties["line"]) > 0
     assert "41 == 42" in case.find("failure").text
+    # xunit1 records pytest's location of the item: the C++ file:line (0-based line).
+    run(probe, "-k", "fails_check", "--junitxml=xunit1.xml", "-o", "junit_family=xunit1")
+    case = ElementTree.parse(probe.path / "xunit1.xml").getroot().find(".//testcase")
+    assert case.get("file").endswith("plugin_probe/cases.cpp")
+    assert int(case.get("line")) + 1 == int(properties["line"])
 
 
 def test_junit_has_one_testcase_per_case(probe):

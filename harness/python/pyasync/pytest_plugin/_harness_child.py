@@ -24,8 +24,8 @@ STDERR_TAIL_LINES = 60
 
 
 class ChildError(Exception):
-    """The child did not answer: it died (``signal_name`` set when a signal killed it), timed out
-    or broke the protocol. The message says which, with the tail of its stderr."""
+    """The child did not answer: it could not start, died (a signal's name says which) or timed
+    out (``timed_out``). The message says which, with the tail of its stderr."""
 
     def __init__(self, message: str, timed_out: bool = False) -> None:
         super().__init__(message)
@@ -66,12 +66,15 @@ class HarnessChild:
         # (seeking) must not move where it writes.
         descriptor, name = tempfile.mkstemp(prefix="pyasync-serve-", suffix=".stderr")
         os.close(descriptor)
+        self._stderr = open(name, "rb")
         try:
             with open(name, "ab") as child_stderr:
-                self._stderr = open(name, "rb")
                 self._process = subprocess.Popen([path, "--serve", *args], stdin=subprocess.PIPE,
                                                  stdout=subprocess.PIPE, stderr=child_stderr, env=environment,
                                                  start_new_session=True)
+        except BaseException:
+            self._stderr.close()
+            raise
         finally:
             os.unlink(name)
         self._buffer = b""
@@ -96,15 +99,9 @@ class HarnessChild:
             self._process.stdin.flush()
         except (BrokenPipeError, OSError):
             pass  # it died: reading says how
-        try:
-            reply = self._read_reply(done, None if limit is None else limit + GRACE_SECONDS, f"answering '{line}'")
-            reply.output = self._take_output()
-            return reply
-        except ChildError:
-            raise
-        except BaseException:
-            self.kill()  # Ctrl-C while the case runs: its answer can no longer be read in step
-            raise
+        reply = self._read_reply(done, None if limit is None else limit + GRACE_SECONDS, f"answering '{line}'")
+        reply.output = self._take_output()
+        return reply
 
     def close(self, timeout: float = CLOSE_SECONDS) -> Tuple[Optional[Reply], str]:
         """Ends the input and waits for the child's closing event (suites and global fixtures torn
@@ -152,6 +149,15 @@ class HarnessChild:
                 pass
 
     def _read_reply(self, done, timeout: Optional[float], what: str) -> Reply:
+        try:
+            return self._wait_for(done, timeout, what)
+        except ChildError:
+            raise
+        except BaseException:
+            self.kill()  # Ctrl-C while it works: its answer can no longer be read in step
+            raise
+
+    def _wait_for(self, done, timeout: Optional[float], what: str) -> Reply:
         deadline = None if timeout is None else time.monotonic() + timeout
         before: List[dict] = []
         while True:
