@@ -2,7 +2,7 @@
 // one command per line on stdin and reads one JSON event per line on stdout:
 //   setup Suite.Case  -> {"type":"setup","name":…,"event":"ok"|"failed","message":…}
 //                        (the loop for the case, per --loop-scope, and its suite's fixture)
-//   run Suite.Case    -> the case's "started" and result events, as --format json writes them
+//   run Suite.Case    -> the case's result event, as --format json writes it
 //   teardown Suite    -> {"type":"teardown","suite":…,"event":"ok"|"failed","message":…}
 //   (end of input)    -> every fixture torn down, then {"type":"serve","event":"finished",…}
 // Output is not captured: what a case prints goes to stderr, where the parent attributes it to
@@ -34,10 +34,8 @@ public:
     explicit serve_channel(std::FILE *out) : out_(out), cases_(make_json_reporter(out)) {}
 
     void run_started(const run_plan_summary &) override {}
-    void case_started(const case_info &info) override {
-        flush_all_output();
-        cases_->case_started(info);
-    }
+    /// The parent knows which case it asked for: no "started" event (a write saved per case).
+    void case_started(const case_info &) override {}
     void case_finished(const case_result &result) override {
         flush_all_output(); // what the case printed is in the stderr file before its verdict is out
         cases_->case_finished(result);

@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 GRACE_SECONDS = 3.0
 STARTUP_SECONDS = 120.0  # interpreter, imports and global fixtures
 CLOSE_SECONDS = 30.0  # tearing down suites and global fixtures at the end
-STDERR_TAIL_LINES = 60
+STDERR_TAIL_LINES = 100
 
 
 class ChildError(Exception):
