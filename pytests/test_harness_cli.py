@@ -105,6 +105,12 @@ def test_exit_3_when_a_global_fixture_fails():
     result = probe("Probe.passes", env={"PROBE_FAIL_GLOBAL": "1"})
     assert result.returncode == 3
     assert "failing_global failed to set up: std::runtime_error: the database is down" in result.stderr
+    # The summary says so too: no case ran, and that is not a pass.
+    assert "error: the global fixture failing_global failed to set up" in result.stdout
+    assert "test result: FAILED. 0 passed, 0 failed" in result.stdout
+    events = [json.loads(line) for line in probe("Probe.passes", "--format", "json",
+                                                 env={"PROBE_FAIL_GLOBAL": "1"}).stdout.splitlines()]
+    assert events[-1]["event"] == "failed" and "the database is down" in events[-1]["error"]
 
 
 def test_exit_2_when_interrupted_cancels_the_running_case_and_prints_the_summary():
@@ -212,6 +218,10 @@ def test_loop_scope_and_loop_factory():
     assert len(per_test) == 2  # a fresh loop each (ids may be reused after close, so types only)
     assert {module for module, _ in loop_lines("--loop-factory", "uvloop")} == {"uvloop"}
     assert "debug=1" in probe("Loop.reports_its_loop", "--nocapture", "--asyncio-debug").stdout
+    # uvloop's debug mode records a Python stack per handle: the harness gives it a frame.
+    debug_uvloop = probe("Loop.reports_its_loop", "--nocapture", "--asyncio-debug", "--loop-factory", "uvloop")
+    assert debug_uvloop.returncode == 0, debug_uvloop.stdout + debug_uvloop.stderr
+    assert "debug=1" in debug_uvloop.stdout
 
 
 def test_output_is_captured_and_shown_for_failures_only():

@@ -230,10 +230,10 @@ def test_exit_first_leaves_no_child_behind(probe):
 
 def test_harness_args_reach_every_binary(pytester):
     pytester.makeini(f"[pytest]\npyasync_binaries = {os.path.relpath(os.environ['PYASYNC_HARNESS_PROBE'], pytester.path)}\n"
-                     "pyasync_harness_args = --loop-factory uvloop\n")
+                     "pyasync_harness_args = --loop-factory uvloop --asyncio-debug\n")
     result = run(pytester, "-k", "reports_its_loop and not again", "-rP")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["loop uvloop* debug=0"])
+    result.stdout.fnmatch_lines(["loop uvloop* debug=1"])
 
 
 def test_the_bridge_suite_runs_from_its_build_tree(pytester):

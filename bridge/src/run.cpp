@@ -59,8 +59,31 @@ py::object run_with_runner(const py::object &coroutine, const py::object &loop_f
     return result;
 }
 
+namespace {
+
+/// `call(f, *args)`, a Python function: calling through it gives the callee a Python caller.
+/// Created once and kept for the process, like `state()`.
+py::handle python_caller() {
+    static PyObject *const caller = [] {
+        py::dict scope;
+        py::exec("def call(function, *args):\n    return function(*args)\n", scope);
+        return py::object(scope["call"]).release().ptr();
+    }();
+    return caller;
+}
+
+} // namespace
+
 void run_on_loop(py::handle loop, const py::object &coroutine) {
-    loop.attr("run_until_complete")(coroutine);
+    py::object run_until_complete = loop.attr("run_until_complete");
+    // Called from C++ with no Python frame (a harness, a C++ main), uvloop's debug mode fails
+    // ("call stack is not deep enough") when it records where each handle was created. Only
+    // then, run it from a Python frame: that frame would show in the tracebacks of errors.
+    if (PyEval_GetFrame() == nullptr && loop.attr("get_debug")().cast<bool>()) {
+        python_caller()(run_until_complete, coroutine);
+        return;
+    }
+    run_until_complete(coroutine);
 }
 
 run_options main_options(run_options options) {

@@ -27,6 +27,7 @@ int in_process_runner::run(const selection &chosen) {
         return session_did_not_start(opts_);
     }
     if (!globals_.set_up(loop_)) {
+        record_.totals.session_error = globals_.failure();
         globals_.tear_down(loop_);
         close_loop();
         return exit_internal;
@@ -48,6 +49,7 @@ int in_process_runner::run(const selection &chosen) {
     close_loop();
     fail_unfinished_cases("the run stopped before the case finished");
     record_.totals.interrupted = executor_.interrupted();
+    record_.totals.session_error = loop_failure_;
     if (executor_.interrupted()) {
         return exit_interrupted;
     }

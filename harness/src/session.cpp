@@ -175,6 +175,9 @@ int session::run() {
                      : detail::run_in_process(opts, chosen, program_, report, record);
     record.totals.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     record.totals.filtered_out = chosen.filtered_out;
+    if (status == exit_internal && record.totals.session_error.empty()) {
+        record.totals.session_error = "the session failed outside any case (see the message above)";
+    }
     if (!record.python_version.empty()) {
         properties["python"] = record.python_version;
     }

@@ -66,7 +66,10 @@ void write_closing_lines(console &out, const options &opts, const std::vector<co
     if (totals.interrupted) {
         out.emit(out.paint(colors::red, "interrupted") + ": the run was stopped by Ctrl-C");
     }
-    const bool ok = totals.failed == 0 && !totals.interrupted;
+    if (!totals.session_error.empty()) {
+        out.emit(out.paint(colors::red, "error") + ": " + totals.session_error);
+    }
+    const bool ok = totals.failed == 0 && !totals.interrupted && totals.session_error.empty();
     out.emit("test result: " + out.paint(ok ? colors::green : colors::red, ok ? "ok" : "FAILED") + ". " +
              std::to_string(totals.passed) + " passed, " + std::to_string(totals.failed) + " failed, " +
              std::to_string(totals.skipped) + " skipped, " + std::to_string(totals.ignored) + " ignored; " +

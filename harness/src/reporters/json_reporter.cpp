@@ -52,8 +52,10 @@ public:
     void note(const std::string &text) override { std::fprintf(stderr, "%s\n", text.c_str()); }
 
     bool run_finished(const std::vector<const case_result *> &, const run_totals &totals) override {
+        const bool ok = totals.failed == 0 && !totals.interrupted && totals.session_error.empty();
         emit(nlohmann::json{{"type", "suite"},
-                            {"event", totals.failed == 0 && !totals.interrupted ? "ok" : "failed"},
+                            {"event", ok ? "ok" : "failed"},
+                            {"error", totals.session_error},
                             {"passed", totals.passed},
                             {"failed", totals.failed},
                             {"skipped", totals.skipped},
