@@ -270,3 +270,12 @@ def test_ctrl_c_leaves_no_child_behind(probe):
     assert "KeyboardInterrupt" in output
     for pid in case_pids(probe):
         assert not os.path.exists(f"/proc/{pid}"), f"harness child {pid} outlived the session"
+
+
+def test_a_command_the_child_refuses_is_an_error_not_a_hang():
+    from pyasync.pytest_plugin._harness_child import ChildError, HarnessChild
+
+    child = HarnessChild(PROBE, [], dict(os.environ))
+    with pytest.raises(ChildError, match="refused a command while answering 'bogus': unknown command 'bogus'"):
+        child.command("bogus", lambda event: False, None)
+    assert not child.alive()

@@ -172,6 +172,9 @@ class HarnessChild:
                     event = {"type": "note", "text": f"not an event: {line.decode(errors='replace')}"}
                 if done(event):
                     return Reply(event, before, "")
+                if event.get("type") == "serve" and event.get("event") == "error":
+                    tail = self._end()  # it refused a command: this side and it are out of step
+                    raise ChildError(f"{self.path} refused a command while {what}: {event.get('message')}{tail}")
                 before.append(event)
                 continue
             remaining = None if deadline is None else deadline - time.monotonic()
