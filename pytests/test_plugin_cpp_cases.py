@@ -22,6 +22,9 @@ BUILD_DIR = os.environ["PYASYNC_BUILD_DIR"]
 BASE_ARGS = ("-p", "pyasync", "-p", "no:cacheprovider", "-o", "pyasync_fixture_modules=", *CAPTURE)
 BINARY = "bin/probe"
 SANITIZED = bool(os.environ.get("PYASYNC_SANITIZED"))
+# The tests of the plugin's own scheduling (xdist) and caching run no native code that the other
+# tests do not: the sanitizer presets skip them, as their pytest processes cost CI time there.
+PYTHON_LOGIC_ONLY = pytest.mark.skipif(SANITIZED, reason="the plugin's Python logic: run by the dev preset")
 
 
 @pytest.fixture
@@ -211,6 +214,7 @@ def test_a_glob_matching_nothing_is_a_warning(pytester):
                                  "file under *; are the binaries built?"])
 
 
+@PYTHON_LOGIC_ONLY
 def test_the_listing_is_cached_until_the_binary_changes(probe):
     cached = ("-p", "pyasync", *CAPTURE, "-o", "pyasync_fixture_modules=", "--collect-only", "-q")
     probe.runpytest(*cached).assert_outcomes()
@@ -244,6 +248,7 @@ def test_the_bridge_suite_runs_from_its_build_tree(pytester):
     assert len(names) > 20
 
 
+@PYTHON_LOGIC_ONLY
 @pytest.mark.parametrize("dist", ["load", "loadfile", "loadgroup"])
 def test_xdist_runs_every_case_exactly_once(probe, dist):
     pytest.importorskip("xdist")
