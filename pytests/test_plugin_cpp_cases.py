@@ -161,6 +161,21 @@ def test_a_suite_is_set_up_once_and_torn_down_after_its_last_case(probe):
                           "tear_down_suite Served"]
 
 
+def test_a_suite_whose_last_case_is_skipped_is_torn_down_when_pytest_leaves_it(probe):
+    probe.makeconftest("""
+import pytest
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.name == "served.second":
+            item.add_marker(pytest.mark.skip(reason="skipped by the conftest"))
+""")
+    result = run(probe, "-k", "served or Counted.case_0 or Counted.case_1")
+    result.assert_outcomes(passed=3, skipped=1)
+    assert ran(probe) == ["set_up_suite Served", "ran served.first", "tear_down_suite Served", "ran Counted.case_0",
+                          "ran Counted.case_1"]
+
+
 def test_a_failing_suite_set_up_is_an_error_of_each_of_its_cases(probe, monkeypatch):
     monkeypatch.setenv("PLUGIN_PROBE_FAIL_SUITE_SET_UP", "1")
     result = run(probe, "-k", "served or Counted.case_0")

@@ -20,7 +20,7 @@ from typing import Any, Generator, List, Optional
 
 import pytest
 
-from pyasync.pytest_plugin import _async_fixtures, _cpp_collection, _cpp_fixtures, _settings
+from pyasync.pytest_plugin import _async_fixtures, _cpp_cases, _cpp_collection, _cpp_fixtures, _settings
 from pyasync.pytest_plugin._loops import LoopError
 from pyasync.pytest_plugin._phases import FixtureError, LeakedTasks, TestTimeout, run_test
 from pyasync.pytest_plugin._state import STATE, PluginState
@@ -123,11 +123,16 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]) -> Generator[None, Any, None]:
     state = item.config.stash[STATE]
     previous, state.current_item = state.current_item, item
-    state.next_item = nextitem  # a C++ case tears its suite down when the next item leaves it
     try:
         yield
     finally:
         state.current_item = previous
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: Optional[pytest.Item]) -> None:
+    if isinstance(item, _cpp_cases.CppCase):
+        item.leave(nextitem)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -6,9 +6,10 @@ and pytest-xdist treat it as any test. The case runs in the binary's serving chi
 
 - set-up: the child opens the case's loop and sets its suite up (a failure is an ERROR); once
   the suite is up in that child, its next cases skip this round trip;
-- call: the child runs the case; its verdict, failure text and captured output come back;
-- tear-down: when the next item is not of the same suite, the child tears the suite down (a
-  failure is an ERROR of this item); after the session's last item, every child is closed.
+- call: the child runs the case; its verdict, failure text and output come back;
+- tear-down (``leave``, from ``pytest_runtest_teardown``, which runs for skipped items too): the
+  child tears down every suite it has up but the next item's (a failure is an ERROR of this
+  item); after the session's last item, every child is closed.
 
 Tags become markers (registered, so ``--strict-markers`` passes); cases the harness ignores are
 skipped with its reason unless ``--pyasync-include-ignored``; each case carries the
@@ -149,23 +150,24 @@ class CppCase(pytest.Function):
         if reply.notes():
             self.add_report_section(when, "harness", "\n".join(reply.notes()))
 
-    def teardown(self) -> None:
+    def leave(self, following: Optional[pytest.Item]) -> None:
+        """After this item's tear-down (also when it was skipped before its set-up): tears down
+        the suites the next item does not need, and after the last item closes every child."""
         state = self.config.stash[STATE]
-        following = state.next_item
         errors = []
-        same_suite = isinstance(following, CppCase) and following.binary == self.binary and \
-            following.suite == self.suite
         child = state.harness.live_child(self.binary)
-        if not same_suite and child is not None:
-            child.ready_suites.discard(self.suite)
-            try:
-                reply = child.command(f"teardown {self.suite}", _is_teardown_reply, CLOSE_SECONDS)
-            except ChildError as error:
-                errors.append(str(error))
-            else:
+        if child is not None:
+            staying = following.suite if isinstance(following, CppCase) and following.binary == self.binary else None
+            for suite in sorted((child.ready_suites | {self.suite}) - {staying}):
+                child.ready_suites.discard(suite)
+                try:
+                    reply = child.command(f"teardown {suite}", _is_teardown_reply, CLOSE_SECONDS)
+                except ChildError as error:
+                    errors.append(str(error))
+                    break
                 self._add_output("teardown", reply)
                 if reply.event.get("event") != "ok":
-                    errors.append(f"suite tear-down failed ({self.suite}):\n{reply.event.get('message', '')}")
+                    errors.append(f"suite tear-down failed ({suite}):\n{reply.event.get('message', '')}")
         if following is None:
             errors += state.harness.close_all()
         if errors:

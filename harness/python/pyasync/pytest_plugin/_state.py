@@ -1,6 +1,5 @@
-"""The plugin's state for one session: its settings, the live loops, the item being run (and the
-next one), which loop each async fixture was set up on, and the C++ harness binaries with their
-serving children."""
+"""The plugin's state for one session: its settings, the live loops, the item being run, which
+loop each async fixture was set up on, and the C++ harness binaries with their serving children."""
 from __future__ import annotations
 
 import functools
@@ -50,7 +49,6 @@ class PluginState:
         self.settings = settings
         self.pool = LoopPool()
         self.current_item: Optional[pytest.Item] = None
-        self.next_item: Optional[pytest.Item] = None
         # C++ harness binaries: those the ini names, those collected so far, their children.
         self.binaries: Dict[Path, Binary] = {}
         self.collected_binaries: Set[Path] = set()
