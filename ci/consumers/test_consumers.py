@@ -101,6 +101,11 @@ def test_the_quickstart_builds_against_an_installed_prefix(installed):
     assert ran(tested) == QUICKSTART_TESTS
 
 
+def test_one_pytest_run_covers_the_python_tests_and_the_cpp_cases(installed):
+    verbose = command("ctest", "--test-dir", OUT / "installed", "-R", "^pytest$", "-V", env=clean_environment())
+    assert "4 passed" in verbose.stdout, verbose.stdout  # test_greeter.py's two tests, greeter_tests' two cases
+
+
 def test_the_quickstart_builds_with_pyasync_as_a_subdirectory(subdirectory):
     configured, tested = subdirectory
     assert f"greeter: using pyasync {VERSION}" in configured
