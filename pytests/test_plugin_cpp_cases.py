@@ -79,7 +79,8 @@ def test_outcomes_map_to_pytest_outcomes(probe):
     result = run(probe, "-k", "Outcomes", "-rA")
     result.assert_outcomes(passed=5, failed=2, skipped=2)
     result.stdout.fnmatch_lines([
-        "*probe/cases.cpp:*: Outcomes.fails_check failed",
+        "*_ Outcomes.fails_check (cases.cpp:62) _*",
+        "*probe/cases.cpp:62: Outcomes.fails_check failed",
         "*PYASYNC_CHECK(answer == 42)",
         "*with expansion: 41 == 42",
     ])
@@ -119,6 +120,21 @@ def test_keyword_selection_runs_only_the_selected_cases(probe):
     result = run(probe, "-k", "Counted and (case_3 or case_7)")
     result.assert_outcomes(passed=2)
     assert ran(probe) == ["ran Counted.case_3", "ran Counted.case_7"]
+
+
+def test_a_case_named_on_the_command_line_runs_alone(probe):
+    result = run(probe, f"{BINARY}::Counted.case_4", "--deselect", f"{BINARY}::Counted.case_5")
+    result.assert_outcomes(passed=1)
+    assert ran(probe) == ["ran Counted.case_4"]
+    unknown = run(probe, f"{BINARY}::Counted.no_such_case")
+    assert unknown.ret == pytest.ExitCode.USAGE_ERROR
+    unknown.stderr.fnmatch_lines(["ERROR: not found: *bin/probe::Counted.no_such_case*"])
+
+
+def test_a_native_binary_given_as_an_argument_is_collected_without_configuration(pytester):
+    result = run(pytester, os.environ["PYASYNC_HARNESS_PROBE"], "-k", "Probe.passes or Probe.async_passes", "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*harness_probe_::Probe.passes PASSED*"])
 
 
 def test_tags_are_registered_markers_for_m(probe):

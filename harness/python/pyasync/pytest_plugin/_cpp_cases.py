@@ -174,7 +174,10 @@ class CppCase(pytest.Function):
             pytest.fail("\n".join(errors), pytrace=False)
 
     def reportinfo(self) -> Tuple[Path, int, str]:
+        """The C++ file and line. The domain (failure headings) names the case and where it is;
+        it must not end the node id, or ``-v`` would print ``Suite::Case``, which selects nothing."""
         file = self.case.get("file")
         if file:
-            return Path(file), max(int(self.case.get("line") or 1) - 1, 0), self.name
-        return self.binary.path, 0, self.name
+            line = int(self.case.get("line") or 1)
+            return Path(file), max(line - 1, 0), f"{self.name} ({Path(file).name}:{line})"
+        return self.binary.path, 0, f"{self.name} ({self.binary.path.name})"
