@@ -271,6 +271,19 @@ def test_harness_args_reach_every_binary(pytester):
     result.stdout.fnmatch_lines(["loop uvloop* debug=1"])
 
 
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_leaked_task_warns_or_fails_with_strict_tasks(pytester, strict):
+    probe = os.environ["PYASYNC_HARNESS_PROBE"]
+    args = ("-o", "pyasync_harness_args=--strict-tasks") if strict else ()
+    result = run(pytester, probe, "-k", "leaves_a_task_pending", "-rA", *args)
+    if strict:
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*Probe.leaves_a_task_pending failed*", "*pending*"])
+    else:
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["*Captured harness call*", "warning: Probe.leaves_a_task_pending: *"])
+
+
 def test_the_bridge_suite_runs_from_its_build_tree(pytester):
     pytester.makeini(f"[pytest]\npyasync_build_dir = {os.path.relpath(BUILD_DIR, pytester.path)}\n")
     result = run(pytester, "-q")
