@@ -18,7 +18,9 @@ void suite_scopes::plan_iteration(const std::vector<const case_info *> &order) {
 
 void suite_scopes::set_up(const case_info &info, py::handle loop) {
     state &suite = suites_[info.suite];
-    suite.guarded = &info;
+    if (info.suite_fixture.set_up != nullptr || info.suite_fixture.tear_down != nullptr) {
+        suite.guarded = &info; // a plain PYASYNC_TEST of the same suite name has no fixture to tear down
+    }
     if (suite.set_up || suite.failed || info.suite_fixture.set_up == nullptr) {
         suite.set_up = suite.set_up || info.suite_fixture.set_up == nullptr;
         return;
