@@ -45,6 +45,9 @@ private:
     void fail_unfinished_cases(const std::string &why);
     void on_stop_signal();
     // Serving (serving.cpp).
+    /// Opens `info`'s loop (per --loop-scope) and sets its suite up; returns why the loop could
+    /// not be opened, or empty.
+    std::string serve_prepare(const case_info &info);
     void serve_set_up(const case_info &info, serve_channel &channel);
     void serve_run(const case_info &info);
     void serve_tear_down(const std::string &suite, serve_channel &channel);

@@ -138,34 +138,33 @@ int in_process_runner::serve(std::istream &commands, serve_channel &channel) {
     return !loop_failure_.empty() ? exit_internal : clean ? exit_ok : exit_failed;
 }
 
-void in_process_runner::serve_set_up(const case_info &info, serve_channel &channel) {
-    prepared_ = nullptr;
-    nlohmann::json reply{{"type", "setup"}, {"name", info.full_name()}, {"event", "ok"}};
+std::string in_process_runner::serve_prepare(const case_info &info) {
     try {
         ensure_loop_for(info);
-        suites_.set_up(info, loop_);
-        prepared_ = &info;
-        if (std::string failure = suites_.set_up_failure(info); !failure.empty()) {
-            reply["event"] = "failed";
-            reply["message"] = failure;
-        }
     } catch (...) {
-        reply["event"] = "failed";
-        reply["message"] = "cannot open a new event loop: " + describe_current_exception();
+        return "cannot open a new event loop: " + describe_current_exception();
+    }
+    suites_.set_up(info, loop_);
+    return {};
+}
+
+void in_process_runner::serve_set_up(const case_info &info, serve_channel &channel) {
+    prepared_ = nullptr;
+    std::string failure = serve_prepare(info);
+    if (failure.empty()) {
+        prepared_ = &info;
+        failure = suites_.set_up_failure(info);
+    }
+    nlohmann::json reply{{"type", "setup"}, {"name", info.full_name()}, {"event", failure.empty() ? "ok" : "failed"}};
+    if (!failure.empty()) {
+        reply["message"] = failure;
     }
     channel.emit(reply);
 }
 
 void in_process_runner::serve_run(const case_info &info) {
     if (prepared_ != &info) {
-        try {
-            ensure_loop_for(info);
-        } catch (...) {
-            loop_failure_ = "cannot open a new event loop: " + describe_current_exception();
-        }
-        if (loop_) {
-            suites_.set_up(info, loop_);
-        }
+        loop_failure_ = serve_prepare(info); // a suite set-up failure fails the case itself
     }
     prepared_ = nullptr;
     if (!loop_failure_.empty()) {

@@ -18,20 +18,16 @@ import sys
 import tempfile
 import time
 
-FILES = 20
+from bench_plugin import FILES, environment as python_environment, write_suite
+
+TRIVIAL_TESTS = {
+    "asyncio": ("import pytest\n", "\n@pytest.mark.asyncio\nasync def test_{n}():\n    assert 1 + 1 == 2\n"),
+    "sync": ("\n", "\ndef test_{n}():\n    assert 1 + 1 == 2\n"),
+}
 
 
 def write_python_suite(root: pathlib.Path, kind: str, tests: int) -> pathlib.Path:
-    suite = root / kind
-    suite.mkdir()
-    (suite / "pytest.ini").write_text("[pytest]\nasyncio_mode = strict\n")
-    per_file = tests // FILES
-    for f in range(FILES):
-        body = "\n".join(
-            f"{'@pytest.mark.asyncio' + chr(10) + 'async ' if kind == 'asyncio' else ''}def test_{f}_{n}():\n"
-            "    assert 1 + 1 == 2\n" for n in range(per_file))
-        (suite / f"test_{kind}_{f:02d}.py").write_text(("import pytest\n\n" if kind == "asyncio" else "") + body)
-    return suite
+    return write_suite(root, kind, tests, *TRIVIAL_TESTS[kind])
 
 
 def write_cpp_suite(root: pathlib.Path, binary: str) -> pathlib.Path:
@@ -43,11 +39,7 @@ def write_cpp_suite(root: pathlib.Path, binary: str) -> pathlib.Path:
 
 
 def environment(tests: int) -> dict:
-    env = dict(os.environ, BENCH_CASES=str(tests))
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # the first run caches the rewritten test modules, as a user's would
-    env["PYTHONPATH"] = os.pathsep.join(str(pathlib.Path(p).resolve())
-                                        for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)
-    return env
+    return dict(python_environment(), BENCH_CASES=str(tests))
 
 
 def wall(command, cwd, env, repeat: int, expect: str) -> float:

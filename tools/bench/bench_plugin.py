@@ -66,14 +66,17 @@ ARGUMENTS = {
 }
 
 
-def write_suite(root: pathlib.Path, kind: str, tests: int) -> pathlib.Path:
+def write_suite(root: pathlib.Path, kind: str, tests: int, header: str = "", test: str = "") -> pathlib.Path:
+    """``tests`` tests in FILES files under root/kind: ``header`` then ``test`` (formatted with
+    ``n``) per test, by default this benchmark's suite of that kind."""
     suite = root / kind
     suite.mkdir()
     (suite / "pytest.ini").write_text("[pytest]\n")
+    header, test = header or HEADERS[kind], test or BODIES[kind]
     per_file = tests // FILES
     for f in range(FILES):
-        body = "".join(BODIES[kind].format(n=f * per_file + i) for i in range(per_file))
-        (suite / f"test_{kind}_{f:02d}.py").write_text(HEADERS[kind] + body)
+        body = "".join(test.format(n=f * per_file + i) for i in range(per_file))
+        (suite / f"test_{kind}_{f:02d}.py").write_text(header + body)
     return suite
 
 

@@ -51,7 +51,7 @@ def _is_setup_reply(event: dict) -> bool:
 
 
 def _is_result(event: dict) -> bool:
-    return event.get("type") == "test" and event.get("event") != "started"
+    return event.get("type") == "test"  # serving sends no "started" event
 
 
 def _is_teardown_reply(event: dict) -> bool:
@@ -147,8 +147,9 @@ class CppCase(pytest.Function):
         notes, as sections of the report."""
         if reply.output:
             self.add_report_section(when, "output", reply.output)
-        if reply.notes():
-            self.add_report_section(when, "harness", "\n".join(reply.notes()))
+        notes = reply.notes()
+        if notes:
+            self.add_report_section(when, "harness", "\n".join(notes))
 
     def leave(self, following: Optional[pytest.Item]) -> None:
         """After this item's tear-down (also when it was skipped before its set-up): tears down

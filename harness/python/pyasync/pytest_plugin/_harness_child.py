@@ -113,7 +113,6 @@ class HarnessChild:
             pass
         try:
             finished = self._read_reply(lambda event: event.get("type") == "serve", timeout, "closing")
-            finished.output = self._take_output()
         except ChildError as error:
             return None, str(error)
         try:
