@@ -4,7 +4,7 @@
 # clang-format and clang-tidy (the test command's checks; the demo does not need them).
 set -euo pipefail
 packages=(g++ cmake ninja-build ccache python3 python3-dev pybind11-dev python3-pybind11
-          python3-pytest python3-uvloop libasio-dev nlohmann-json3-dev
+          python3-pytest python3-uvloop libasio-dev nlohmann-json3-dev libboost-test-dev
           python3-pytest-asyncio python3-pytest-xdist python3-dbg python3-pip python3-setuptools python3-wheel)
 if [ "${1:-}" = "--with-lint" ]; then
   packages+=(clang-format clang-tidy)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The repository's checks on its C++: formatting (.clang-format) and clang-tidy (.clang-tidy)
-# over bridge/ and harness/, with zero findings. Needs build/dev/compile_commands.json (the
-# dev preset writes it). Writes build/lint/junit/lint.xml, one case per check, so the closing
+# over bridge/, harness/ and boost_test/, with zero findings. clang-tidy reads the compile
+# commands of a configure-only tree (build/lint/commands: the dev preset without unity builds, so
+# each source has its own entry). Writes build/lint/junit/lint.xml, one case per check, so the closing
 # count of ci/test.sh includes them. Exit 1 when a check fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-sources=$(git ls-files 'bridge/*.cpp' 'bridge/*.hpp' 'harness/*.cpp' 'harness/*.hpp')
-translation_units=$(git ls-files 'bridge/src/*.cpp' 'harness/src/*.cpp')
+sources=$(git ls-files 'bridge/*.cpp' 'bridge/*.hpp' 'harness/*.cpp' 'harness/*.hpp' 'boost_test/*.cpp' 'boost_test/*.hpp')
+translation_units=$(git ls-files 'bridge/src/*.cpp' 'harness/src/*.cpp' 'boost_test/src/*.cpp')
 mkdir -p build/lint/junit
 status=0
 
@@ -18,12 +19,13 @@ else
   status=1
   format_failure="$(head -c 20000 "$format_log")"
   cat "$format_log"
-  echo "(fix with: clang-format -i \$(git ls-files 'bridge/*.[ch]pp' 'harness/*.[ch]pp'))"
+  echo "(fix with: clang-format -i \$(git ls-files 'bridge/*.[ch]pp' 'harness/*.[ch]pp' 'boost_test/*.[ch]pp'))"
 fi
 
 echo "--- clang-tidy: $(echo $translation_units | wc -w) translation units against .clang-tidy"
 tidy_log=build/lint/tidy.log
-if run-clang-tidy -quiet -j "$(nproc)" -p build/dev $translation_units >"$tidy_log" 2>&1 &&
+cmake --preset dev -B build/lint/commands -DCMAKE_UNITY_BUILD=OFF >/dev/null || exit 1
+if run-clang-tidy -quiet -j "$(nproc)" -p build/lint/commands $translation_units >"$tidy_log" 2>&1 &&
    ! grep -qE '(warning|error): ' "$tidy_log"; then
   tidy_failure=""
 else

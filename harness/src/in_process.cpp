@@ -4,6 +4,7 @@
 #include "in_process.hpp"
 #include "interruption.hpp"
 #include "runner.hpp"
+#include "session_loop.hpp"
 
 #include <pyasync/gather.hpp>
 #include <pyasync/run.hpp>
@@ -59,40 +60,11 @@ int in_process_runner::run(const selection &chosen) {
 // ---- loops -------------------------------------------------------------------------------
 
 void in_process_runner::open_loop() {
-    py::object factory = resolve_loop_factory(opts_.loop_factory);
-    py::object asyncio = py::module_::import("asyncio");
-    py::object loop = factory.is_none() ? asyncio.attr("new_event_loop")() : factory();
-    if (!py::isinstance(loop, asyncio.attr("AbstractEventLoop"))) {
-        throw py::type_error("--loop-factory '" + opts_.loop_factory + "' returned " + python_repr(loop) +
-                             ", expected an asyncio event loop (an asyncio.AbstractEventLoop)");
-    }
-    loop_ = loop;
-    if (opts_.asyncio_debug) {
-        loop_.attr("set_debug")(true);
-    }
-    py::module_::import("asyncio").attr("set_event_loop")(loop_);
+    loop_ = open_session_loop(opts_);
 }
 
 void in_process_runner::close_loop() {
-    if (!loop_) {
-        return;
-    }
-    try {
-        py::object asyncio = py::module_::import("asyncio");
-        py::list pending = asyncio.attr("all_tasks")(loop_);
-        for (py::handle t : pending) {
-            t.attr("cancel")();
-        }
-        if (py::len(pending) != 0) {
-            loop_.attr("run_until_complete")(asyncio.attr("gather")(*pending, py::arg("return_exceptions") = true));
-        }
-        loop_.attr("run_until_complete")(loop_.attr("shutdown_asyncgens")());
-        loop_.attr("close")();
-        asyncio.attr("set_event_loop")(py::none());
-    } catch (py::error_already_set &error) {
-        std::fprintf(stderr, "pyasync-test: closing the loop failed: %s\n", python_traceback(error).c_str());
-    }
-    loop_ = py::object();
+    close_session_loop(loop_);
 }
 
 void in_process_runner::ensure_loop_for(const case_info &info) {

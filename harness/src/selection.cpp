@@ -253,8 +253,10 @@ void append_json_strings(std::string &out, const std::vector<std::string> &items
     out += ']';
 }
 
-/// {"version":1,"cases":[…]}, one object per case, written as it goes: building a JSON
-/// document first made listing 10,000 cases four times slower than --gtest_list_tests.
+} // namespace
+
+// {"version":1,"cases":[…]}, one object per case, written as it goes: building a JSON
+// document first made listing 10,000 cases four times slower than --gtest_list_tests.
 void write_json_listing(std::ostream &out, const std::vector<const case_info *> &listed) {
     std::string text = "{\"version\":1,\"cases\":[";
     text.reserve(listed.size() * 256);
@@ -287,8 +289,6 @@ void write_json_listing(std::ostream &out, const std::vector<const case_info *> 
     text += "]}\n";
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
 }
-
-} // namespace
 
 void write_listing(std::ostream &out, const selection &chosen, const options &opts) {
     // Listing shows what the same flags would run, plus ignored cases (as libtest and gtest do),

@@ -38,5 +38,9 @@ std::vector<const case_info *> ordered(std::vector<const case_info *> cases, cas
 
 /// Writes the listing `--list`, `--gtest_list_tests` or `--list-tags` asks for.
 void write_listing(std::ostream &out, const selection &chosen, const options &opts);
+/// The JSON listing of `listed`, in that order (what `--list --format json` writes and
+/// discovery reads): {"version":1,"cases":[{"name","suite","case","file","line","kind","tags",
+/// "ignored","reason","timeout_s","resource_locks"}]}.
+void write_json_listing(std::ostream &out, const std::vector<const case_info *> &listed);
 
 } // namespace pyasync::testing::detail
