@@ -1,5 +1,6 @@
-// 10,000 trivial async cases in one harness binary, registered at start-up through
-// pyasync::testing::register_case (the API behind PYASYNC_TEST), for bench_harness.py.
+// 10,000 trivial async cases, registered at start-up through pyasync::testing::register_case
+// (the API behind PYASYNC_TEST): linked with pyasync::harness_main for bench_harness.py and
+// bench_cpp_cases.py, and with pyasync::boost_test (mirrored into Boost's tree) for bench_boost.py.
 #include <pyasync/test.hpp>
 
 #include <cstdio>
