@@ -5,7 +5,6 @@ Ctrl-C). Verdicts are read back from Boost's own JUnit log and the probe's log o
 import json
 import os
 import pathlib
-import signal
 import subprocess
 import xml.etree.ElementTree as ElementTree
 

@@ -14,32 +14,23 @@ pytestmark = pytest.mark.skipif(BOOST_SUITE is None or HARNESS_SUITE is None,
                                 reason="run through ctest (PYASYNC_BOOST_BRIDGE_SUITE)")
 
 
-def harness_outcomes(tmp_path):
-    junit = tmp_path / "harness.xml"
-    subprocess.run([HARNESS_SUITE, "--junit", str(junit), "--quiet"], capture_output=True, timeout=600)
-    outcomes = {}
+def outcomes(junit):
+    """{suite/case: passed|failed|skipped} from a JUnit file (the harness's or Boost's)."""
+    found = {}
     for case in ElementTree.parse(junit).getroot().iter("testcase"):
         kinds = {child.tag for child in case}
-        outcomes[f"{case.get('classname')}/{case.get('name')}"] = (
+        found[f"{case.get('classname')}/{case.get('name')}"] = (
             "failed" if kinds & {"failure", "error"} else "skipped" if "skipped" in kinds else "passed")
-    return outcomes
-
-
-def boost_outcomes(tmp_path):
-    junit = tmp_path / "boost.xml"
-    completed = subprocess.run([BOOST_SUITE, f"--logger=HRF,error,stdout:JUNIT,error,{junit}"],
-                               capture_output=True, text=True, timeout=600)
-    outcomes = {}
-    for case in ElementTree.parse(junit).getroot().iter("testcase"):
-        kinds = {child.tag for child in case}
-        outcomes[f"{case.get('classname')}/{case.get('name')}"] = (
-            "failed" if kinds & {"failure", "error"} else "skipped" if "skipped" in kinds else "passed")
-    return completed, outcomes
+    return found
 
 
 def test_the_mirrored_bridge_suite_has_the_same_cases_and_outcomes_as_under_the_harness(tmp_path):
-    expected = harness_outcomes(tmp_path)
-    completed, found = boost_outcomes(tmp_path)
+    subprocess.run([HARNESS_SUITE, "--junit", str(tmp_path / "harness.xml"), "--quiet"], capture_output=True,
+                   timeout=600)
+    expected = outcomes(tmp_path / "harness.xml")
+    completed = subprocess.run([BOOST_SUITE, f"--logger=HRF,error,stdout:JUNIT,error,{tmp_path / 'boost.xml'}"],
+                               capture_output=True, text=True, timeout=600)
+    found = outcomes(tmp_path / "boost.xml")
     assert found == expected
     assert len(found) >= 20 and set(found.values()) == {"passed"}
     assert completed.returncode == 0, completed.stdout + completed.stderr

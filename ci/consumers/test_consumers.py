@@ -157,6 +157,34 @@ def test_a_module_only_consumer_needs_neither_embedding_python_nor_the_harness(p
     command("cmake", "--build", tmp_path / "build", env=clean_environment())
 
 
+def test_a_boost_test_project_uses_the_installed_adapter_and_ctest_discovers_its_cases(prefix, tmp_path):
+    (tmp_path / "CMakeLists.txt").write_text(textwrap.dedent("""
+        cmake_minimum_required(VERSION 3.25)
+        project(boost_consumer LANGUAGES CXX)
+        find_package(pyasync CONFIG REQUIRED COMPONENTS boost_test)
+        enable_testing()
+        pyasync_add_boost_test_executable(net_tests SOURCES net_tests.cpp)
+        pyasync_discover_boost_tests(net_tests)
+    """))
+    (tmp_path / "net_tests.cpp").write_text(textwrap.dedent("""
+        #include <pyasync/boost_test.hpp>
+        #include <pyasync/pyasync.hpp>
+        BOOST_AUTO_TEST_SUITE(net)
+        PYASYNC_BOOST_TEST_CASE(sleeps, *boost::unit_test::label("fast")) -> pyasync::task<> {
+            co_await pyasync::sleep(0.01);
+            BOOST_TEST(1 + 1 == 2);
+        }
+        BOOST_AUTO_TEST_CASE(sync_case) { BOOST_TEST(true); }
+        BOOST_AUTO_TEST_SUITE_END()
+    """))
+    configure(tmp_path, tmp_path / "build", f"-DCMAKE_PREFIX_PATH={prefix}")
+    command("cmake", "--build", tmp_path / "build", env=clean_environment())
+    listed = command("ctest", "-N", "-L", "fast", cwd=tmp_path / "build").stdout
+    assert "net/sleeps" in listed and "net/sync_case" not in listed
+    result = command("ctest", "--output-on-failure", cwd=tmp_path / "build", env=clean_environment())
+    assert "100% tests passed, 0 tests failed out of 2" in result.stdout
+
+
 def test_a_harness_binary_run_directly_imports_the_modules_registered_for_it(installed, tmp_path):
     result = command(OUT / "installed/greeter_tests", cwd=tmp_path, env=clean_environment())
     assert "2 passed, 0 failed" in result.stdout
