@@ -81,6 +81,7 @@ def test_a_require_two_coroutines_deep_through_python_is_reported_once_and_stops
     run = run_probe(tmp_path, "--run_test=net/requires_deep,fetches")
     assert run.returncode == 201
     assert run.stdout.count("innermost REQUIRE after a real suspension") == 1
+    assert run.stdout.count('in "net/requires_deep"') == 1  # not also as an exception escaping the case
     assert "after the innermost REQUIRE" not in run.log
     assert "after the Python relay" not in run.log
     assert "after the deep REQUIRE" not in run.log

@@ -43,13 +43,10 @@ located_failure locate(const std::string &failure, const case_info &info) {
     // What follows the marker on its line qualifies it (" (--strict-tasks)"): kept at the end.
     const std::size_t line_end = std::min(failure.find('\n', head), failure.size());
     const std::string qualifier = failure.substr(head + marker.size(), line_end - head - marker.size());
-    // The harness indents a failure's lines by two; Boost's log starts them at the margin.
-    std::string message;
-    for (std::size_t at = line_end; at < failure.size();) {
-        const std::size_t start = at + 1 + (failure.compare(at + 1, 2, "  ") == 0 ? 2 : 0);
-        const std::size_t end = std::min(failure.find('\n', start), failure.size());
-        message += (message.empty() ? "" : "\n") + failure.substr(start, end - start);
-        at = end;
+    // The harness indents the message's first line by two; Boost's log starts it at the margin.
+    std::string message = line_end < failure.size() ? failure.substr(line_end + 1) : std::string();
+    if (message.rfind("  ", 0) == 0) {
+        message.erase(0, 2);
     }
     located.message = message + qualifier;
     return located;
