@@ -72,6 +72,8 @@ inline boost::unit_test::decorator::collector_t &decorators(boost::unit_test::de
     return given;
 }
 
+// Boost's fixture hooks, `setup()` and `teardown()`: plain, or returning `pyasync::task<>`
+// (testing::detail::call_hook runs a plain one now and returns a finished task).
 template <typename F>
 concept has_setup = requires(F &f) {
     f.setup();
@@ -80,18 +82,6 @@ template <typename F>
 concept has_teardown = requires(F &f) {
     f.teardown();
 };
-
-/// A fixture hook (Boost's `setup()`/`teardown()`, plain or returning `pyasync::task<>`) as a
-/// task to await; a plain hook runs now.
-template <typename Hook>
-task<> hook_task(Hook &&hook) {
-    if constexpr (std::is_void_v<std::invoke_result_t<Hook>>) {
-        hook();
-        return testing::detail::completed();
-    } else {
-        return hook();
-    }
-}
 
 /// A `PYASYNC_BOOST_FIXTURE_TEST_CASE`: `Case` derives from the fixture; constructed, set up,
 /// run and torn down (also after a failure) inside the case's one Task.
@@ -105,7 +95,7 @@ public:
             [](void *instance) {
                 auto &fixture = *static_cast<Case *>(instance);
                 if constexpr (has_setup<Case>) {
-                    return hook_task([&] { return fixture.setup(); });
+                    return testing::detail::call_hook([&] { return fixture.setup(); });
                 }
                 return testing::detail::completed();
             },
@@ -113,7 +103,7 @@ public:
             [](void *instance) {
                 auto &fixture = *static_cast<Case *>(instance);
                 if constexpr (has_teardown<Case>) {
-                    return hook_task([&] { return fixture.teardown(); });
+                    return testing::detail::call_hook([&] { return fixture.teardown(); });
                 }
                 return testing::detail::completed();
             },
@@ -137,7 +127,7 @@ public:
     void setup() override {
         fixture_.emplace();
         if constexpr (has_setup<F>) {
-            run_on_session_loop(hook_task([this] { return fixture_->setup(); }));
+            run_on_session_loop(testing::detail::call_hook([this] { return fixture_->setup(); }));
         }
     }
     void teardown() override {
@@ -147,7 +137,7 @@ public:
         std::optional<F> ending; // destroyed after the tear-down, whether or not it throws
         if constexpr (has_teardown<F>) {
             ending.swap(fixture_);
-            run_on_session_loop(hook_task([&] { return ending->teardown(); }));
+            run_on_session_loop(testing::detail::call_hook([&] { return ending->teardown(); }));
         } else {
             fixture_.reset();
         }
