@@ -177,13 +177,20 @@ def test_python_prints_and_boost_messages_stay_in_order_on_a_pipe(tmp_path):
     (["-t", "net", "-t", "!net/http_fail"], {"net/fetches", "net/check_fails", "net/requires_deep",
                                               "net/python_raises", "net/sync_sees_the_loop"}),
     (["-t", "@net_http"], {"Mirrored/sync_passes"}),  # the tag [net:http], made selectable
+    (["-t", "@slow_io__disk_ssd"], {"Mirrored/sync_passes"}),  # the tag [slow io, disk/ssd]
     (["-t", "Mirrored"], {"Mirrored/sync_passes", "Mirrored/async_passes", "Mirrored/expect_fails",
                           "Mirrored/times_out"}),  # the ignored case stays out
-], ids=["label", "wildcard", "or", "exclude", "mapped-label", "suite-keeps-ignored-out"])
+], ids=["label", "wildcard", "or", "exclude", "mapped-label", "mapped-label-2", "suite-keeps-ignored-out"])
 def test_run_test_selects_exactly(tmp_path, selection, expected):
     run = run_probe(tmp_path, *selection)
     assert run.ran() == expected
     assert "ran Mirrored/ignored_one" not in run.log
+
+
+def test_random_order_runs_the_same_cases_to_the_same_verdicts(tmp_path):
+    ordered = run_probe(tmp_path, "--run_test=net:Mirrored").verdicts()
+    shuffled = run_probe(tmp_path, "--run_test=net:Mirrored", "--random=7").verdicts()
+    assert shuffled == ordered
 
 
 def test_nothing_selected_is_boosts_status_200(tmp_path):
@@ -245,7 +252,7 @@ def test_the_program_describes_its_tree_without_starting_python():
     assert set(cases) == PASSING | FAILING | TIMED_OUT | NOT_RUN
     assert cases["net/fetches"]["tags"] == ["fast"] and cases["net/fetches"]["kind"] == "async"
     assert cases["net/sync_sees_the_loop"]["kind"] == "sync"
-    assert cases["Mirrored/sync_passes"]["tags"] == ["fast", "net_http"]
+    assert cases["Mirrored/sync_passes"]["tags"] == ["fast", "net_http", "slow_io__disk_ssd"]
     assert cases["timing/boost_timeout"]["timeout_s"] == 1
     assert cases["timing/sub_second_timeout"]["timeout_s"] == 0.2
     assert cases["slow_suite/longer_than_its_suite"]["timeout_s"] == 2  # the suite's
@@ -277,6 +284,7 @@ def test_ctest_discovery_registers_one_test_per_case_with_labels_disabled_and_ti
     assert ctest() == {f"probe.{name}" for name in listing()}
     assert ctest("-L", "^fast$") == {"probe.net/fetches", "probe.Mirrored/sync_passes", "probe.Mirrored/async_passes"}
     assert ctest("-L", "^net_http$") == {"probe.Mirrored/sync_passes"}
+    assert ctest("-L", "^slow_io__disk_ssd$") == {"probe.Mirrored/sync_passes"}
     generated = tests_file.read_text()
     assert "[==[--run_test=net/fetches]==]" in generated
     assert "set_tests_properties([==[probe.Mirrored/ignored_one]==] PROPERTIES" in generated

@@ -35,9 +35,11 @@ def built_with_python():
 
 
 def flags_of_the_tested_build():
-    """The tested build's build type and flags: the consumers that compile pyasync's sources then
-    compile them as it did, and (ci/test.sh sets CCACHE_NOHASHDIR) take its objects from ccache."""
-    return [f"-DCMAKE_BUILD_TYPE={cached('CMAKE_BUILD_TYPE')}", f"-DCMAKE_CXX_FLAGS={cached('CMAKE_CXX_FLAGS')}"]
+    """The tested build's build type, flags and unity setting: the consumers that compile pyasync's
+    sources then compile them as it did, and (ci/test.sh sets CCACHE_NOHASHDIR) take its objects
+    from ccache."""
+    return [f"-DCMAKE_BUILD_TYPE={cached('CMAKE_BUILD_TYPE')}", f"-DCMAKE_CXX_FLAGS={cached('CMAKE_CXX_FLAGS')}",
+            f"-DCMAKE_UNITY_BUILD={cached('CMAKE_UNITY_BUILD') or 'OFF'}"]
 
 
 def command(*arguments, cwd=None, env=None, check=True):

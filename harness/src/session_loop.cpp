@@ -24,7 +24,7 @@ py::object open_session_loop(const options &opts) {
     return loop;
 }
 
-std::size_t drain_pending_tasks(py::handle loop) {
+void drain_pending_tasks(py::handle loop) {
     py::object asyncio = py::module_::import("asyncio");
     py::list pending;
     for (py::handle t : asyncio.attr("all_tasks")(loop)) {
@@ -36,7 +36,6 @@ std::size_t drain_pending_tasks(py::handle loop) {
     if (py::len(pending) != 0) {
         loop.attr("run_until_complete")(asyncio.attr("gather")(*pending, py::arg("return_exceptions") = true));
     }
-    return py::len(pending);
 }
 
 void close_session_loop(py::object &loop) {

@@ -21,8 +21,8 @@ py::object open_session_loop(const options &opts);
 void close_session_loop(py::object &loop);
 
 /// Cancels the tasks still pending on `loop` and runs the loop until they finished, so what they
-/// do on their way out happens now (their assertions fall on the case that left them). Returns
-/// how many there were. Main thread, GIL held, `loop` not running.
-std::size_t drain_pending_tasks(py::handle loop);
+/// do on their way out happens now (their assertions fall on the case that left them). Main
+/// thread, GIL held, `loop` not running.
+void drain_pending_tasks(py::handle loop);
 
 } // namespace pyasync::testing::detail

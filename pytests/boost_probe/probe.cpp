@@ -237,9 +237,9 @@ PYASYNC_BOOST_TEST_CASE(interrupts_itself, *ut::label("interrupt") * ut::disable
 
 BOOST_AUTO_TEST_SUITE_END()
 
-// Mirrored from pyasync's own registry: suite Mirrored, tags as labels (':' and ',' made
-// selectable), an ignored case, a timeout, a failing PYASYNC_CHECK.
-PYASYNC_TEST(Mirrored, sync_passes, pyasync::testing::tags("[fast][net:http]")) {
+// Mirrored from pyasync's own registry: suite Mirrored, tags as labels (':', ',', '/' and spaces
+// made selectable), an ignored case, a timeout, a failing PYASYNC_CHECK.
+PYASYNC_TEST(Mirrored, sync_passes, pyasync::testing::tags("[fast][net:http][slow io, disk/ssd]")) {
     PYASYNC_CHECK(1 + 1 == 2);
     log("ran Mirrored/sync_passes");
 }
