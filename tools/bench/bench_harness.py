@@ -22,11 +22,42 @@ def wall(command, env=None, repeat=5):
     return statistics.median(times)
 
 
+TASK_STEP = """
+import asyncio, statistics, time
+async def f(x):
+    return x
+async def steps(n):
+    loop = asyncio.get_running_loop()
+    start = time.perf_counter()
+    for i in range(n):
+        await loop.create_task(f(i))
+    return (time.perf_counter() - start) / n
+print(statistics.median(asyncio.run(steps(20000)) for _ in range(5)))
+"""
+
+
+def gtest_floor(binary, n, harness_whole, harness_per_case):
+    """GoogleTest running n trivial sync tests, and one asyncio Task step (create_task + await of
+    a coroutine that returns at once), measured here: the issue's floor for the harness."""
+    env = {"BENCH_CASES": str(n)}
+    whole = wall([binary], env)
+    one = wall([binary, "--gtest_filter=Bench.case_00000"], env)
+    per_case = (whole - one) / (n - 1)
+    step = float(subprocess.run([sys.executable, "-c", TASK_STEP], capture_output=True, text=True,
+                                check=True).stdout)
+    print(f"GoogleTest, {n} trivial sync tests (the floor): {whole:8.3f} s   {per_case * 1e6:6.1f} us/test")
+    print(f"  one asyncio Task step (create_task + await)   {step * 1e6:6.1f} us")
+    print(f"  ratio harness / GoogleTest, whole run:        {harness_whole / whole:6.1f}x   goal <= 10x")
+    print(f"  ratio harness per case / (GoogleTest per test + one Task step): "
+          f"{harness_per_case / (per_case + step):5.2f}x   goal <= 3x")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("binary")
     parser.add_argument("--cases", type=int, default=10000)
     parser.add_argument("--skip-pytest", action="store_true")
+    parser.add_argument("--gtest-floor", help="bench_gtest_floor: GoogleTest's 10,000 trivial sync tests")
     args = parser.parse_args()
     n = args.cases
     env = {"BENCH_CASES": str(n)}
@@ -40,6 +71,8 @@ def main():
     print(f"  --list --format json                   {listing * 1e3:8.1f} ms  goal < 100 ms (no Python)")
     print(f"  --gtest_list_tests (baseline)          {gtest_listing * 1e3:8.1f} ms")
     print(f"  ratio JSON listing / gtest listing:    {listing / gtest_listing:8.2f}x  goal <= 2x")
+    if args.gtest_floor:
+        gtest_floor(args.gtest_floor, n, full, (full - one) / (n - 1))
     if args.skip_pytest:
         return
     with tempfile.TemporaryDirectory() as folder:
