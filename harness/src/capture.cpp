@@ -132,8 +132,8 @@ std::string output_capture::stop() {
     if (fstat(file_, &written) == 0 && written.st_size > 0) {
         text.resize(static_cast<std::size_t>(written.st_size));
         std::size_t have = 0;
-        for (ssize_t n; have < text.size() && (n = pread(file_, text.data() + have, text.size() - have,
-                                                           static_cast<off_t>(have))) > 0;) {
+        for (ssize_t n; have < text.size() &&
+                        (n = pread(file_, text.data() + have, text.size() - have, static_cast<off_t>(have))) > 0;) {
             have += static_cast<std::size_t>(n);
         }
         text.resize(have);
