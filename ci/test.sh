@@ -39,7 +39,7 @@ python="$(grep -m1 '^Python3_EXECUTABLE:' build/dev/CMakeCache.txt | cut -d= -f2
 rm -rf build/consumers
 PYASYNC_BUILD_DIR=build/dev "$python" -m pytest ci/consumers/test_consumers.py -q -p no:cacheprovider \
   --junitxml=build/consumers/junit/consumers.xml || status=1
-echo "=== checks: clang-format and clang-tidy over bridge/ and harness/ (ci/lint.sh)"
+echo "=== checks: clang-format and clang-tidy over bridge/, harness/ and boost_test/ (ci/lint.sh)"
 rm -rf build/lint/junit
 bash ci/lint.sh || status=1
 python3 tools/count_results.py build/dev/junit build/asan/junit build/tsan/junit build/pydebug/junit build/consumers/junit build/lint/junit ||
