@@ -12,8 +12,8 @@ bash ci/install-deps.sh --with-lint || exit 1
 # Objects compiled with -g are cached whatever the build directory: the consumers of
 # ci/consumers compile pyasync's sources again in their own trees and take them from the cache.
 export CCACHE_NOHASHDIR=1
-# Four presets and the consumers fill more than ccache's default 5 GB: with the default, the
-# later presets evict the dev objects the consumers were to reuse.
+# Four presets and the consumers fill more than ccache's default 5 GB, which then evicts
+# objects while the run still needs them.
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-12G}"
 status=0
 for preset in dev asan; do
