@@ -40,6 +40,9 @@ adapter_options &current_options();
 /// own), in seconds; empty when it has none.
 std::optional<double> pyasync_timeout_of(boost::unit_test::test_unit_id unit);
 void set_pyasync_timeout(boost::unit_test::test_unit_id unit, double seconds);
+/// Whether a test case runs a coroutine: a `PYASYNC_BOOST_*` case, or a mirrored async
+/// `PYASYNC_TEST` case (recorded when registered, for the listing).
+bool is_async_unit(boost::unit_test::test_unit_id unit);
 
 /// Registers the PYASYNC_TEST cases and global fixtures of this binary in Boost's tree (called
 /// from init_unit_test, before Boost applies decorators and filters). No Python.
@@ -83,6 +86,7 @@ private:
     std::optional<testing::detail::case_executor> executor_;
     py::object loop_;
     testing::detail::case_result *running_ = nullptr;
+    py::object set_event_loop_; ///< asyncio.set_event_loop, looked up once: called before every case
     bool stop_ = false;
     std::string last_timeout_;      ///< the message of the timeout being thrown (Boost keeps a view of it)
     std::string last_timeout_file_; ///< and its file

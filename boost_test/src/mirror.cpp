@@ -7,11 +7,17 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 
 namespace pyasync::boost_test::detail {
 namespace {
 
 namespace ut = boost::unit_test;
+
+std::set<ut::test_unit_id> &async_units() {
+    static std::set<ut::test_unit_id> units;
+    return units;
+}
 
 std::map<ut::test_unit_id, double> &pyasync_timeouts() {
     static std::map<ut::test_unit_id, double> timeouts;
@@ -86,6 +92,9 @@ void mirror_case(const case_info &info) {
     ut::test_case *tc = ut::make_test_case([&info] { boost_session::current().run_case(info); }, info.name, info.file,
                                            static_cast<std::size_t>(info.line));
     suite.add(tc);
+    if (info.kind() == testing::case_kind::async) {
+        async_units().insert(tc->p_id);
+    }
     // After add(), which resets the timeout.
     if (info.timeout_seconds) {
         tc->p_timeout.value = static_cast<unsigned>(std::ceil(*info.timeout_seconds));
@@ -117,6 +126,10 @@ std::optional<double> pyasync_timeout_of(ut::test_unit_id unit) {
     const auto &timeouts = pyasync_timeouts();
     const auto found = timeouts.find(unit);
     return found == timeouts.end() ? std::nullopt : std::optional<double>(found->second);
+}
+
+bool is_async_unit(ut::test_unit_id unit) {
+    return async_units().count(unit) != 0;
 }
 
 void set_pyasync_timeout(ut::test_unit_id unit, double seconds) {
@@ -151,6 +164,12 @@ void mirror_registered_cases() {
 } // namespace pyasync::boost_test::detail
 
 namespace pyasync::boost_test {
+
+namespace detail {
+void async_case::apply(boost::unit_test::test_unit &unit) {
+    async_units().insert(unit.p_id);
+}
+} // namespace detail
 
 void timeout::apply(boost::unit_test::test_unit &unit) {
     unit.p_timeout.value = static_cast<unsigned>(std::ceil(limit_.count()));

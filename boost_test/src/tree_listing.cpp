@@ -9,18 +9,12 @@
 #include <boost/test/tree/visitor.hpp>
 
 #include <iostream>
-#include <set>
 #include <sstream>
 
 namespace pyasync::boost_test::detail {
 namespace {
 
 namespace ut = boost::unit_test;
-
-std::set<ut::test_unit_id> &async_units() {
-    static std::set<ut::test_unit_id> units;
-    return units;
-}
 
 /// Says the kind of a listed case (the listing shows it; nothing runs it).
 class listed_kind final : public testing::case_invoker {
@@ -58,28 +52,16 @@ public:
         info.tags.assign(tc.p_labels->begin(), tc.p_labels->end());
         info.ignored = tc.p_default_status == ut::test_unit::RS_DISABLED;
         info.timeout_seconds = effective_timeout(tc);
-        const bool async = async_units().count(tc.p_id) != 0 || mirrored_async(tc);
-        info.invoker = std::make_shared<listed_kind>(async ? testing::case_kind::async : testing::case_kind::sync);
+        info.invoker = is_async_unit(tc.p_id) ? async_kind_ : sync_kind_;
         cases.push_back(std::move(info));
     }
 
 private:
-    static bool mirrored_async(const ut::test_case &tc) {
-        const std::string suite = ut::framework::get<ut::test_suite>(tc.p_parent_id).p_name;
-        for (const testing::case_info &registered : testing::registered_cases()) {
-            if (registered.suite == suite && registered.name == tc.p_name.get()) {
-                return registered.kind() == testing::case_kind::async;
-            }
-        }
-        return false;
-    }
+    std::shared_ptr<testing::case_invoker> async_kind_ = std::make_shared<listed_kind>(testing::case_kind::async);
+    std::shared_ptr<testing::case_invoker> sync_kind_ = std::make_shared<listed_kind>(testing::case_kind::sync);
 };
 
 } // namespace
-
-void async_case::apply(ut::test_unit &unit) {
-    async_units().insert(unit.p_id);
-}
 
 void write_tree_listing(std::FILE *out) {
     collector found;
