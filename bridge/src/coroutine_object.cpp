@@ -5,6 +5,10 @@
 #include <pyasync/detail/python_compat.hpp>
 #include <pyasync/detail/type_object.hpp>
 
+#include "object_free_list.hpp"
+#include "recursion_guard.hpp"
+#include "thrown_exception.hpp"
+
 #include <new>
 #include <string_view>
 
@@ -19,7 +23,11 @@ struct coroutine_object {
     PyObject *keep_alive;
     PyObject *weakrefs;
     bool gc_tracked;
+    bool finalized; // tp_finalize ran: the object must not be recycled (object_free_list.hpp)
 };
+
+/// A loop awaiting coroutines one after another needs one; a gather of many, more.
+object_free_list<coroutine_object, 64> recycled_coroutines;
 
 coroutine_object *as_coroutine(PyObject *self) {
     return reinterpret_cast<coroutine_object *>(self);
@@ -94,27 +102,6 @@ void track(coroutine_object *self) {
     }
 }
 
-/// A chain of coroutines awaiting each other recurses on the C stack once per link, on every
-/// send, throw and close, as Python's own coroutines do. Counting each step against the
-/// recursion limit makes a chain too deep for the stack raise RecursionError, as CPython does,
-/// instead of overflowing it.
-class recursion_guard {
-public:
-    recursion_guard() noexcept : entered_(Py_EnterRecursiveCall(" while driving a C++ coroutine") == 0) {}
-    ~recursion_guard() {
-        if (entered_) {
-            Py_LeaveRecursiveCall();
-        }
-    }
-    recursion_guard(const recursion_guard &) = delete;
-    recursion_guard &operator=(const recursion_guard &) = delete;
-    /// False when the limit was reached (RecursionError is set).
-    explicit operator bool() const noexcept { return entered_; }
-
-private:
-    bool entered_;
-};
-
 PySendResult coroutine_am_send(PyObject *self, PyObject *arg, PyObject **result) {
     PYASYNC_ASSERT_GIL_HELD("pyasync coroutine send");
     auto *coroutine = as_coroutine(self);
@@ -165,51 +152,9 @@ PyObject *coroutine_iternext(PyObject *self) {
 /// throw(exception) or the deprecated throw(type[, value[, traceback]]), as for generators.
 PyObject *coroutine_throw(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     PYASYNC_ASSERT_GIL_HELD("pyasync coroutine throw");
-    if (nargs < 1 || nargs > 3) {
-        PyErr_Format(PyExc_TypeError, "throw expected 1 to 3 arguments, got %zd", nargs);
+    PyObject *exception = exception_from_throw_arguments(args, nargs);
+    if (exception == nullptr) {
         return nullptr;
-    }
-    PyObject *type = args[0];
-    PyObject *value = nargs > 1 ? args[1] : Py_None;
-    PyObject *traceback = nargs > 2 ? args[2] : Py_None;
-    PyObject *exception = nullptr;
-    if (PyExceptionInstance_Check(type)) {
-        if (value != Py_None) {
-            PyErr_SetString(PyExc_TypeError, "instance exception may not have a separate value");
-            return nullptr;
-        }
-        exception = Py_NewRef(type);
-    } else if (PyExceptionClass_Check(type)) {
-        if (PyExceptionInstance_Check(value) && PyObject_IsInstance(value, type) == 1) {
-            exception = Py_NewRef(value);
-        } else if (value == Py_None) {
-            exception = PyObject_CallNoArgs(type);
-        } else if (PyTuple_Check(value)) {
-            exception = PyObject_Call(type, value, nullptr);
-        } else {
-            exception = PyObject_CallOneArg(type, value);
-        }
-        if (exception == nullptr) {
-            return nullptr;
-        }
-        if (!PyExceptionInstance_Check(exception)) { // a __new__ that returns something else
-            PyErr_Format(PyExc_TypeError, "calling %R should have returned an instance of BaseException, not %s", type,
-                         Py_TYPE(exception)->tp_name);
-            Py_DECREF(exception);
-            return nullptr;
-        }
-    } else {
-        PyErr_Format(PyExc_TypeError, "exceptions must be classes or instances deriving from BaseException, not %s",
-                     Py_TYPE(type)->tp_name);
-        return nullptr;
-    }
-    if (traceback != Py_None) {
-        if (!PyTraceBack_Check(traceback)) {
-            Py_DECREF(exception);
-            PyErr_SetString(PyExc_TypeError, "throw() third argument must be a traceback object");
-            return nullptr;
-        }
-        PyException_SetTraceback(exception, traceback);
     }
     auto *coroutine = as_coroutine(self);
     recursion_guard guard;
@@ -248,6 +193,7 @@ PyObject *coroutine_await_method(PyObject *self, PyObject *) {
 /// so its C++ frame is destroyed (RAII clean-up runs).
 void coroutine_finalize(PyObject *self) {
     auto *coroutine = as_coroutine(self);
+    coroutine->finalized = true;
     const coroutine_state state = coroutine->drive.phase();
     if (state == coroutine_state::finished) {
         return;
@@ -267,9 +213,31 @@ void coroutine_finalize(PyObject *self) {
     PyErr_Restore(type, value, traceback);
 }
 
+/// Releases what a coroutine object holds and frees (or recycles) it.
+void release(coroutine_object *coroutine) {
+    if (coroutine->weakrefs != nullptr) {
+        PyObject_ClearWeakRefs(reinterpret_cast<PyObject *>(coroutine));
+    }
+    coroutine->drive.~driver();
+    Py_XDECREF(coroutine->name);
+    Py_XDECREF(coroutine->qualname);
+    Py_XDECREF(coroutine->keep_alive);
+    if (coroutine->finalized) {
+        PyObject_GC_Del(coroutine);
+    } else {
+        recycled_coroutines.give(coroutine);
+    }
+}
+
 void coroutine_dealloc(PyObject *self) {
     auto *coroutine = as_coroutine(self);
-    const bool tracked = PyObject_GC_IsTracked(self) != 0;
+    if (coroutine->drive.phase() == coroutine_state::finished && !coroutine->gc_tracked) {
+        // The common case (an `await` that completed): the frame is gone already, so there is
+        // nothing to finalise and no chain of frames to free recursively.
+        release(coroutine);
+        return;
+    }
+    const bool tracked = coroutine->gc_tracked;
     if (tracked) {
         PyObject_GC_UnTrack(self); // the trashcan takes only untracked objects
     }
@@ -286,14 +254,7 @@ void coroutine_dealloc(PyObject *self) {
         }
     }
     if (!resurrected) {
-        if (coroutine->weakrefs != nullptr) {
-            PyObject_ClearWeakRefs(self);
-        }
-        coroutine->drive.~driver();
-        Py_XDECREF(coroutine->name);
-        Py_XDECREF(coroutine->qualname);
-        Py_XDECREF(coroutine->keep_alive);
-        PyObject_GC_Del(self);
+        release(coroutine);
     }
     Py_TRASHCAN_END
 }
@@ -412,11 +373,13 @@ PyTypeObject coroutine_type_object = make_type_object({
 
 coroutine_object *allocate(std::coroutine_handle<> top, task_promise_base *promise, result_converter convert,
                            detail::source_location where) {
-    PyTypeObject *type = coroutine_type();
+    // The flag test spares the common case a call and a guard check.
+    PyTypeObject *type =
+        (coroutine_type_object.tp_flags & Py_TPFLAGS_READY) != 0 ? &coroutine_type_object : coroutine_type();
     if (type == nullptr) {
         return nullptr;
     }
-    auto *self = PyObject_GC_New(coroutine_object, type);
+    coroutine_object *self = recycled_coroutines.take(type);
     if (self == nullptr) {
         return nullptr;
     }
@@ -427,6 +390,7 @@ coroutine_object *allocate(std::coroutine_handle<> top, task_promise_base *promi
     self->keep_alive = nullptr;
     self->weakrefs = nullptr;
     self->gc_tracked = false;
+    self->finalized = false;
     return self;
 }
 

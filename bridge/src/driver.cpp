@@ -53,7 +53,7 @@ void driver::release_suspension_future() noexcept {
 
 parked_operation *driver::unpark() noexcept {
     parked_operation *operation = std::exchange(parked_, nullptr);
-    if (operation != &away_.park) { // away, the root is released when the frame arrives home
+    if (away_ == nullptr || operation != &away_->park) { // away, the root is released when the frame arrives home
         release_owner();
     }
     return operation;
@@ -83,7 +83,7 @@ PySendResult driver::send(PyObject *value, PyObject **result) {
         if (delegate_ != nullptr) {
             return forward_to_delegate(value, nullptr, result);
         }
-        if (parked_ == &away_.park && !away_.arrived) {
+        if (parked_away() && !away_->arrived) {
             // The frame is still away: the Task's first send after start_away, or a stray one.
             return yield_suspension_future(result);
         }
@@ -105,7 +105,7 @@ PySendResult driver::send(PyObject *value, PyObject **result) {
             }
             parked_operation *operation = unpark();
             release_suspension_future();
-            if (operation == &away_.park) {
+            if (away_ != nullptr && operation == &away_->park) {
                 return arrive(result);
             }
             return resume(operation->waiter, result);
@@ -131,7 +131,7 @@ PySendResult driver::send(PyObject *value, PyObject **result) {
 }
 
 PySendResult driver::throw_in(PyObject *exception, PyObject **result) {
-    const bool frame_away = parked_ == &away_.park;
+    const bool frame_away = parked_away();
     if (frame_away) {
         record_away_error(exception); // before the stop: a stop callback may deliver it away
     }
@@ -139,7 +139,7 @@ PySendResult driver::throw_in(PyObject *exception, PyObject **result) {
         request_stop();
     }
     if (frame_away) {
-        if (!away_.arrived) { // still running away: it gets the exception when it comes home
+        if (!away_->arrived) { // still running away: it gets the exception when it comes home
             release_suspension_future();
             return yield_suspension_future(result);
         }
@@ -189,7 +189,7 @@ PySendResult driver::resume(std::coroutine_handle<> handle, PyObject **result) {
 
 PySendResult driver::settle(PyObject **result) {
     for (;;) {
-        if (parked_ == &away_.park) { // the frame runs on another thread: touch nothing of it
+        if (parked_away()) { // the frame runs on another thread: touch nothing of it
             return yield_suspension_future(result);
         }
         if (top_promise_ != nullptr && top_promise_->take_yielded()) { // an async generator's item
@@ -306,7 +306,9 @@ PySendResult driver::finish(PyObject **result) {
     state_ = coroutine_state::finished;
     // A cancellation recorded while away that the frame never saw: it finished first, and its
     // outcome stands (as when a Python coroutine catches CancelledError and returns).
-    Py_CLEAR(away_.error);
+    if (away_ != nullptr) {
+        Py_CLEAR(away_->error);
+    }
     PyObject *value = nullptr;
     if (top_promise_->exception()) {
         raise_in_python(top_promise_->exception(), top_promise_->origin(), nullptr);
@@ -340,13 +342,17 @@ int driver::traverse(visitproc visit, void *arg) const {
     Py_VISIT(pending_yield_);
     Py_VISIT(suspension_future_);
     Py_VISIT(loop_);
-    Py_VISIT(away_.error);
+    if (away_ != nullptr) {
+        Py_VISIT(away_->error);
+    }
     // owner_ is not visited while held: a frame away is a root, whatever the cycles around it.
     return 0;
 }
 
 void driver::clear_python_references() noexcept {
-    Py_CLEAR(away_.error);
+    if (away_ != nullptr) {
+        Py_CLEAR(away_->error);
+    }
     Py_CLEAR(delegate_);
     Py_CLEAR(pending_yield_);
     Py_CLEAR(suspension_future_);
@@ -356,6 +362,7 @@ void driver::clear_python_references() noexcept {
 driver::~driver() {
     destroy_frame();
     clear_python_references();
+    delete away_;
 }
 
 } // namespace detail

@@ -1,4 +1,4 @@
-// The driver while its frame is away on a runtime (`resume_on`): parked on `away_.park`, it
+// The driver while its frame is away on a runtime (`resume_on`): parked on `away_->park`, it
 // yields one asyncio.Future to the Task until a home completion arrives through the loop's
 // queue; exceptions thrown in meanwhile are recorded and delivered at home; a Python awaitable
 // the frame asks for is awaited here by delegation and its outcome sent back to the runtime.
@@ -7,6 +7,7 @@
 #include <pyasync/errors.hpp>
 #include <pyasync/runtime.hpp>
 
+#include <memory>
 #include <utility>
 
 namespace pyasync {
@@ -79,23 +80,25 @@ void driver::leave_for(runtime &engine, std::coroutine_handle<> frame) {
     if (loop() == nullptr || suspension_future() == nullptr) {
         throw python_error();
     }
-    if (!queue_) {
-        queue_ = completion_queue::of(loop_);
-        away_.home.owner = this;
-        away_.home.node.deliver = &on_home;
-        away_.home.node.discard = &on_home_dropped;
+    if (away_ == nullptr) {
+        auto state = std::make_unique<away_state>();
+        state->queue = completion_queue::of(loop_);
+        state->home.owner = this;
+        state->home.node.deliver = &on_home;
+        state->home.node.discard = &on_home_dropped;
+        away_ = state.release();
     }
     (void)stop_token(); // made here: the loop stops it while the frame may read it away
-    away_.engine = &engine;
-    away_.arrived = false;
-    away_.cancel_delivered.store(false, std::memory_order_relaxed);
-    parked_ = &away_.park;
+    away_->engine = &engine;
+    away_->arrived = false;
+    away_->cancel_delivered.store(false, std::memory_order_relaxed);
+    parked_ = &away_->park;
     hold_owner();
     try {
         resume_on_worker(engine, frame);
     } catch (...) {
         parked_ = nullptr;
-        away_.engine = nullptr;
+        away_->engine = nullptr;
         release_owner();
         throw;
     }
@@ -113,26 +116,26 @@ void driver::start_away(runtime &engine) {
 }
 
 void driver::move_to(runtime &engine, std::coroutine_handle<> frame) {
-    away_.engine = &engine;
+    away_->engine = &engine;
     resume_on_worker(engine, frame);
 }
 
 void driver::come_home(std::coroutine_handle<> frame) noexcept {
-    away_.resume_at = frame;
-    queue_->push(&away_.home.node);
+    away_->resume_at = frame;
+    away_->queue->push(&away_->home.node);
 }
 
 void driver::await_from_away(PyObject *awaitable, bool owned, delegation_target &target) noexcept {
-    away_.request = awaitable;
-    away_.request_owned = owned;
-    away_.target = &target;
+    away_->request = awaitable;
+    away_->request_owned = owned;
+    away_->target = &target;
     come_home({});
 }
 
 void driver::on_home(completion *self) noexcept {
     driver &owner = *reinterpret_cast<home_completion *>(self)->owner;
-    owner.away_.arrived = true;
-    wake_parked(owner); // a cancelled future is left alone: throw_in sees away_.arrived
+    owner.away_->arrived = true;
+    wake_parked(owner); // a cancelled future is left alone: throw_in sees away_->arrived
 }
 
 void driver::on_home_dropped(completion * /*self*/) noexcept {
@@ -141,33 +144,36 @@ void driver::on_home_dropped(completion * /*self*/) noexcept {
 }
 
 void driver::record_away_error(PyObject *exception) noexcept {
-    Py_XSETREF(away_.error, Py_NewRef(exception));
-    away_.cancel_delivered.store(false, std::memory_order_release);
+    Py_XSETREF(away_->error, Py_NewRef(exception));
+    away_->cancel_delivered.store(false, std::memory_order_release);
 }
 
 PyObject *driver::take_away_error() noexcept {
-    if (away_.cancel_delivered.exchange(false, std::memory_order_acq_rel)) {
-        Py_CLEAR(away_.error);
+    if (away_ == nullptr) {
+        return nullptr;
     }
-    return std::exchange(away_.error, nullptr);
+    if (away_->cancel_delivered.exchange(false, std::memory_order_acq_rel)) {
+        Py_CLEAR(away_->error);
+    }
+    return std::exchange(away_->error, nullptr);
 }
 
 PySendResult driver::arrive(PyObject **result) {
-    away_.arrived = false;
-    if (away_.request != nullptr) {
+    away_->arrived = false;
+    if (away_->request != nullptr) {
         return start_await_for_away(result);
     }
-    away_.engine = nullptr;
+    away_->engine = nullptr;
     release_owner();
-    return resume(std::exchange(away_.resume_at, nullptr), result);
+    return resume(std::exchange(away_->resume_at, nullptr), result);
 }
 
 PySendResult driver::start_await_for_away(PyObject **result) {
-    PyObject *awaitable = std::exchange(away_.request, nullptr);
-    if (!away_.request_owned) {
+    PyObject *awaitable = std::exchange(away_->request, nullptr);
+    if (!away_->request_owned) {
         Py_INCREF(awaitable);
     }
-    delegation_target &target = *std::exchange(away_.target, nullptr);
+    delegation_target &target = *std::exchange(away_->target, nullptr);
     if (PyObject *pending = take_away_error()) {
         // Cancelled before the loop got to it: the awaitable never starts.
         close_unawaited(awaitable);
@@ -202,9 +208,9 @@ PySendResult driver::start_await_for_away(PyObject **result) {
 PySendResult driver::send_back_away(delegation_target &target, PyObject **result) {
     target.settle_on_loop(&target);
     const std::coroutine_handle<> frame = target.waiter; // target lives in the frame: read it first
-    parked_ = &away_.park;
+    parked_ = &away_->park;
     try {
-        resume_on_worker(*away_.engine, frame);
+        resume_on_worker(*away_->engine, frame);
     } catch (...) {
         PyErr_SetString(PyExc_RuntimeError, "pyasync: the runtime refused to resume a C++ coroutine (shut down?)");
         return PYGEN_ERROR;

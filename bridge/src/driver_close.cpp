@@ -19,7 +19,7 @@ int driver::close() {
     case coroutine_state::running: PyErr_SetString(PyExc_ValueError, "coroutine already executing"); return -1;
     case coroutine_state::suspended: break;
     }
-    if (away_.engine != nullptr) {
+    if (away()) {
         PyErr_SetString(PyExc_RuntimeError,
                         "pyasync: cannot close a C++ coroutine while its frame runs on a runtime thread (after "
                         "pyasync::resume_on); cancel the Task awaiting it instead, which is delivered when the "

@@ -56,10 +56,12 @@ void flush_all_output() {
     std::cout.flush();
     std::cerr.flush();
     if (Py_IsInitialized() && PyGILState_Check()) {
+        // Interned once: twice per case, building the name each time was measurable.
+        static PyObject *const flush = PyUnicode_InternFromString("flush");
         for (const char *stream : {"stdout", "stderr"}) {
             PyObject *file = PySys_GetObject(stream); // borrowed
-            if (file != nullptr && file != Py_None) {
-                PyObject *result = PyObject_CallMethod(file, "flush", nullptr);
+            if (file != nullptr && file != Py_None && flush != nullptr) {
+                PyObject *result = PyObject_CallMethodNoArgs(file, flush);
                 Py_XDECREF(result);
                 PyErr_Clear();
             }

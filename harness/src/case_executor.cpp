@@ -54,6 +54,63 @@ py::object context_for_case(int id) {
     return context;
 }
 
+/// What every async case asks of Python, made once: attribute names, `asyncio.current_task`,
+/// and the done callback that resolves a case's `done` future. Before, each case built these
+/// (a pybind11 function object, a str per attribute lookup): a tenth of a trivial case's cost.
+/// Leaked on purpose: nothing may be released after the interpreter is finalised. GIL held.
+struct case_objects {
+    PyObject *create_task, *create_future, *add_done_callback, *kwnames_name_context;
+    py::object current_task, partial;
+    /// resolve(done, task): sets `done`'s result unless the grace timer did already.
+    py::object resolve;
+};
+
+const case_objects &objects() {
+    static const case_objects *made = [] {
+        auto intern = [](const char *text) {
+            PyObject *name = PyUnicode_InternFromString(text);
+            if (name == nullptr) {
+                throw py::error_already_set();
+            }
+            return name;
+        };
+        auto *o = new case_objects{};
+        o->create_task = intern("create_task");
+        o->create_future = intern("create_future");
+        o->add_done_callback = intern("add_done_callback");
+        o->kwnames_name_context = py::make_tuple("name", "context").release().ptr();
+        o->current_task = py::module_::import("asyncio").attr("current_task");
+        o->partial = py::module_::import("functools").attr("partial");
+        o->resolve = py::cpp_function([](py::handle done, py::handle) {
+            if (!done.attr("done")().cast<bool>()) {
+                done.attr("set_result")(py::none());
+            }
+        });
+        return o;
+    }();
+    return *made;
+}
+
+/// `loop.create_task(coroutine, name=name, context=context)`, without a kwargs dict.
+py::object create_case_task(py::handle loop, py::object coroutine, const std::string &name, py::object context) {
+    const py::str task_name(name);
+    PyObject *args[] = {loop.ptr(), coroutine.ptr(), task_name.ptr(), context.ptr()};
+    PyObject *created = PyObject_VectorcallMethod(objects().create_task, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                                  objects().kwnames_name_context);
+    if (created == nullptr) {
+        throw py::error_already_set();
+    }
+    return py::reinterpret_steal<py::object>(created);
+}
+
+py::object call_method(py::handle self, PyObject *name) {
+    PyObject *result = PyObject_CallMethodNoArgs(self.ptr(), name);
+    if (result == nullptr) {
+        throw py::error_already_set();
+    }
+    return py::reinterpret_steal<py::object>(result);
+}
+
 } // namespace
 
 void conclude_case(case_result &result, std::string output) {
@@ -184,16 +241,12 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
         capture->start();
     }
     const std::size_t unawaited = hygiene_.unawaited_mark();
+    const case_objects &python = objects();
     py::object case_task =
-        loop.attr("create_task")(make_coroutine(case_body(info, result)), py::arg("name") = info.full_name(),
-                                 py::arg("context") = context_for_case(result.id));
-    py::object done = loop.attr("create_future")();
-    auto resolve = [done](py::handle) {
-        if (!done.attr("done")().cast<bool>()) {
-            done.attr("set_result")(py::none());
-        }
-    };
-    case_task.attr("add_done_callback")(py::cpp_function(resolve));
+        create_case_task(loop, make_coroutine(case_body(info, result)), info.full_name(), context_for_case(result.id));
+    py::object done = call_method(loop, python.create_future);
+    py::object resolve = python.partial(python.resolve, done);
+    case_task.attr(python.add_done_callback)(resolve);
     running_tasks_.insert(case_task.ptr());
 
     py::object timer;
@@ -216,7 +269,7 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
                 2.0, py::cpp_function([&] {
                     result.fail(
                         "  the case did not finish within 2 s of its cancellation: abandoned, its Task still pending");
-                    resolve(py::none());
+                    resolve(case_task);
                 }));
         }));
     }
@@ -238,8 +291,7 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
     }
     try {
         if (opts_.test_threads == 1) {
-            hygiene_.check_leftover_tasks(result, loop,
-                                          py::make_tuple(py::module_::import("asyncio").attr("current_task")()));
+            hygiene_.check_leftover_tasks(result, loop, py::make_tuple(python.current_task()));
         }
         hygiene_.check_unawaited_coroutines(result, unawaited);
     } catch (...) {

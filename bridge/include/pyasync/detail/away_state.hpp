@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <coroutine>
+#include <memory>
 
 namespace pyasync {
 class runtime;
@@ -36,6 +37,7 @@ struct away_state {
     bool request_owned = false;
     delegation_target *target = nullptr;
     home_completion home;
+    std::shared_ptr<completion_queue> queue; ///< the loop's, where `home` is pushed
 };
 
 } // namespace detail

@@ -12,14 +12,14 @@
 /// | unstarted   |                          | close() / dealloc                    | finished (frame freed)  |
 /// | running     | (the frame runs in send) | co_await Python awaitable: delegate()| suspended: delegate_    |
 /// | running     |                          | co_await C++ work: park()            | suspended: parked_      |
-/// | running     |                          | resume_on(runtime): leave_for()      | suspended: away_.engine |
+/// | running     |                          | resume_on(runtime): leave_for()      | suspended: away_->engine|
 /// | running     |                          | co_yield (async generator)           | yielded                 |
 /// | running     |                          | co_return / exception escapes        | finished                |
 /// | suspended   | delegate_ (Python iter)  | send/throw forwarded; it returns     | running (waiter resumed)|
 /// | suspended   | parked_ (C++ work)       | the work completes: wake_parked()    | running (next send)     |
 /// | suspended   | parked_                  | throw_in(CancelledError)             | running, or stays parked|
 /// |             |                          |                                      | until the work reports  |
-/// | suspended   | away_.engine (a runtime) | come_home() (frame's thread)         | running (on the loop)   |
+/// | suspended   | away_->engine (a runtime)| come_home() (frame's thread)         | running (on the loop)   |
 /// | yielded     | the next __anext__       | send (generator)                     | running                 |
 /// | any but running | —                    | close(): the frame's clean-up runs   | finished                |
 ///
@@ -98,13 +98,13 @@ public:
     PYASYNC_API std::stop_token stop_token();
 
     // --- Away: the frame runs on a runtime (`resume_on`) until it comes home to the loop. ---
-    // While away, the driver is parked on `away_.park` and yields its suspension future to the
+    // While away, the driver is parked on `away_->park` and yields its suspension future to the
     // Task; a cancellation is recorded (and stops the token) and delivered when the frame comes
     // home. The driver holds a reference to its own coroutine object meanwhile, so nothing can
     // destroy a frame that is running on another thread.
 
     /// True while the frame runs or waits off the loop. Read only by the thread running the frame.
-    [[nodiscard]] bool away() const noexcept { return away_.engine != nullptr; }
+    [[nodiscard]] bool away() const noexcept { return away_ != nullptr && away_->engine != nullptr; }
     /// Loop thread, frame home: the frame continues at `frame` on `engine`. Throws on failure.
     PYASYNC_API void leave_for(runtime &engine, std::coroutine_handle<> frame);
     /// Loop thread: starts the outermost frame (never resumed yet) on `engine` at once.
@@ -119,7 +119,7 @@ public:
     PYASYNC_API void await_from_away(PyObject *awaitable, bool owned, delegation_target &target) noexcept;
     /// Frame thread: an awaiter away delivered the recorded cancellation itself (from the stop
     /// token), so coming home must not deliver it again.
-    void note_cancellation_delivered_away() noexcept { away_.cancel_delivered.store(true, std::memory_order_release); }
+    void note_cancellation_delivered_away() noexcept { away_->cancel_delivered.store(true, std::memory_order_release); }
     /// Loop thread, frame home: the exception thrown in while away (new reference) or nullptr.
     PYASYNC_API PyObject *take_away_error() noexcept;
     /// Makes this the driver of an async generator: each `co_yield` returns its item from
@@ -197,8 +197,10 @@ private:
     PyObject *owner_ = nullptr;             ///< our coroutine object (borrowed)
     bool holding_owner_ = false;            ///< a reference to owner_ is held (away, or parked rooted)
     completion_queue *rooted_in_ = nullptr; ///< the queue that lists us as rooted
-    std::shared_ptr<completion_queue> queue_;
-    away_state away_; ///< used only while the frame runs off the loop (driver_away.cpp)
+    /// Made when the frame first leaves the loop (driver_away.cpp), kept until destruction.
+    away_state *away_ = nullptr;
+    /// True while parked on the away state: the frame runs (or waits) on a runtime.
+    [[nodiscard]] bool parked_away() const noexcept { return away_ != nullptr && parked_ == &away_->park; }
 };
 
 /// The work `owner` is parked on completed: resolves the suspension future its Task waits on,

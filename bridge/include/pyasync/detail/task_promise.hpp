@@ -3,6 +3,7 @@
 /// The promise of `pyasync::task<T>` (internal). The public type is in `pyasync/task.hpp`.
 
 #include <pyasync/config.hpp>
+#include <pyasync/detail/frame_allocator.hpp>
 #include <pyasync/detail/python_awaiter.hpp>
 #include <pyasync/detail/source_location.hpp>
 
@@ -40,6 +41,10 @@ public:
     explicit task_promise_base(detail::source_location where = detail::source_location::current()) noexcept
             : location_(where), origin_(where) {}
 
+    /// Frames come from pyasync's per-thread frame lists (frame_allocator.hpp).
+    static void *operator new(std::size_t size) { return allocate_frame(size); }
+    static void operator delete(void *frame, std::size_t size) noexcept { free_frame(frame, size); }
+
     std::suspend_always initial_suspend() const noexcept { return {}; }
 
     struct final_awaiter {
@@ -51,7 +56,11 @@ public:
                 return next;
             }
             // The outermost frame: if it finished on a runtime thread, the loop must finish it.
-            come_home_finished(self.promise().driver_);
+            // The test is inline: a frame that finishes at home pays no call for it.
+            class driver *owner = self.promise().driver_;
+            if (owner != nullptr && owner->away()) {
+                come_home_finished(owner);
+            }
             return std::noop_coroutine();
         }
         void await_resume() const noexcept {}
