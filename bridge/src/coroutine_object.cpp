@@ -231,10 +231,15 @@ void release(coroutine_object *coroutine) {
 
 void coroutine_dealloc(PyObject *self) {
     auto *coroutine = as_coroutine(self);
-    if (coroutine->drive.phase() == coroutine_state::finished && !coroutine->gc_tracked) {
+    if (coroutine->drive.phase() == coroutine_state::finished && !coroutine->gc_tracked &&
+        coroutine->weakrefs == nullptr && !coroutine->finalized) {
         // The common case (an `await` that completed): the frame is gone already, so there is
         // nothing to finalise and no chain of frames to free recursively.
-        release(coroutine);
+        coroutine->drive.~driver();
+        Py_XDECREF(coroutine->name);
+        Py_XDECREF(coroutine->qualname);
+        Py_XDECREF(coroutine->keep_alive);
+        recycled_coroutines.give(coroutine);
         return;
     }
     const bool tracked = coroutine->gc_tracked;

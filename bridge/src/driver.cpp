@@ -184,6 +184,11 @@ PySendResult driver::throw_in(PyObject *exception, PyObject **result) {
 PySendResult driver::resume(std::coroutine_handle<> handle, PyObject **result) {
     state_ = coroutine_state::running;
     handle.resume(); // exceptions end up in the promises (unhandled_exception)
+    // The common outcome, ahead of settle's cases: a frame that never left the loop (so reading
+    // it is safe) and ran to its end. An async generator's frame is not done at a co_yield.
+    if (away_ == nullptr && top_.done()) {
+        return finish(result);
+    }
     return settle(result);
 }
 
@@ -359,10 +364,10 @@ void driver::clear_python_references() noexcept {
     Py_CLEAR(loop_);
 }
 
-driver::~driver() {
+void driver::release_all() noexcept {
     destroy_frame();
     clear_python_references();
-    delete away_;
+    delete std::exchange(away_, nullptr);
 }
 
 } // namespace detail

@@ -38,7 +38,14 @@ public:
     Object *take(PyTypeObject *type) noexcept {
         if (PYASYNC_FREE_LISTS && count_ > 0) {
             Object *self = slots_[--count_];
-            PyObject_Init(reinterpret_cast<PyObject *>(self), type);
+#if defined(Py_REF_DEBUG) || defined(Py_TRACE_REFS)
+            PyObject_Init(reinterpret_cast<PyObject *>(self), type); // the debug build's reference books
+#else
+            // The type is static and already set; a release build's PyObject_Init adds only
+            // tracemalloc's note that the block was reused (it keeps the first allocation's).
+            (void)type;
+            Py_SET_REFCNT(reinterpret_cast<PyObject *>(self), 1);
+#endif
             return self;
         }
         return PyObject_GC_New(Object, type);

@@ -6,6 +6,7 @@
 
 #include <pyasync/await.hpp>
 #include <pyasync/coroutine.hpp>
+#include <pyasync/detail/module_state.hpp>
 #include <pyasync/testing/assertions.hpp>
 
 #include <chrono>
@@ -54,12 +55,29 @@ py::object context_for_case(int id) {
     return context;
 }
 
+/// Sets the result of a case's `done` future unless it has one (the grace timer, or the case's
+/// own Task, came first).
+void resolve_done(py::handle done) {
+    const pyasync::detail::module_state &names = pyasync::detail::state();
+    py::object is_done = py::reinterpret_steal<py::object>(PyObject_CallMethodNoArgs(done.ptr(), names.str_done));
+    if (!is_done) {
+        throw py::error_already_set();
+    }
+    if (is_done.ptr() == Py_False) {
+        PyObject *set = PyObject_CallMethodOneArg(done.ptr(), names.str_set_result, Py_None);
+        if (set == nullptr) {
+            throw py::error_already_set();
+        }
+        Py_DECREF(set);
+    }
+}
+
 /// What every async case asks of Python, made once: attribute names, `asyncio.current_task`,
 /// and the done callback that resolves a case's `done` future. Before, each case built these
 /// (a pybind11 function object, a str per attribute lookup): a tenth of a trivial case's cost.
 /// Leaked on purpose: nothing may be released after the interpreter is finalised. GIL held.
 struct case_objects {
-    PyObject *create_task, *create_future, *add_done_callback, *kwnames_name_context;
+    PyObject *create_task, *create_future, *add_done_callback, *remove_done_callback, *kwnames_name_context;
     py::object current_task, partial;
     /// resolve(done, task): sets `done`'s result unless the grace timer did already.
     py::object resolve;
@@ -78,14 +96,11 @@ const case_objects &objects() {
         o->create_task = intern("create_task");
         o->create_future = intern("create_future");
         o->add_done_callback = intern("add_done_callback");
+        o->remove_done_callback = intern("remove_done_callback");
         o->kwnames_name_context = py::make_tuple("name", "context").release().ptr();
         o->current_task = py::module_::import("asyncio").attr("current_task");
         o->partial = py::module_::import("functools").attr("partial");
-        o->resolve = py::cpp_function([](py::handle done, py::handle) {
-            if (!done.attr("done")().cast<bool>()) {
-                done.attr("set_result")(py::none());
-            }
-        });
+        o->resolve = py::cpp_function([](py::handle done, py::handle) { resolve_done(done); });
         return o;
     }();
     return *made;
@@ -212,7 +227,7 @@ void case_executor::run_sync(const case_info &info, case_result &result, py::han
 
 // ---- async cases -------------------------------------------------------------------------
 
-task<> case_executor::case_body(const case_info &info, case_result &result) {
+task<> case_executor::case_body(const case_info &info, case_result &result, py::object done, py::object fallback) {
     bool cancelled = false;
     std::string cancel_message;
     try {
@@ -232,6 +247,18 @@ task<> case_executor::case_body(const case_info &info, case_result &result) {
                         ") and let the cancellation escape");
         }
     }
+    // Resolved here, inside the case's own step, the batch resumes in the loop's next iteration;
+    // through the Task's done callback it took one more (a seventh of a trivial case). The
+    // callback stays for a Task cancelled before its first step, where this never runs.
+    resolve_done(done);
+    // Its fallback, the done callback, would now cost a loop callback per case for nothing.
+    PyObject *own_task = PyObject_CallNoArgs(objects().current_task.ptr());
+    if (own_task != nullptr && own_task != Py_None) {
+        PyObject *removed = PyObject_CallMethodOneArg(own_task, objects().remove_done_callback, fallback.ptr());
+        Py_XDECREF(removed);
+    }
+    Py_XDECREF(own_task);
+    PyErr_Clear(); // the callback then runs, and finds `done` resolved
 }
 
 task<> case_executor::run_async(const case_info &info, case_result &result, py::handle loop) {
@@ -242,10 +269,10 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
     }
     const std::size_t unawaited = hygiene_.unawaited_mark();
     const case_objects &python = objects();
-    py::object case_task =
-        create_case_task(loop, make_coroutine(case_body(info, result)), info.full_name(), context_for_case(result.id));
     py::object done = call_method(loop, python.create_future);
     py::object resolve = python.partial(python.resolve, done);
+    py::object case_task = create_case_task(loop, make_coroutine(case_body(info, result, done, resolve)),
+                                            info.full_name(), context_for_case(result.id));
     case_task.attr(python.add_done_callback)(resolve);
     running_tasks_.insert(case_task.ptr());
 
@@ -291,7 +318,8 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
     }
     try {
         if (opts_.test_threads == 1) {
-            hygiene_.check_leftover_tasks(result, loop, py::make_tuple(python.current_task()));
+            // The case's own Task is done; it is listed so the check's fast path can account for it.
+            hygiene_.check_leftover_tasks(result, loop, py::make_tuple(python.current_task(), case_task));
         }
         hygiene_.check_unawaited_coroutines(result, unawaited);
     } catch (...) {

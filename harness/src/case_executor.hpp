@@ -40,7 +40,9 @@ public:
     [[nodiscard]] bool interrupted() const { return interrupted_; }
 
 private:
-    task<> case_body(const case_info &info, case_result &result);
+    /// The case's Task: runs the case, then resolves `done` (what run_async awaits) itself and
+    /// removes `fallback`, the done callback that resolves it for a Task that never ran.
+    task<> case_body(const case_info &info, case_result &result, py::object done, py::object fallback);
     /// Records the exception being handled on `result`; never throws, so no exception of any
     /// type can leave a case unjudged.
     void absorb_exception(case_result &result) noexcept;

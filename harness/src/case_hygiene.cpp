@@ -31,9 +31,19 @@ def describe_suspension(task, label):
         awaitable = following
     return '\n'.join(lines) if lines else '  (not started)'
 
+import asyncio as _asyncio
+_registered_tasks = getattr(_asyncio.tasks, '_all_tasks', None)  # every Task, weakly (3.11)
+
 def leftover_tasks(loop, keep):
-    import asyncio
-    return [t for t in asyncio.all_tasks(loop) if t not in keep and not t.done()]
+    # When every registered Task is one of `keep`, none is left over: a length and a membership
+    # test instead of all_tasks(), which copies the set (a fifth of a trivial case's Python time).
+    if _registered_tasks is not None and len(_registered_tasks) <= len(keep):
+        for t in keep:
+            if t not in _registered_tasks:
+                break
+        else:
+            return []
+    return [t for t in _asyncio.all_tasks(loop) if t not in keep and not t.done()]
 
 class UnawaitedCoroutines:
     # Every "coroutine ... was never awaited" RuntimeWarning (Python's and pyasync's) passes

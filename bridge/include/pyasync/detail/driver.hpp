@@ -149,9 +149,17 @@ public:
     /// last yielded `yielded` (new reference): used when a close finds the delegate still needing
     /// the loop for its clean-up.
     PYASYNC_API void become_delegate_only(PyObject *iterator, PyObject *yielded) noexcept;
-    PYASYNC_API ~driver();
+    /// Inline: a coroutine that finished at home, the common case, holds nothing, and its
+    /// destruction is one test.
+    ~driver() {
+        if (top_ || delegate_ != nullptr || pending_yield_ != nullptr || suspension_future_ != nullptr ||
+            loop_ != nullptr || away_ != nullptr) {
+            release_all();
+        }
+    }
 
 private:
+    PYASYNC_API void release_all() noexcept;
     PySendResult resume(std::coroutine_handle<> handle, PyObject **result);
     PySendResult settle(PyObject **result);
     PySendResult forward_to_delegate(PyObject *value, PyObject *exception, PyObject **result);
