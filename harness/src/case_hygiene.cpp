@@ -31,19 +31,20 @@ def describe_suspension(task, label):
         awaitable = following
     return '\n'.join(lines) if lines else '  (not started)'
 
-import asyncio as _asyncio
-_registered_tasks = getattr(_asyncio.tasks, '_all_tasks', None)  # every Task, weakly (3.11)
-
 def leftover_tasks(loop, keep):
-    # When every registered Task is one of `keep`, none is left over: a length and a membership
-    # test instead of all_tasks(), which copies the set (a fifth of a trivial case's Python time).
-    if _registered_tasks is not None and len(_registered_tasks) <= len(keep):
-        for t in keep:
-            if t not in _registered_tasks:
-                break
-        else:
-            return []
-    return [t for t in _asyncio.all_tasks(loop) if t not in keep and not t.done()]
+    import asyncio
+    return [t for t in asyncio.all_tasks(loop) if t not in keep and not t.done()]
+
+def task_registry():
+    # asyncio's WeakSet of every Task (3.11: asyncio.tasks._all_tasks): its set of references
+    # and its pending removals, or None where asyncio keeps Tasks otherwise.
+    import asyncio
+    registry = getattr(asyncio.tasks, '_all_tasks', None)
+    references = getattr(registry, 'data', None)
+    pending = getattr(registry, '_pending_removals', None)
+    if isinstance(references, set) and isinstance(pending, list):
+        return references, pending
+    return None
 
 class UnawaitedCoroutines:
     # Every "coroutine ... was never awaited" RuntimeWarning (Python's and pyasync's) passes
@@ -72,6 +73,27 @@ class UnawaitedCoroutines:
         self.warnings._showwarnmsg = self.original
 )";
 
+/// True when every Task asyncio has registered is one of `keep` (a tuple of distinct Tasks), so
+/// none can be left over: read in C from the registry's own set (`references`, `pending`), where
+/// all_tasks() copies it in Python (a fifth of a trivial case's Python time). False when unsure.
+bool only_known_tasks(PyObject *references, PyObject *pending, PyObject *keep) {
+    const Py_ssize_t registered = PySet_GET_SIZE(references) - PyList_GET_SIZE(pending);
+    if (registered > PyTuple_GET_SIZE(keep)) {
+        return false;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(keep); ++i) {
+        // A plain reference compares and hashes as its referent: it finds the registry's entry.
+        PyObject *reference = PyWeakref_NewRef(PyTuple_GET_ITEM(keep, i), nullptr);
+        const int found = reference != nullptr ? PySet_Contains(references, reference) : -1;
+        Py_XDECREF(reference);
+        if (found != 1) {
+            PyErr_Clear();
+            return false;
+        }
+    }
+    return true;
+}
+
 } // namespace
 
 std::string failure_location(const case_result &result) {
@@ -81,6 +103,12 @@ std::string failure_location(const case_result &result) {
 case_hygiene::case_hygiene(const options &opts, reporter &report) : opts_(opts), report_(report) {
     py::exec(python_helpers, helpers_);
     unawaited_ = helpers_["UnawaitedCoroutines"]();
+    unawaited_seen_ = unawaited_.attr("seen");
+    py::object registry = helpers_["task_registry"]();
+    if (!registry.is_none()) {
+        registered_tasks_ = registry[py::int_(0)];
+        pending_removals_ = registry[py::int_(1)];
+    }
 }
 
 case_hygiene::~case_hygiene() {
@@ -93,7 +121,7 @@ case_hygiene::~case_hygiene() {
 }
 
 std::size_t case_hygiene::unawaited_mark() const {
-    return py::len(unawaited_.attr("seen"));
+    return static_cast<std::size_t>(PyList_GET_SIZE(unawaited_seen_.ptr()));
 }
 
 void case_hygiene::judge(case_result &result, const std::string &message) {
@@ -128,6 +156,10 @@ void case_hygiene::check_unawaited_coroutines(case_result &result, std::size_t m
 }
 
 void case_hygiene::check_leftover_tasks(case_result &result, py::handle loop, py::handle keep) {
+    if (registered_tasks_ && PyTuple_Check(keep.ptr()) &&
+        only_known_tasks(registered_tasks_.ptr(), pending_removals_.ptr(), keep.ptr())) {
+        return;
+    }
     py::list leftovers = helpers_["leftover_tasks"](loop, keep);
     if (py::len(leftovers) == 0) {
         return;
