@@ -162,3 +162,77 @@ def test_the_method_receiver_is_shared_state(run):
         assert sorted(totals) == list(range(6, 16))
 
     run(main())
+
+
+def test_a_recycled_coroutine_object_starts_fresh(run):
+    # Finished coroutine objects are kept for reuse: the next one must not inherit the last one's
+    # state, names, suspension or "finished" flag.
+    async def many():
+        for i in range(200):
+            assert await ex.ready(i) == i
+        fresh = ex.zero()
+        assert (fresh.__name__, fresh.__qualname__) == ("zero", "zero")
+        assert fresh.cr_await is None and not fresh.cr_running and not fresh.cr_suspended
+        assert await fresh == 0
+        with pytest.raises(RuntimeError, match="cannot reuse already awaited coroutine"):
+            await fresh
+        counter = ex.Counter()
+        assert await counter.add(2) == 2  # a method's coroutine keeps its instance alive
+        return [await ex.ready(i) for i in range(3)]
+
+    assert run(many()) == [0, 1, 2]
+
+
+def test_never_awaited_warnings_still_come_after_objects_were_recycled_and_finalized():
+    # The finalizer of a never-awaited coroutine marks the object; such an object must not be
+    # recycled, or the next coroutine in its memory would never warn.
+    async def churn():
+        for i in range(100):
+            await ex.ready(i)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            asyncio.run(churn())
+            ex.ready(1)  # never awaited: warns, and is finalized
+            suspended_in_a_cycle()  # finalized by the GC
+            gc.collect()
+            ex.zero()
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert messages == ["coroutine 'ready' was never awaited", "coroutine 'zero' was never awaited"] * 3
+
+
+class Waiter:
+    """Suspends its awaiter once; `owner` closes a reference cycle through the awaiter."""
+
+    owner = None
+
+    def __await__(self):
+        yield self
+
+
+def suspended_in_a_cycle():
+    waiter = Waiter()
+    coroutine = ex.await_py(waiter)
+    assert coroutine.send(None) is waiter  # suspended, so tracked by the GC
+    waiter.owner = coroutine
+
+
+def test_a_weak_reference_to_a_finished_coroutine_is_cleared_when_it_goes(run):
+    import weakref
+
+    cleared = []
+    coroutine = ex.ready(5)
+    reference = weakref.ref(coroutine, lambda _: cleared.append(True))
+
+    async def await_it():
+        return await coroutine
+
+    assert run(await_it()) == 5
+    del coroutine
+    assert reference() is None and cleared == [True]
+    assert run(await_it_again()) == 6
+
+
+async def await_it_again():
+    return await ex.ready(6)

@@ -2,7 +2,9 @@
 // Python, exceptions through task chains, deep symmetric transfer, frames destroyed.
 #include "pyasync_tests.hpp"
 
+#include <array>
 #include <stdexcept>
+#include <vector>
 
 namespace {
 
@@ -63,6 +65,50 @@ pyasync::task<int> suspends_then_chain(int depth) {
     co_return co_await chain(depth);
 }
 
+/// A frame of at least `Bytes` holding a pattern across a suspension: a frame reused while
+/// still in use, or handed to two coroutines at once, breaks the pattern.
+template <std::size_t Bytes>
+pyasync::task<int> pattern_survives(unsigned seed) {
+    std::array<unsigned char, Bytes> local{};
+    for (std::size_t i = 0; i < Bytes; ++i) {
+        local[i] = static_cast<unsigned char>(seed + i);
+    }
+    co_await pyasync::sleep(0);
+    for (std::size_t i = 0; i < Bytes; ++i) {
+        if (local[i] != static_cast<unsigned char>(seed + i)) {
+            co_return 0;
+        }
+    }
+    co_return 1;
+}
+
+/// Frames of every size class of the frame lists and beyond them, made and freed on the loop and
+/// on runtime workers by turns (a frame made on one thread is freed on another): how many
+/// patterns survived, six per round.
+pyasync::task<int> frames_across_threads(int rounds) {
+    int survived = 0;
+    for (int round = 0; round < rounds; ++round) {
+        const bool away = round % 2 == 1;
+        if (away) {
+            co_await pyasync::resume_on();
+        }
+        const auto seed = static_cast<unsigned>(round);
+        survived += co_await pattern_survives<8>(seed) + co_await pattern_survives<100>(seed) +
+                    co_await pattern_survives<500>(seed) + co_await pattern_survives<960>(seed);
+        // Two at once, so two frames of a class are live together, beyond the classes as well.
+        std::vector<pyasync::task<int>> both;
+        both.push_back(pattern_survives<200>(seed + 1));
+        both.push_back(pattern_survives<4000>(seed + 2));
+        for (auto &one : both) {
+            survived += co_await std::move(one);
+        }
+        if (away) {
+            co_await pyasync::resume_on_loop();
+        }
+    }
+    co_return survived;
+}
+
 } // namespace
 
 PYASYNC_TEST_SUBMODULE(task, m) {
@@ -73,6 +119,7 @@ PYASYNC_TEST_SUBMODULE(task, m) {
     pyasync::def(m, "thrower", &thrower, py::arg("depth"));
     pyasync::def(m, "catches_child", &catches_child);
     pyasync::def(m, "suspends_then_chain", &suspends_then_chain, py::arg("depth"));
+    pyasync::def(m, "frames_across_threads", &frames_across_threads, py::arg("rounds"));
     m.def("started", [] { return started; });
     m.def("live_frames", [] { return live_frames; });
     m.def("shared_value", [] { return shared_value; });

@@ -68,3 +68,10 @@ def test_a_python_awaitable_converts_to_a_task_argument(run):
         return 7
 
     assert run(t.takes_task(seven())) == 7
+
+
+def test_frames_of_every_size_keep_their_contents_across_threads(run):
+    # Frames come from per-thread lists by size class; made on the loop and freed on a worker
+    # (and back), of every class and beyond them, none is reused while in use.
+    rounds = 60
+    assert run(t.frames_across_threads(rounds)) == 6 * rounds

@@ -92,7 +92,12 @@ public:
         if (driver_->away()) {
             return false;
         }
-        iterator_ = awaitable_iterator(awaitable_);
+        if (owned_ && PyCoro_CheckExact(awaitable_)) {
+            // A coroutine is its own iterator: ours takes the reference over (no count change).
+            iterator_ = std::exchange(awaitable_, nullptr);
+        } else {
+            iterator_ = awaitable_iterator(awaitable_);
+        }
         if (iterator_ == nullptr) {
             error = fetch_exception();
             return true;
