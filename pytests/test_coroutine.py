@@ -225,14 +225,11 @@ def test_a_weak_reference_to_a_finished_coroutine_is_cleared_when_it_goes(run):
     coroutine = ex.ready(5)
     reference = weakref.ref(coroutine, lambda _: cleared.append(True))
 
-    async def await_it():
-        return await coroutine
-
-    assert run(await_it()) == 5
+    assert run(await_it(coroutine)) == 5
     del coroutine
     assert reference() is None and cleared == [True]
-    assert run(await_it_again()) == 6
+    assert run(await_it(ex.ready(6))) == 6
 
 
-async def await_it_again():
-    return await ex.ready(6)
+async def await_it(awaitable):
+    return await awaitable
