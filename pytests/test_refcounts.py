@@ -59,7 +59,6 @@ CALLS = {
     "cleanup_on_cancel": lambda: ex.cleanup_on_cancel(0, lambda: None),
     "gather": lambda: ex.gather([leaf(1), ex.ready(2)]),
     "await_many": lambda: ex.await_many(lambda: leaf(1), 3),
-    "await_many_vectorcall": lambda: ex.await_many_vectorcall(lambda: leaf(1), 3),
     "threaded_ready": lambda: ex.threaded_ready(4),
     "spawn_blocking_sum": lambda: ex.spawn_blocking_sum(10),
     "sleep_many": lambda: ex.sleep_many(2, 0),

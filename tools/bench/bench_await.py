@@ -69,7 +69,7 @@ def make_cases(n):
         await ex.await_many(zero, n)
 
     async def cpp_awaits_python_vectorcall():
-        await ex.await_many_vectorcall(zero, n)
+        await other_module.await_many_vectorcall(zero, n)
 
     async def cpp_awaits_cpp_same_module():
         await ex.await_many(ex.zero, n)
