@@ -213,15 +213,20 @@ void coroutine_finalize(PyObject *self) {
     PyErr_Restore(type, value, traceback);
 }
 
+/// Releases what the object refers to (its driver, names, and what it keeps alive).
+inline void release_fields(coroutine_object *coroutine) {
+    coroutine->drive.~driver();
+    Py_XDECREF(coroutine->name);
+    Py_XDECREF(coroutine->qualname);
+    Py_XDECREF(coroutine->keep_alive);
+}
+
 /// Releases what a coroutine object holds and frees (or recycles) it.
 void release(coroutine_object *coroutine) {
     if (coroutine->weakrefs != nullptr) {
         PyObject_ClearWeakRefs(reinterpret_cast<PyObject *>(coroutine));
     }
-    coroutine->drive.~driver();
-    Py_XDECREF(coroutine->name);
-    Py_XDECREF(coroutine->qualname);
-    Py_XDECREF(coroutine->keep_alive);
+    release_fields(coroutine);
     if (coroutine->finalized) {
         PyObject_GC_Del(coroutine);
     } else {
@@ -235,10 +240,7 @@ void coroutine_dealloc(PyObject *self) {
         coroutine->weakrefs == nullptr && !coroutine->finalized) {
         // The common case (an `await` that completed): the frame is gone already, so there is
         // nothing to finalise and no chain of frames to free recursively.
-        coroutine->drive.~driver();
-        Py_XDECREF(coroutine->name);
-        Py_XDECREF(coroutine->qualname);
-        Py_XDECREF(coroutine->keep_alive);
+        release_fields(coroutine);
         recycled_coroutines.give(coroutine);
         return;
     }
