@@ -37,7 +37,7 @@ private:
     const options &opts_;
     reporter &report_;
     py::dict helpers_;
-    py::object unawaited_; ///< UnawaitedCoroutines: every never-awaited warning of the session
+    py::object unawaited_;        ///< UnawaitedCoroutines: every never-awaited warning of the session
     py::object unawaited_seen_;   ///< its list of warnings (only ever appended to)
     py::object registered_tasks_; ///< asyncio's set of references to every Task (null if unknown)
     py::object pending_removals_; ///< the removals that set still counts
