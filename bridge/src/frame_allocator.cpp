@@ -1,7 +1,7 @@
 // Per-thread lists of freed coroutine frames, by size class (see frame_allocator.hpp).
 #include <pyasync/detail/frame_allocator.hpp>
 
-#include "object_free_list.hpp" // PYASYNC_FREE_LISTS: off under AddressSanitizer
+#include "free_lists.hpp"
 
 #include <new>
 #include <utility>

@@ -11,22 +11,13 @@
 // "finalised" bit in the GC header that PyObject_Init does not clear, so a recycled object
 // whose finaliser had run would never be finalised again.
 //
-// Under AddressSanitizer the list is bypassed, so a use after free stays a reported error.
+// Under AddressSanitizer the list is bypassed (free_lists.hpp).
+
+#include "free_lists.hpp"
 
 #include <Python.h>
 
 #include <cstddef>
-
-#if defined(__SANITIZE_ADDRESS__)
-#    define PYASYNC_FREE_LISTS 0
-#elif defined(__has_feature)
-#    if __has_feature(address_sanitizer)
-#        define PYASYNC_FREE_LISTS 0
-#    endif
-#endif
-#ifndef PYASYNC_FREE_LISTS
-#    define PYASYNC_FREE_LISTS 1
-#endif
 
 namespace pyasync::detail {
 
