@@ -5,7 +5,8 @@
 set -euo pipefail
 packages=(g++ cmake ninja-build ccache python3 python3-dev pybind11-dev python3-pybind11
           python3-pytest python3-uvloop libasio-dev nlohmann-json3-dev libboost-test-dev
-          python3-pytest-asyncio python3-pytest-xdist python3-dbg python3-pip python3-setuptools python3-wheel)
+          python3-pytest-asyncio python3-pytest-xdist python3-dbg python3-pip python3-setuptools python3-wheel
+          python3-trio python3-anyio)
 if [ "${1:-}" = "--with-lint" ]; then
   packages+=(clang-format clang-tidy)
 fi

@@ -114,6 +114,20 @@ std::shared_ptr<completion_queue> completion_queue::of(PyObject *loop) {
     return queue;
 }
 
+std::shared_ptr<completion_queue> completion_queue::for_trio(PyObject *token) {
+    auto queue = std::make_shared<completion_queue>(nullptr);
+    std::weak_ptr<completion_queue> weak = queue;
+    queue->drain_callable_ = py::cpp_function([weak] {
+                                 if (auto alive = weak.lock()) {
+                                     alive->drain();
+                                 }
+                             })
+                                 .release()
+                                 .ptr();
+    queue->trio_token_ = Py_NewRef(token);
+    return queue;
+}
+
 void completion_queue::push(completion *item) noexcept {
     // Acquire: a pusher that finds the queue closed (and may then drop the last reference to
     // it, destroying it on this thread) sees everything the loop thread did before closing it.
@@ -142,9 +156,15 @@ void completion_queue::wake() noexcept {
         return; // the interpreter is going away: close() will discard what is queued
     }
     PyGILState_STATE gil = PyGILState_Ensure();
-    PyObject *handle = PyObject_CallMethod(loop_, "call_soon_threadsafe", "O", drain_callable_);
+    // drain_callable_ and trio_token_ are read here and cleared by close() under the GIL.
+    PyObject *target = trio_token_ != nullptr ? trio_token_ : loop_;
+    const char *method = trio_token_ != nullptr ? "run_sync_soon" : "call_soon_threadsafe";
+    PyObject *handle = drain_callable_ != nullptr && target != nullptr
+                           ? PyObject_CallMethod(target, method, "O", drain_callable_)
+                           : nullptr;
     if (handle == nullptr) {
-        PyErr_Clear(); // the loop is closed: its finalizer closes this queue and counts the drops
+        // The loop is closed (the trio run is over): the close that follows counts the drops.
+        PyErr_Clear();
     }
     Py_XDECREF(handle);
     PyGILState_Release(gil);
@@ -211,6 +231,7 @@ void completion_queue::close() noexcept {
         discard_all(queued);
     }
     Py_CLEAR(drain_callable_);
+    Py_CLEAR(trio_token_);
 }
 
 completion_queue::~completion_queue() {

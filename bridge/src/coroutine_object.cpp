@@ -352,7 +352,8 @@ PyGetSetDef coroutine_getset[] = {
     {"cr_await", get_cr_await, nullptr, PyDoc_STR("object being awaited on, or None"), nullptr},
     {"cr_running", get_cr_running, nullptr, PyDoc_STR("True while the C++ frame runs"), nullptr},
     {"cr_suspended", get_cr_suspended, nullptr, PyDoc_STR("True while suspended"), nullptr},
-    {"cr_frame", get_none, nullptr, PyDoc_STR("always None: the frame is C++"), nullptr},
+    // No cr_frame: the frame is C++. Its absence is how trio (and others) tell a coroutine
+    // implemented in C from a Python one whose frame they may inspect.
     {"cr_code", get_none, nullptr, PyDoc_STR("always None: the code is C++"), nullptr},
     {"cr_origin", get_none, nullptr, PyDoc_STR("always None"), nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},

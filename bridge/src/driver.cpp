@@ -4,32 +4,99 @@
 #include <pyasync/detail/module_state.hpp>
 #include <pyasync/detail/python_compat.hpp>
 
+#include "trio_host.hpp"
+
 #include <utility>
 
 namespace pyasync {
 namespace detail {
+bool driver::find_host() {
+    if (loop_ != nullptr || trio_ != nullptr) {
+        return true;
+    }
+    loop_ = PyObject_CallNoArgs(state().get_running_loop);
+    if (loop_ != nullptr) {
+        return true;
+    }
+    if (!PyErr_ExceptionMatches(PyExc_RuntimeError)) {
+        return false;
+    }
+    PyErr_Clear();
+    const int trio = running_under_trio();
+    if (trio > 0) {
+        trio_ = make_trio_parking(*this);
+        return trio_ != nullptr;
+    }
+    if (trio == 0) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "pyasync: this C++ coroutine needs the running event loop, but no loop is running in this "
+                        "thread; await it from asyncio (asyncio.run(), a Task, or another coroutine) or from trio "
+                        "(trio.run(), anyio.run(..., backend=\"trio\"))");
+    }
+    return false;
+}
+
 PyObject *driver::loop() {
     if (loop_ == nullptr) {
-        loop_ = PyObject_CallNoArgs(state().get_running_loop);
-        if (loop_ == nullptr && PyErr_ExceptionMatches(PyExc_RuntimeError)) {
-            PyErr_Clear();
+        if (!find_host()) {
+            return nullptr;
+        }
+        if (trio_ != nullptr) {
             PyErr_SetString(PyExc_RuntimeError,
-                            "pyasync: this C++ coroutine needs the running event loop, but no loop is running "
-                            "in this thread; await it from asyncio (asyncio.run(), a Task, or another coroutine)");
+                            "pyasync: this operation needs an asyncio event loop (it makes asyncio Tasks or "
+                            "Futures), but this C++ coroutine runs under trio, which has none; under trio, await "
+                            "C++ coroutines directly, run concurrent work in a trio nursery (pyasync::gather opens "
+                            "one), and wait with pyasync::sleep or pyasync::loop_sleep (trio's clock)");
+            return nullptr;
         }
     }
     return loop_;
 }
 
+int driver::runs_under_trio() {
+    if (!find_host()) {
+        return -1;
+    }
+    return trio_ != nullptr ? 1 : 0;
+}
+
+std::shared_ptr<completion_queue> driver::host_queue() {
+    if (!find_host()) {
+        throw python_error();
+    }
+    if (trio_ != nullptr) {
+        return trio_->queue;
+    }
+    try {
+        return completion_queue::of(loop_);
+    } catch (py::error_already_set &error) {
+        error.restore();
+        throw python_error();
+    }
+}
+
 PyObject *driver::suspension_future() {
     if (suspension_future_ == nullptr) {
-        PyObject *event_loop = loop();
-        if (event_loop == nullptr) {
+        if (!find_host()) {
             return nullptr;
         }
-        suspension_future_ = PyObject_CallMethodNoArgs(event_loop, state().str_create_future);
+        // Under trio, what the driver yields to block its task is trio's trap, the same each time.
+        suspension_future_ =
+            trio_ != nullptr ? Py_NewRef(trio_->trap) : PyObject_CallMethodNoArgs(loop_, state().str_create_future);
     }
     return suspension_future_;
+}
+
+PyObject *driver::blocking_suspension() {
+    PyObject *future = suspension_future();
+    if (future == nullptr) {
+        return nullptr;
+    }
+    // A Task accepts a yielded Future only when it says it blocks (the `await future` protocol).
+    if (trio_ == nullptr && PyObject_SetAttr(future, state().str_future_blocking, Py_True) != 0) {
+        return nullptr;
+    }
+    return future;
 }
 
 std::stop_token driver::stop_token() {
@@ -89,15 +156,18 @@ PySendResult driver::send(PyObject *value, PyObject **result) {
         }
         if (parked_ != nullptr) {
             // Only the Task waiting on our future may resume a parked frame, once it is done.
-            PyObject *done = suspension_future_ != nullptr
-                                 ? PyObject_CallMethodNoArgs(suspension_future_, state().str_done)
-                                 : Py_NewRef(Py_False);
-            if (done == nullptr) {
+            int ready = 0;
+            if (trio_ != nullptr) {
+                ready = trio_send_is_ours(value) ? 1 : 0;
+            } else if (suspension_future_ != nullptr) {
+                PyObject *done = PyObject_CallMethodNoArgs(suspension_future_, state().str_done);
+                ready = done == nullptr ? -1 : done == Py_True ? 1 : 0;
+                Py_XDECREF(done);
+            }
+            if (ready < 0) {
                 return PYGEN_ERROR;
             }
-            const bool ready = done == Py_True;
-            Py_DECREF(done);
-            if (!ready) {
+            if (ready == 0) {
                 PyErr_SetString(PyExc_RuntimeError,
                                 "pyasync: send() on a C++ coroutine that waits for C++ work; only the Task "
                                 "awaiting it may resume it, once the work completes");
@@ -223,8 +293,8 @@ PySendResult driver::settle(PyObject **result) {
             return PYGEN_NEXT;
         }
         if (parked_ != nullptr) {
-            PyObject *future = suspension_future();
-            if (future != nullptr && PyObject_SetAttr(future, state().str_future_blocking, Py_True) == 0) {
+            PyObject *future = blocking_suspension();
+            if (future != nullptr) {
                 state_ = coroutine_state::suspended;
                 *result = Py_NewRef(future);
                 return PYGEN_NEXT;
@@ -350,6 +420,11 @@ int driver::traverse(visitproc visit, void *arg) const {
     if (away_ != nullptr) {
         Py_VISIT(away_->error);
     }
+    if (trio_ != nullptr) {
+        if (const int status = traverse_trio_parking(*trio_, visit, arg)) {
+            return status;
+        }
+    }
     // owner_ is not visited while held: a frame away is a root, whatever the cycles around it.
     return 0;
 }
@@ -362,6 +437,7 @@ void driver::clear_python_references() noexcept {
     Py_CLEAR(pending_yield_);
     Py_CLEAR(suspension_future_);
     Py_CLEAR(loop_);
+    delete std::exchange(trio_, nullptr); // holds the trio Task, which holds us
 }
 
 void driver::release_all() noexcept {

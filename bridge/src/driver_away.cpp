@@ -7,6 +7,8 @@
 #include <pyasync/errors.hpp>
 #include <pyasync/runtime.hpp>
 
+#include "trio_host.hpp"
+
 #include <memory>
 #include <utility>
 
@@ -35,8 +37,8 @@ void close_unawaited(PyObject *awaitable) noexcept {
 } // namespace
 
 PySendResult driver::yield_suspension_future(PyObject **result) {
-    PyObject *future = suspension_future();
-    if (future == nullptr || PyObject_SetAttr(future, state().str_future_blocking, Py_True) != 0) {
+    PyObject *future = blocking_suspension();
+    if (future == nullptr) {
         return PYGEN_ERROR;
     }
     state_ = coroutine_state::suspended;
@@ -77,12 +79,12 @@ PyObject *driver::release_for_closed_loop() noexcept {
 }
 
 void driver::leave_for(runtime &engine, std::coroutine_handle<> frame) {
-    if (loop() == nullptr || suspension_future() == nullptr) {
+    if (suspension_future() == nullptr) {
         throw python_error();
     }
     if (away_ == nullptr) {
         auto state = std::make_unique<away_state>();
-        state->queue = completion_queue::of(loop_);
+        state->queue = host_queue();
         state->home.owner = this;
         state->home.node.deliver = &on_home;
         state->home.node.discard = &on_home_dropped;
@@ -230,6 +232,10 @@ bool come_home_finished(driver *owner) noexcept {
 /// future the Task waits on, unless the Task was cancelled meanwhile.
 void wake_parked(driver &owner) noexcept {
     PYASYNC_ASSERT_GIL_HELD("pyasync::detail::wake_parked");
+    if (trio_parking *trio = owner.trio_side()) {
+        reschedule_trio_task(*trio); // once: a cancelled park was rescheduled by its abort already
+        return;
+    }
     PyObject *future = owner.suspension_future();
     if (future == nullptr) {
         PyErr_WriteUnraisable(nullptr);

@@ -101,7 +101,7 @@ PyObject *fetch_exception() noexcept {
 }
 
 [[noreturn]] void throw_python_exception(PyObject *exception) {
-    if (PyObject_TypeCheck(exception, reinterpret_cast<PyTypeObject *>(state().cancelled_error))) {
+    if (detail::is_cancellation(exception)) { // asyncio's, or trio's (kept: trio's cancel scope catches it)
         throw cancelled_error(py::reinterpret_steal<py::object>(exception));
     }
     PyObject *traceback = PyException_GetTraceback(exception);

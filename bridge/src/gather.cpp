@@ -1,6 +1,8 @@
 #include <pyasync/detail/module_state.hpp>
 #include <pyasync/gather.hpp>
 
+#include "trio_host.hpp"
+
 namespace pyasync {
 namespace detail {
 
@@ -45,7 +47,23 @@ struct gather_state {
     }
 };
 
-void gather_awaiter::start(driver &d) {
+bool gather_awaiter::start(driver &d, std::coroutine_handle<> awaiting) {
+    const int under_trio = d.runs_under_trio();
+    if (under_trio < 0) {
+        throw python_error();
+    }
+    if (under_trio > 0) {
+        PyObject *nursery = new_trio_gather(awaitables_);
+        if (nursery == nullptr) {
+            throw python_error();
+        }
+        python_awaiter<py::object> &inner = trio_nursery_.emplace(&d, nursery, true);
+        if (inner.await_ready()) {
+            return false;
+        }
+        inner.await_suspend(awaiting);
+        return true;
+    }
     PyObject *future = d.suspension_future();
     if (future == nullptr) {
         throw python_error();
@@ -75,6 +93,7 @@ void gather_awaiter::start(driver &d) {
     state_ = std::move(shared);
     cancel = &cancel_children;
     d.park(*this);
+    return true;
 }
 
 void gather_awaiter::cancel_children(parked_operation *self) noexcept {
@@ -90,6 +109,15 @@ void gather_awaiter::cancel_children(parked_operation *self) noexcept {
 }
 
 std::vector<py::object> gather_awaiter::await_resume() {
+    if (trio_nursery_) {
+        py::list results = trio_nursery_->await_resume();
+        std::vector<py::object> values;
+        values.reserve(results.size());
+        for (py::handle item : results) {
+            values.push_back(py::reinterpret_borrow<py::object>(item));
+        }
+        return values;
+    }
     if (error != nullptr) {
         throw_python_exception(std::exchange(error, nullptr));
     }

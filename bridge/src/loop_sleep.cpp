@@ -2,11 +2,30 @@
 #include <pyasync/detail/module_state.hpp>
 #include <pyasync/loop_sleep.hpp>
 
+#include "trio_host.hpp"
+
 namespace pyasync {
 namespace detail {
 
-void sleep_awaiter::start(driver &d) {
+bool sleep_awaiter::start(driver &d, std::coroutine_handle<> awaiting) {
     const double seconds = checked_delay_seconds(seconds_, "pyasync::loop_sleep");
+    const int under_trio = d.runs_under_trio();
+    if (under_trio < 0) {
+        throw python_error();
+    }
+    if (under_trio > 0) {
+        // trio.sleep refuses a negative delay; asyncio's rule (it yields once) is kept.
+        PyObject *sleeper = new_trio_sleep(seconds > 0 ? seconds : 0.0);
+        if (sleeper == nullptr) {
+            throw python_error();
+        }
+        python_awaiter<void> &inner = trio_sleep_.emplace(&d, sleeper, true);
+        if (inner.await_ready()) {
+            return false;
+        }
+        inner.await_suspend(awaiting);
+        return true;
+    }
     PyObject *future = d.suspension_future();
     if (future == nullptr) {
         throw python_error();
@@ -23,6 +42,7 @@ void sleep_awaiter::start(driver &d) {
     }
     cancel = &cancel_timer;
     d.park(*this);
+    return true;
 }
 
 void sleep_awaiter::cancel_timer(parked_operation *self) noexcept {
@@ -38,6 +58,10 @@ void sleep_awaiter::cancel_timer(parked_operation *self) noexcept {
 }
 
 void sleep_awaiter::await_resume() {
+    if (trio_sleep_) {
+        trio_sleep_->await_resume();
+        return;
+    }
     Py_CLEAR(timer_);
     if (error != nullptr) {
         throw_python_exception(std::exchange(error, nullptr));

@@ -4,6 +4,8 @@
 #include <pyasync/detail/python_awaiter.hpp>
 #include <pyasync/detail/python_compat.hpp>
 
+#include "trio_host.hpp"
+
 namespace pyasync {
 namespace detail {
 
@@ -79,7 +81,11 @@ PySendResult throw_into(PyObject *iterator, PyObject *exception, PyObject **resu
 }
 
 bool is_cancellation(PyObject *exception) {
-    return PyObject_TypeCheck(exception, reinterpret_cast<PyTypeObject *>(state().cancelled_error)) != 0;
+    if (PyObject_TypeCheck(exception, reinterpret_cast<PyTypeObject *>(state().cancelled_error)) != 0) {
+        return true;
+    }
+    PyObject *trio_cancelled = trio_cancelled_type();
+    return trio_cancelled != nullptr && PyObject_TypeCheck(exception, reinterpret_cast<PyTypeObject *>(trio_cancelled));
 }
 
 } // namespace detail

@@ -37,7 +37,7 @@ public:
 class cancelled_error {
 public:
     PYASYNC_API cancelled_error();
-    /// Wraps a caught `asyncio.CancelledError` instance. GIL held.
+    /// Wraps a caught `asyncio.CancelledError` (or, under trio, `trio.Cancelled`) instance. GIL held.
     PYASYNC_API explicit cancelled_error(py::object exception);
     cancelled_error(const cancelled_error &) = default;
     cancelled_error(cancelled_error &&) noexcept = default;

@@ -15,18 +15,24 @@ namespace pyasync {
 /// `resume_on(engine)`): it may `co_await pyasync::resume_on_loop()` or Python awaitables, and
 /// its result is converted on the loop thread. Cancelling the Future cancels the task as
 /// `resume_on` describes. Thread: the loop thread, with a running loop and the GIL held; raises
-/// `RuntimeError` otherwise.
+/// `RuntimeError` otherwise (under trio too, which has no Futures: await the task instead).
 template <typename T>
 py::object future_into_py(task<T> &&t, runtime &engine = default_runtime()) {
     py::object coroutine = make_coroutine(std::move(t));
     detail::driver &owner = detail::driver_of_coroutine(coroutine.ptr());
-    try {
-        owner.start_away(engine); // a RuntimeError naming the fix when no loop is running
-    } catch (...) {
+    PyObject *loop = owner.loop(); // a RuntimeError naming the fix when no asyncio loop is running
+    if (loop == nullptr) {
+        python_error pending;      // takes the error out, so close() cannot clobber it
         coroutine.attr("close")(); // never started: no "never awaited" warning
+        throw pending;
+    }
+    try {
+        owner.start_away(engine);
+    } catch (...) {
+        coroutine.attr("close")();
         throw;
     }
-    return py::reinterpret_borrow<py::object>(owner.loop()).attr("create_task")(coroutine);
+    return py::reinterpret_borrow<py::object>(loop).attr("create_task")(coroutine);
 }
 
 } // namespace pyasync

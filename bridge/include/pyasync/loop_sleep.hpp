@@ -4,9 +4,11 @@
 /// `fixtures::virtual_clock` controls). `pyasync::sleep` (`sleep.hpp`) uses runtime timers.
 
 #include <pyasync/detail/driver_access.hpp>
+#include <pyasync/detail/python_awaiter.hpp>
 #include <pyasync/errors.hpp>
 
 #include <chrono>
+#include <optional>
 
 namespace pyasync {
 namespace detail {
@@ -23,31 +25,39 @@ public:
     bool await_ready() const noexcept { return false; } // like asyncio.sleep(0), a zero sleep yields once
 
     template <typename Promise>
-    void await_suspend(std::coroutine_handle<Promise> awaiting) {
-        start(loop_driver_of(awaiting, "pyasync::loop_sleep"));
+    bool await_suspend(std::coroutine_handle<Promise> awaiting) {
+        driver &owner = loop_driver_of(awaiting, "pyasync::loop_sleep");
         waiter = awaiting;
+        return start(owner, awaiting);
     }
 
     PYASYNC_API void await_resume();
 
 private:
-    PYASYNC_API void start(driver &d);
+    /// False when the sleep is over already (a trio.sleep that did not block).
+    PYASYNC_API bool start(driver &d, std::coroutine_handle<> awaiting);
     PYASYNC_API static void cancel_timer(parked_operation *self) noexcept;
 
     double seconds_;
     PyObject *timer_ = nullptr;
+    /// Under trio, which has no call_later: the frame awaits trio.sleep, so trio's clock (and a
+    /// MockClock) drives it and trio's cancel scopes cancel it.
+    std::optional<python_awaiter<void>> trio_sleep_;
 };
 
 } // namespace detail
 
 /// Suspends the calling task for `seconds` on the running loop's timer (`loop.call_later`), in
-/// the loop's time: what `asyncio.sleep` does, and what a virtual clock can jump over.
+/// the loop's time: what `asyncio.sleep` does, and what a virtual clock can jump over. Under
+/// trio it awaits `trio.sleep` instead: trio's clock (a `trio.testing.MockClock` too) and
+/// trio's cancel scopes apply.
 ///
 /// Lazy (nothing happens until `co_await`). Parks the frame behind one asyncio.Future, so the
 /// driving Task sleeps like `asyncio.sleep` (zero or negative yields once, `inf` sleeps until
-/// cancelled, NaN throws `std::invalid_argument`, a ValueError); cancelling the Task cancels the
-/// timer and throws `pyasync::cancelled_error` here. Thread: the event-loop thread, GIL held (a
-/// frame away on a runtime gets a TypeError: use `pyasync::sleep` there).
+/// cancelled, NaN throws `std::invalid_argument`, a ValueError); cancelling the Task (or the
+/// trio cancel scope) cancels the timer and throws `pyasync::cancelled_error` here. Thread: the
+/// event-loop thread, GIL held (a frame away on a runtime gets a TypeError: use
+/// `pyasync::sleep` there).
 inline detail::sleep_awaiter loop_sleep(double seconds) noexcept {
     return detail::sleep_awaiter(seconds);
 }

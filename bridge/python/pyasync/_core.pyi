@@ -15,7 +15,6 @@ class coroutine(Coroutine[Any, Any, Any]):
     cr_await: Any
     cr_running: bool
     cr_suspended: bool
-    cr_frame: None
     cr_code: None
     cr_origin: None
     def send(self, value: Any, /) -> Any: ...

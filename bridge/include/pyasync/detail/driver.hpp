@@ -23,6 +23,11 @@
 /// | yielded     | the next __anext__       | send (generator)                     | running                 |
 /// | any but running | —                    | close(): the frame's clean-up runs   | finished                |
 ///
+/// Under trio (found by sniffio's answer at the first park, never on the fast path), "the Task"
+/// is the trio task and the suspension future is trio's blocking trap: completed work calls
+/// `trio.lowlevel.reschedule` instead of setting a result, and a cancel scope calls
+/// `abort_for_trio` (trio never throws into a blocked task), which does what throw_in does.
+///
 /// Threads: every member runs on the loop thread with the GIL held, except those marked
 /// "frame thread" in the away section below, which run on the runtime thread where the frame
 /// is away, without the GIL.
@@ -42,6 +47,7 @@ class runtime;
 namespace detail {
 
 class task_promise_base;
+struct trio_parking;
 
 /// `yielded`: an async generator's frame waits at a `co_yield` for the next `__anext__`.
 enum class coroutine_state : unsigned char { unstarted, suspended, running, yielded, finished };
@@ -91,8 +97,26 @@ public:
     PYASYNC_API PyObject *suspension_future();
 
     /// The running loop, looked up on first use inside the running Task and kept (borrowed).
-    /// Returns nullptr with a Python error set when no loop is running.
+    /// Returns nullptr with a Python error set when no loop is running, or when the coroutine
+    /// runs under trio (which has none; the error names what to use instead).
     PYASYNC_API PyObject *loop();
+
+    /// The completion queue runtime work of this coroutine reports to: the running asyncio
+    /// loop's, or the running trio run's. Throws `python_error` when neither runs.
+    PYASYNC_API std::shared_ptr<completion_queue> host_queue();
+
+    /// 1 when the coroutine runs under trio (found at its first park and kept), 0 under asyncio,
+    /// -1 with a Python error when no async library runs. Never on a fast path.
+    PYASYNC_API int runs_under_trio();
+
+    /// trio, through the trap this driver yields while parked, asks to abort the park because a
+    /// cancel scope fired: the work is told to stop and the frame gets the exception
+    /// `raise_cancel` raises once the work has reported. Returns trio's `Abort.FAILED` (a new
+    /// reference; the driver reschedules the task itself), or nullptr with a Python error.
+    PYASYNC_API PyObject *abort_for_trio(PyObject *raise_cancel) noexcept;
+
+    /// The trio side of this driver, or nullptr under asyncio (for `wake_parked`).
+    [[nodiscard]] trio_parking *trio_side() const noexcept { return trio_; }
 
     /// A token whose stop is requested when the Python side cancels this coroutine.
     PYASYNC_API std::stop_token stop_token();
@@ -153,13 +177,16 @@ public:
     /// destruction is one test.
     ~driver() {
         if (top_ || delegate_ != nullptr || pending_yield_ != nullptr || suspension_future_ != nullptr ||
-            loop_ != nullptr || away_ != nullptr) {
+            loop_ != nullptr || away_ != nullptr || trio_ != nullptr) {
             release_all();
         }
     }
 
 private:
     PYASYNC_API void release_all() noexcept;
+    bool find_host();
+    PyObject *blocking_suspension();
+    bool trio_send_is_ours(PyObject *value);
     PySendResult resume(std::coroutine_handle<> handle, PyObject **result);
     PySendResult settle(PyObject **result);
     PySendResult forward_to_delegate(PyObject *value, PyObject *exception, PyObject **result);
@@ -207,6 +234,8 @@ private:
     completion_queue *rooted_in_ = nullptr; ///< the queue that lists us as rooted
     /// Made when the frame first leaves the loop (driver_away.cpp), kept until destruction.
     away_state *away_ = nullptr;
+    /// Made at the first park under trio (trio_host.cpp), kept until destruction.
+    trio_parking *trio_ = nullptr;
     /// True while parked on the away state: the frame runs (or waits) on a runtime.
     [[nodiscard]] bool parked_away() const noexcept { return away_ != nullptr && parked_ == &away_->park; }
 };

@@ -31,7 +31,7 @@ inline PyObject *awaitable_iterator(PyObject *awaitable) noexcept {
 /// raised in the delegating frame (PYGEN_ERROR with it set). GIL held.
 PYASYNC_API PySendResult throw_into(PyObject *iterator, PyObject *exception, PyObject **result);
 
-/// True for an instance of asyncio.CancelledError. GIL held.
+/// True for an instance of asyncio.CancelledError, or of trio.Cancelled once trio is imported. GIL held.
 PYASYNC_API bool is_cancellation(PyObject *exception);
 
 /// Converts a Python result to `T`, naming both types when it cannot.

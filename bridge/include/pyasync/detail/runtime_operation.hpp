@@ -224,7 +224,7 @@ public:
         auto *operation = new runtime_operation<T>();
         operation->owner = &owner;
         try {
-            operation->queue = completion_queue::of(owner.loop());
+            operation->queue = owner.host_queue();
             launch_(operation); // from here the work owns its reference
         } catch (...) {
             operation->release();

@@ -1,0 +1,309 @@
+"""C++ coroutines under trio and anyio's trio backend, with no asyncio anywhere: values, errors,
+cancel scopes, a MockClock, streams, runtime completions, resume_on, and the refusals of what
+has no trio meaning."""
+import time
+
+import pytest
+
+trio = pytest.importorskip("trio")
+import trio.testing  # noqa: E402
+
+import pyasync_examples as ex  # noqa: E402
+from _pyasync_tests import away  # noqa: E402
+from _pyasync_tests import cancel as c  # noqa: E402
+from _pyasync_tests import runtime as rt  # noqa: E402
+from _pyasync_tests import streams as st  # noqa: E402
+from _pyasync_tests import trio as t  # noqa: E402
+
+
+def test_values_cross_whether_the_frame_completes_at_once_parks_or_sleeps():
+    async def main():
+        return (
+            await ex.ready(3),
+            await ex.sleep(0.001, "runtime timer"),
+            await ex.loop_sleep(0.001, "trio clock"),
+            await ex.threaded_ready(5),
+            await ex.spawn_blocking_sum(100),
+            await away.sum_away(1000),
+        )
+
+    assert trio.run(main) == (3, "runtime timer", "trio clock", 5, 4950, sum(range(1000)))
+
+
+def test_cpp_awaits_trio_awaitables_by_delegation():
+    async def trio_side(value):
+        await trio.sleep(0.001)
+        return value * 2
+
+    async def main():
+        return await ex.await_py(trio_side(21)), await ex.call_py(trio_side, 4), await ex.await_py(trio.sleep(0))
+
+    assert trio.run(main) == (42, 8, None)
+
+
+def test_errors_cross_with_their_type_and_message():
+    async def main():
+        with pytest.raises(ValueError, match="the message"):
+            await ex.fail("value", "the message")
+        with pytest.raises(ValueError, match="thrown on a worker"):
+            await away.raise_away("thrown on a worker")
+
+        async def python_fails():
+            await trio.sleep(0)
+            raise KeyError("from trio")
+
+        with pytest.raises(KeyError, match="from trio"):
+            await ex.await_py(python_fails())
+
+    trio.run(main)
+
+
+def test_move_on_after_cancels_a_cpp_sleep_which_counts_runs_raii_and_has_no_side_effect():
+    async def main():
+        before, effects, guards = ex.cancelled_count(), c.side_effects(), c.destroyed_guards()
+        with trio.move_on_after(0.01) as probe_scope:
+            await ex.cancel_probe(10)
+        with trio.move_on_after(0.01) as effect_scope:
+            await c.sleep_then_side_effect(0.05)
+        await trio.sleep(0.1)  # past the original deadline: the runtime timer was cancelled
+        assert probe_scope.cancelled_caught and effect_scope.cancelled_caught
+        assert ex.cancelled_count() == before + 1
+        assert c.side_effects() == effects
+        assert c.destroyed_guards() == guards + 1
+        assert rt.pending() == 0
+
+    trio.run(main)
+
+
+def test_the_cpp_frame_sees_trios_own_cancelled_and_a_stopped_token():
+    report = []
+
+    async def main():
+        with trio.move_on_after(0.01) as scope:
+            await t.report_cancellation(10, report)
+        assert scope.cancelled_caught  # the scope caught what C++ re-raised: trio's Cancelled
+
+    trio.run(main)
+    [(message, token_stopped, exception)] = report
+    assert isinstance(exception, trio.Cancelled)
+    assert message.startswith("cancelled") and token_stopped
+
+
+def test_fail_after_raises_too_slow_through_a_cpp_frame():
+    async def main():
+        with pytest.raises(trio.TooSlowError):
+            with trio.fail_after(0.01):
+                await ex.sleep(10, "never")
+
+    trio.run(main)
+
+
+def test_cancellation_is_level_triggered_a_swallowing_frame_is_cancelled_again():
+    async def main():
+        destroyed = t.frames_destroyed()
+        started = trio.current_time()
+        with trio.move_on_after(0.01) as scope:
+            await t.swallow_then_sleep_again(10)
+        assert scope.cancelled_caught
+        assert trio.current_time() - started < 5  # not the second 10 s sleep
+        assert t.frames_destroyed() == destroyed + 1
+
+    trio.run(main)
+
+
+def test_nursery_cancellation_reaches_a_thousand_concurrent_cpp_coroutines():
+    async def main():
+        before = ex.cancelled_count()
+        async with trio.open_nursery() as nursery:
+            for _ in range(1000):
+                nursery.start_soon(ex.cancel_probe, 100)
+            await trio.sleep(0.05)
+            nursery.cancel_scope.cancel()
+        assert ex.cancelled_count() == before + 1000
+        assert rt.pending() == 0
+
+    trio.run(main)
+
+
+def test_a_cancelled_blocking_job_is_told_to_stop_through_its_token():
+    async def main():
+        before = rt.stops_seen()
+        with trio.move_on_after(0.02) as scope:
+            await rt.block_until_stopped()
+        assert scope.cancelled_caught
+        return before
+
+    before = trio.run(main)
+    deadline = time.monotonic() + 10
+    while rt.stops_seen() == before and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert rt.stops_seen() == before + 1
+
+
+def test_a_cancel_scope_reaches_a_frame_running_away_on_the_runtime():
+    async def main():
+        before = away.counts()["spinning"]
+        with trio.move_on_after(0.05) as scope:
+            await away.spin_until_stopped()
+        assert scope.cancelled_caught
+        assert away.counts()["spinning"] > before
+
+    trio.run(main)
+
+
+def test_a_mock_clock_with_autojump_drives_loop_sleep():
+    async def main():
+        started = trio.current_time()
+        rounds = await t.loop_sleeps(3600, 3)
+        return rounds, trio.current_time() - started
+
+    wall = time.monotonic()
+    rounds, virtual = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert rounds == 3
+    assert virtual == pytest.approx(3 * 3600)
+    assert time.monotonic() - wall < 30  # three virtual hours, not real ones
+
+
+def test_loop_sleep_is_cancelled_by_trio_and_a_negative_delay_yields_once():
+    async def main():
+        with trio.move_on_after(0.01) as scope:
+            await t.loop_sleeps(10, 1)
+        assert scope.cancelled_caught
+        assert await t.loop_sleeps(-1, 2) == 2
+
+    trio.run(main)
+
+
+def test_ten_thousand_concurrent_runtime_completions_wake_their_tasks_in_batches():
+    results = []
+
+    async def one(value):
+        results.append(await ex.threaded_ready(value))
+
+    async def main():
+        before = rt.completion_counts()
+        async with trio.open_nursery() as nursery:
+            for value in range(10_000):
+                nursery.start_soon(one, value)
+        return before, rt.completion_counts()
+
+    before, after = trio.run(main)
+    assert sorted(results) == list(range(10_000))
+    delivered = after["delivered"] - before["delivered"]
+    assert delivered == 10_000
+    assert after["batches"] - before["batches"] < delivered  # one run_sync_soon per batch, not per item
+
+
+def test_async_generators_and_cpp_consuming_trio_iterables():
+    async def trio_items():
+        for item in "abc":
+            await trio.sleep(0)
+            yield item
+
+    async def main():
+        produced = [item async for item in ex.countdown(3)]
+        slow = [item async for item in st.slow_items(3, 0.001)]
+        return produced, slow, await ex.collect(trio_items())
+
+    assert trio.run(main) == ([2, 1, 0], [0, 1, 2], ["a", "b", "c"])
+
+
+def test_a_cancel_scope_ends_a_cpp_stream_between_items():
+    async def main():
+        seen = []
+        with trio.move_on_after(0.05) as scope:
+            async for item in st.slow_items(1000, 0.01):
+                seen.append(item)
+        assert scope.cancelled_caught
+        assert 0 < len(seen) < 1000
+
+    trio.run(main)
+
+
+def test_a_trio_cancel_scope_cancels_the_trio_awaitable_a_cpp_frame_awaits():
+    async def main():
+        guards = c.destroyed_guards()
+        with trio.move_on_after(0.01) as scope:
+            await c.guarded_await(trio.sleep(10))
+        assert scope.cancelled_caught
+        assert c.destroyed_guards() == guards + 1
+
+    trio.run(main)
+
+
+def test_gather_from_cpp_runs_its_children_in_a_nursery():
+    async def trio_child(value, seconds):
+        await trio.sleep(seconds)
+        return value
+
+    async def main():
+        started = trio.current_time()
+        results = await ex.gather([trio_child("slow", 0.05), ex.sleep(0.01, "cpp"), ex.ready(3), trio_child("fast", 0)])
+        return results, trio.current_time() - started
+
+    results, elapsed = trio.run(main)
+    assert results == ["slow", "cpp", 3, "fast"]
+    assert elapsed < 0.5  # concurrently: not one after another
+
+
+def test_gather_under_trio_cancels_the_siblings_of_a_failed_child_and_raises_its_error():
+    async def main():
+        before = ex.cancelled_count()
+        with pytest.raises(ValueError, match="child failed"):
+            await ex.gather([ex.cancel_probe(10), ex.fail("value", "child failed"), ex.cancel_probe(10)])
+        assert ex.cancelled_count() == before + 2
+
+    trio.run(main)
+
+
+def test_a_cancel_scope_around_gather_cancels_every_child():
+    async def main():
+        before = ex.cancelled_count()
+        with trio.move_on_after(0.02) as scope:
+            await ex.gather([ex.cancel_probe(10) for _ in range(10)])
+        assert scope.cancelled_caught
+        assert ex.cancelled_count() == before + 10
+
+    trio.run(main)
+
+
+def test_what_needs_an_asyncio_loop_refuses_with_the_trio_alternative():
+    async def main():
+        with pytest.raises(RuntimeError, match="runs under trio.*nursery"):
+            await away.sum_future(10)
+
+    trio.run(main)
+
+
+def test_outside_any_async_library_parking_names_both_libraries():
+    coroutine = ex.sleep(0.001, "x")
+    with pytest.raises(RuntimeError, match="await it from asyncio .* or from trio"):
+        coroutine.send(None)
+    coroutine.close()
+
+
+def test_anyio_on_the_trio_backend():
+    anyio = pytest.importorskip("anyio")
+
+    async def main():
+        results = []
+        async with anyio.create_task_group() as group:
+            for value in range(100):
+                group.start_soon(lambda v=value: _append(results, ex.threaded_ready(v)))
+        with anyio.move_on_after(0.01) as scope:
+            await ex.sleep(10, "never")
+        return sorted(results), scope.cancel_called, await ex.loop_sleep(0, "done")
+
+    assert anyio.run(main, backend="trio") == (list(range(100)), True, "done")
+
+
+async def _append(results, awaitable):
+    results.append(await awaitable)
+
+
+def test_the_same_functions_still_run_under_asyncio_after_trio():
+    import asyncio
+
+    trio.run(ex.sleep, 0.001, "trio first")
+    assert asyncio.run(ex.sleep(0.001, "asyncio")) == "asyncio"
+    assert asyncio.run(ex.loop_sleep(0.001, "loop")) == "loop"
