@@ -230,3 +230,66 @@ def test_sync(ex_counter):
 """)
     result.assert_outcomes(passed=1)
     assert fixture_log() == ["setup ex_counter", "teardown ex_counter"]
+
+
+TRIO_TESTS = """
+import contextvars, pytest, sniffio, trio
+import pyasync, pyasync_examples as ex
+
+setting = contextvars.ContextVar("setting", default="unset")
+
+@pyasync.fixture
+async def configured():
+    await trio.sleep(0)
+    setting.set("from the fixture")
+    yield "configured"
+    assert sniffio.current_async_library() == "trio"
+
+@pytest.mark.pyasync
+async def test_cpp_coroutines_run_under_trio(configured):
+    assert sniffio.current_async_library() == "trio"
+    assert configured == "configured" and setting.get() == "from the fixture"
+    assert await ex.sleep(0.001, "slept") == "slept"
+    with trio.move_on_after(0.01) as scope:
+        await ex.cancel_probe(10)
+    assert scope.cancelled_caught
+
+@pytest.mark.pyasync
+async def test_cpp_fixtures_run_under_trio(ex_counter):
+    assert await ex_counter.add(3) == 3
+
+@pytest.mark.pyasync
+async def test_a_failure_is_reported_with_the_cpp_error():
+    await ex.fail("value", "failed on purpose under trio")
+
+@pytest.mark.pyasync(timeout=0.2)
+async def test_a_timeout_cancels_the_test():
+    await ex.sleep(30, "never")
+
+@pytest.mark.pyasync(loop="asyncio")
+async def test_a_marker_picks_asyncio_back():
+    import asyncio
+    asyncio.get_running_loop()
+    assert sniffio.current_async_library() == "asyncio"
+"""
+
+
+def test_pyasync_loop_trio_runs_tests_and_fixtures_under_trio(pytester):
+    pytest.importorskip("trio")
+    result = run_plugin(pytester, "-o", "pyasync_loop=trio", test_a=TRIO_TESTS)
+    result.assert_outcomes(passed=3, failed=2)
+    result.stdout.fnmatch_lines(["*ValueError: failed on purpose under trio*",
+                                 "*test_a_timeout_cancels_the_test timed out after 0.2 s*"])
+    assert fixture_log() == ["setup ex_counter", "teardown ex_counter"]
+
+
+def test_pyasync_loop_trio_is_refused_without_trio_with_the_package_to_install(pytester, monkeypatch):
+    result = run_plugin(pytester, "-o", "pyasync_loop=trio", "-p", "no:anyio", conftest="""
+import sys
+sys.modules["trio"] = None  # as if not installed
+""", test_a="""
+def test_nothing():
+    pass
+""")
+    result.stderr.fnmatch_lines(["*pyasync_loop = 'trio' needs the trio package (Debian: python3-trio)*"])
+    assert result.ret != 0

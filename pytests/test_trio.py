@@ -16,6 +16,15 @@ from _pyasync_tests import streams as st  # noqa: E402
 from _pyasync_tests import trio as t  # noqa: E402
 
 
+async def settled(predicate, seconds=10):
+    """Whether ``predicate()`` holds within ``seconds``: a cancelled runtime timer reports (and its
+    operation is released) on a worker thread, a moment after the frame was resumed."""
+    deadline = trio.current_time() + seconds
+    while not predicate() and trio.current_time() < deadline:
+        await trio.sleep(0.001)
+    return predicate()
+
+
 def test_values_cross_whether_the_frame_completes_at_once_parks_or_sleeps():
     async def main():
         return (
@@ -70,7 +79,7 @@ def test_move_on_after_cancels_a_cpp_sleep_which_counts_runs_raii_and_has_no_sid
         assert ex.cancelled_count() == before + 1
         assert c.side_effects() == effects
         assert c.destroyed_guards() == guards + 1
-        assert rt.pending() == 0
+        assert await settled(lambda: rt.pending() == 0)
 
     trio.run(main)
 
@@ -120,7 +129,7 @@ def test_nursery_cancellation_reaches_a_thousand_concurrent_cpp_coroutines():
             await trio.sleep(0.05)
             nursery.cancel_scope.cancel()
         assert ex.cancelled_count() == before + 1000
-        assert rt.pending() == 0
+        assert await settled(lambda: rt.pending() == 0)
 
     trio.run(main)
 
@@ -138,6 +147,21 @@ def test_a_cancelled_blocking_job_is_told_to_stop_through_its_token():
     while rt.stops_seen() == before and time.monotonic() < deadline:
         time.sleep(0.001)
     assert rt.stops_seen() == before + 1
+
+
+def test_work_that_reports_after_the_run_ended_is_dropped_counted_and_released():
+    async def main():
+        with trio.move_on_after(0.01) as scope:
+            await rt.blocking_sleep(0.3)  # abandoned when cancelled: it reports after the run
+        assert scope.cancelled_caught
+
+    before = rt.completion_counts()["dropped_after_close"]
+    trio.run(main)
+    deadline = time.monotonic() + 10
+    while rt.pending() != 0 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert rt.pending() == 0
+    assert rt.completion_counts()["dropped_after_close"] == before + 1
 
 
 def test_a_cancel_scope_reaches_a_frame_running_away_on_the_runtime():

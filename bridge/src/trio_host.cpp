@@ -53,6 +53,48 @@ const trio_objects &trio() {
     return objects;
 }
 
+/// The two pieces of the bridge that must be Python, because only `async with` opens a nursery
+/// and only a task can wait for the end of a run. gather: each awaitable runs as a task of a
+/// nursery; if one fails the nursery cancels the others and raises (several errors: an
+/// exception group). close_at_run_end: a system task, cancelled when the run's main task ends,
+/// which then closes the run's completion queue (late completions of abandoned work are
+/// dropped and counted, as when an asyncio loop closes).
+constexpr const char *trio_helpers_source = R"(
+async def gather(awaitables):
+    results = [None] * len(awaitables)
+
+    async def run_one(index, awaitable):
+        results[index] = await awaitable
+
+    async with trio.open_nursery() as nursery:
+        for index, awaitable in enumerate(awaitables):
+            nursery.start_soon(run_one, index, awaitable, name=awaitable)
+    return results
+
+
+async def close_at_run_end(close):
+    try:
+        await trio.sleep_forever()
+    finally:
+        close()
+)";
+
+/// A function of the helpers above (borrowed), compiled on first use and kept for the process.
+PyObject *trio_helper(const char *name) {
+    static PyObject *helpers = [] {
+        py::dict scope;
+        scope["trio"] = py::module_::import("trio");
+        scope["__name__"] = "pyasync._trio_helpers";
+        py::object done = py::reinterpret_steal<py::object>(
+            PyRun_String(trio_helpers_source, Py_file_input, scope.ptr(), scope.ptr()));
+        if (!done) {
+            throw py::error_already_set();
+        }
+        return scope.release().ptr();
+    }();
+    return PyDict_GetItemString(helpers, name);
+}
+
 /// Ends the run's completion queue when trio drops the run's RunVars (the run is over).
 void close_run_queue(PyObject *capsule) {
     auto *queue = static_cast<std::shared_ptr<completion_queue> *>(PyCapsule_GetPointer(capsule, nullptr));
@@ -80,6 +122,16 @@ std::shared_ptr<completion_queue> run_queue() {
         }
         held = py::reinterpret_steal<py::object>(capsule);
         var.attr("set")(held);
+        // Closed when the run ends; the capsule closes it too if the run never got that far.
+        std::weak_ptr<completion_queue> weak = *queue;
+        py::cpp_function close([weak] {
+            if (auto alive = weak.lock()) {
+                alive->close_for_loop();
+            }
+        });
+        py::module_::import("trio.lowlevel")
+            .attr("spawn_system_task")(py::reinterpret_borrow<py::object>(trio_helper("close_at_run_end")), close,
+                                       py::arg("name") = "pyasync: close the completion queue at the end of the run");
     }
     return *static_cast<std::shared_ptr<completion_queue> *>(PyCapsule_GetPointer(held.ptr(), nullptr));
 }
@@ -209,49 +261,13 @@ PyObject *new_trio_sleep(double seconds) noexcept {
     }
 }
 
-namespace {
-
-/// gather under trio: trio's structured concurrency is a nursery, which only `async with` opens,
-/// so this one piece of the bridge is Python. Each awaitable runs as a task of the nursery; if
-/// one fails the nursery cancels the others and raises (several errors: an exception group).
-constexpr const char *trio_gather_source = R"(
-async def gather(awaitables):
-    results = [None] * len(awaitables)
-
-    async def run_one(index, awaitable):
-        results[index] = await awaitable
-
-    async with trio.open_nursery() as nursery:
-        for index, awaitable in enumerate(awaitables):
-            nursery.start_soon(run_one, index, awaitable, name=awaitable)
-    return results
-)";
-
-/// The helper above, compiled the first time gather runs under trio (kept for the process).
-PyObject *trio_gather_function() {
-    static PyObject *gather = [] {
-        py::dict scope;
-        scope["trio"] = py::module_::import("trio");
-        scope["__name__"] = "pyasync._trio_gather";
-        py::object done = py::reinterpret_steal<py::object>(
-            PyRun_String(trio_gather_source, Py_file_input, scope.ptr(), scope.ptr()));
-        if (!done) {
-            throw py::error_already_set();
-        }
-        return scope["gather"].cast<py::object>().release().ptr();
-    }();
-    return gather;
-}
-
-} // namespace
-
 PyObject *new_trio_gather(const std::vector<py::object> &awaitables) noexcept {
     try {
         py::list items(awaitables.size());
         for (std::size_t index = 0; index < awaitables.size(); ++index) {
             items[index] = awaitables[index];
         }
-        return PyObject_CallOneArg(trio_gather_function(), items.ptr());
+        return PyObject_CallOneArg(trio_helper("gather"), items.ptr());
     } catch (py::error_already_set &error) {
         error.restore();
         return nullptr;

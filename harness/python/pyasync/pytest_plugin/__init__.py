@@ -37,7 +37,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "pyasync(loop=None, loop_scope=None, timeout=None): run this async test on pyasync's loop "
-        "(loop: asyncio, uvloop or module:callable; loop_scope: function ... session; timeout: seconds)")
+        "(loop: asyncio, uvloop, trio or module:callable; loop_scope: function ... session; timeout: seconds)")
     state = PluginState(_settings.read_settings(config))
     config.stash[STATE] = state
     _async_fixtures.activate(state)

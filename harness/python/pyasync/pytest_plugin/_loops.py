@@ -1,6 +1,7 @@
 """The loops tests and async fixtures run on, and the contexts they run in.
 
-One live loop per loop name (``asyncio``, ``uvloop``, ...), shared by every test and async fixture
+One live loop per loop name (``asyncio``, ``uvloop``, ...; ``trio`` is one ``trio.run`` per phase
+instead, see ``_trio_runs``), shared by every test and async fixture
 that uses that name. A loop is lease-counted: each async fixture holds a lease from its set-up to
 its tear-down, each test for its call, and the node of the configured loop scope (the session, by
 default) from its first test to its end. The loop closes when the last lease goes, with
@@ -21,6 +22,7 @@ from typing import Any, Coroutine, Dict, List, Optional
 import pytest
 
 from pyasync.pytest_plugin._settings import LoopChoice
+from pyasync.pytest_plugin._trio_runs import TRIO, TrioRuns
 
 
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
@@ -129,7 +131,8 @@ class LoopPool:
     def acquire(self, choice: LoopChoice) -> SharedLoop:
         shared = self.live.get(choice.name)
         if shared is None:
-            shared = self.live[choice.name] = SharedLoop(self, choice)
+            kind = TrioRuns if choice.name == TRIO else SharedLoop
+            shared = self.live[choice.name] = kind(self, choice)
         return shared.acquire()
 
     def forget(self, shared: SharedLoop) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from pyasync.pytest_plugin._loops import SharedLoop, context_of, scope_node
 from pyasync.pytest_plugin._state import PluginState
+from pyasync.pytest_plugin._trio_runs import TrioRuns, timed as trio_timed
 
 
 class TestTimeout(Exception):
@@ -78,9 +79,13 @@ def run_test(state: PluginState, item: pytest.Function) -> None:
         _check_fixture_loops(state, item, shared)
         arguments = {name: item.funcargs[name] for name in item._fixtureinfo.argnames}  # type: ignore[attr-defined]
         context = context_of(item)
-        strict = state.settings.strict_tasks
+        strict = state.settings.strict_tasks and shared.loop is not None  # trio's nurseries leave no task
         before = set(asyncio.all_tasks(shared.loop)) if strict else set()
-        shared.run(_timed(item.obj(**arguments), chosen.timeout, item.nodeid), context)
+        body = item.obj(**arguments)
+        if isinstance(shared, TrioRuns) and chosen.timeout is not None:
+            shared.run(trio_timed(body, chosen.timeout, item.nodeid, TestTimeout), context)
+        else:
+            shared.run(_timed(body, chosen.timeout, item.nodeid), context)
         leftover = [task for task in asyncio.all_tasks(shared.loop) if task not in before] if strict else []
         if leftover:
             shared.run(_settle(leftover), context)

@@ -3,6 +3,7 @@ and the ``pyasync`` marker's per-test overrides."""
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from typing import Callable, Optional, Tuple
 
 import asyncio
@@ -53,8 +54,8 @@ def add_options(parser: pytest.Parser) -> None:
 
     option("pyasync_mode", "strict (default): only tests marked @pytest.mark.pyasync and fixtures declared with "
            "@pyasync.fixture; auto: every async def test and fixture", default="strict")
-    option("pyasync_loop", "the loop tests and async fixtures run on: asyncio (default), uvloop or "
-           "module:callable (a loop factory)", default="asyncio")
+    option("pyasync_loop", "the loop tests and async fixtures run on: asyncio (default), uvloop, trio (one "
+           "trio.run per phase) or module:callable (a loop factory)", default="asyncio")
     option("pyasync_loop_scope", "the narrowest lifetime of a loop: function, class, module, package or session "
            "(default); a loop also lives as long as any async fixture set up on it", default="session")
     option("pyasync_timeout", "seconds a test may run before its task is cancelled and it fails (default: no limit)",
@@ -90,12 +91,23 @@ def choose(name: str, value: str, valid: Tuple[str, ...], where: str) -> str:
     return value
 
 
+def _not_a_loop() -> asyncio.AbstractEventLoop:
+    raise RuntimeError("pyasync: trio has no asyncio loop; its tests run under trio.run")
+
+
 def resolve_loop(spec: str, where: str) -> LoopChoice:
     """The loop ``spec`` names, or a UsageError saying what is accepted."""
     import pyasync
 
     if not isinstance(spec, str) or not spec:
-        raise pytest.UsageError(f"pyasync: {where} must be asyncio, uvloop or module:callable; got {spec!r}")
+        raise pytest.UsageError(f"pyasync: {where} must be asyncio, uvloop, trio or module:callable; got {spec!r}")
+    if spec == "trio":
+        try:
+            importlib.import_module("trio")
+        except ImportError as error:
+            raise pytest.UsageError(f"pyasync: {where} = 'trio' needs the trio package (Debian: python3-trio): "
+                                    f"{error}") from None
+        return LoopChoice(spec, _not_a_loop)
     try:
         factory = pyasync.loop_factory(spec)
     except (ValueError, ImportError, AttributeError, TypeError) as error:
