@@ -114,7 +114,7 @@ std::shared_ptr<completion_queue> completion_queue::of(PyObject *loop) {
     return queue;
 }
 
-std::shared_ptr<completion_queue> completion_queue::for_trio(PyObject *token) {
+std::shared_ptr<completion_queue> completion_queue::for_trio() {
     auto queue = std::make_shared<completion_queue>(nullptr);
     std::weak_ptr<completion_queue> weak = queue;
     queue->drain_callable_ = py::cpp_function([weak] {
@@ -124,7 +124,12 @@ std::shared_ptr<completion_queue> completion_queue::for_trio(PyObject *token) {
                              })
                                  .release()
                                  .ptr();
-    queue->trio_token_ = Py_NewRef(token);
+    queue->eventfd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (queue->eventfd_ < 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        throw py::error_already_set();
+    }
+    queue->uses_reader_ = true;
     return queue;
 }
 
@@ -156,15 +161,11 @@ void completion_queue::wake() noexcept {
         return; // the interpreter is going away: close() will discard what is queued
     }
     PyGILState_STATE gil = PyGILState_Ensure();
-    // drain_callable_ and trio_token_ are read here and cleared by close() under the GIL.
-    PyObject *target = trio_token_ != nullptr ? trio_token_ : loop_;
-    const char *method = trio_token_ != nullptr ? "run_sync_soon" : "call_soon_threadsafe";
-    PyObject *handle = drain_callable_ != nullptr && target != nullptr
-                           ? PyObject_CallMethod(target, method, "O", drain_callable_)
+    PyObject *handle = drain_callable_ != nullptr && loop_ != nullptr // both cleared under the GIL
+                           ? PyObject_CallMethod(loop_, "call_soon_threadsafe", "O", drain_callable_)
                            : nullptr;
     if (handle == nullptr) {
-        // The loop is closed (the trio run is over): the close that follows counts the drops.
-        PyErr_Clear();
+        PyErr_Clear(); // the loop is closed: its finalizer closes this queue and counts the drops
     }
     Py_XDECREF(handle);
     PyGILState_Release(gil);
@@ -231,7 +232,6 @@ void completion_queue::close() noexcept {
         discard_all(queued);
     }
     Py_CLEAR(drain_callable_);
-    Py_CLEAR(trio_token_);
 }
 
 completion_queue::~completion_queue() {

@@ -14,14 +14,17 @@ bool driver::find_host() {
     if (loop_ != nullptr || trio_ != nullptr) {
         return true;
     }
-    loop_ = PyObject_CallNoArgs(state().get_running_loop);
-    if (loop_ != nullptr) {
-        return true;
-    }
-    if (!PyErr_ExceptionMatches(PyExc_RuntimeError)) {
+    // The variant that returns None: under trio, an exception made and cleared at every first
+    // park would cost more than the rest of the detection.
+    PyObject *running = PyObject_CallNoArgs(state().running_loop_or_none);
+    if (running == nullptr) {
         return false;
     }
-    PyErr_Clear();
+    if (running != Py_None) {
+        loop_ = running;
+        return true;
+    }
+    Py_DECREF(running);
     const int trio = running_under_trio();
     if (trio > 0) {
         trio_ = make_trio_parking(*this);

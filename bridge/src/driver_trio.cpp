@@ -52,8 +52,11 @@ bool driver::trio_send_is_ours(PyObject *value) {
         return false; // only trio, resuming the task we rescheduled, may resume a parked frame
     }
     trio_->rescheduled = false;
-    // trio sends the outcome the task was rescheduled with: ours is always Value(None), but a
-    // foreign one (an Error) is delivered to the frame rather than lost.
+    // trio sends the outcome the task was rescheduled with: ours is always a Value, read without
+    // a call; a foreign one (an Error) is delivered to the frame rather than lost.
+    if (is_trio_value(value)) {
+        return true;
+    }
     PyObject *unwrapped = PyObject_CallMethod(value, "unwrap", nullptr);
     if (unwrapped == nullptr) {
         Py_XSETREF(parked_->error, fetch_exception());

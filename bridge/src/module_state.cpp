@@ -36,6 +36,7 @@ module_state make_state() {
     module_state s{};
     s.cancelled_error = import_attr("asyncio", "CancelledError");
     s.get_running_loop = import_attr("asyncio", "get_running_loop");
+    s.running_loop_or_none = import_attr("asyncio.events", "_get_running_loop");
     s.set_result_unless_cancelled = import_attr("asyncio.futures", "_set_result_unless_cancelled");
     s.is_coroutine_marker = import_attr("asyncio.coroutines", "_is_coroutine");
     if (register_bridge("this process's first use of pyasync") == nullptr) {

@@ -18,10 +18,10 @@ struct trio_objects {
     PyObject *current_task;          ///< trio.lowlevel.current_task
     PyObject *reschedule;            ///< trio.lowlevel.reschedule
     PyObject *wait_task_rescheduled; ///< trio.lowlevel.wait_task_rescheduled
-    PyObject *current_trio_token;    ///< trio.lowlevel.current_trio_token
     PyObject *abort_failed;          ///< trio.lowlevel.Abort.FAILED
     PyObject *abort_succeeded;       ///< trio.lowlevel.Abort.SUCCEEDED
     PyObject *sleep;                 ///< trio.sleep
+    PyObject *value_type;            ///< outcome.Value
     PyObject *queue_var;             ///< a trio.lowlevel.RunVar holding the run's completion queue
 };
 
@@ -39,10 +39,10 @@ trio_objects make_trio_objects() {
     objects.current_task = keep(lowlevel.attr("current_task"));
     objects.reschedule = keep(lowlevel.attr("reschedule"));
     objects.wait_task_rescheduled = keep(lowlevel.attr("wait_task_rescheduled"));
-    objects.current_trio_token = keep(lowlevel.attr("current_trio_token"));
     objects.abort_failed = keep(lowlevel.attr("Abort").attr("FAILED"));
     objects.abort_succeeded = keep(lowlevel.attr("Abort").attr("SUCCEEDED"));
     objects.sleep = keep(trio.attr("sleep"));
+    objects.value_type = keep(py::module_::import("outcome").attr("Value"));
     objects.queue_var = keep(lowlevel.attr("RunVar")("pyasync completion queue"));
     return objects;
 }
@@ -54,11 +54,12 @@ const trio_objects &trio() {
 }
 
 /// The two pieces of the bridge that must be Python, because only `async with` opens a nursery
-/// and only a task can wait for the end of a run. gather: each awaitable runs as a task of a
+/// and only a task can wait on a file descriptor. gather: each awaitable runs as a task of a
 /// nursery; if one fails the nursery cancels the others and raises (several errors: an
-/// exception group). close_at_run_end: a system task, cancelled when the run's main task ends,
-/// which then closes the run's completion queue (late completions of abandoned work are
-/// dropped and counted, as when an asyncio loop closes).
+/// exception group). drain_completions: a system task of the run that drains the completion
+/// queue each time its eventfd is readable (runtime threads write it without the GIL), and
+/// closes the queue when trio cancels it at the end of the run (late completions of abandoned
+/// work are then dropped and counted, as when an asyncio loop closes).
 constexpr const char *trio_helpers_source = R"(
 async def gather(awaitables):
     results = [None] * len(awaitables)
@@ -72,9 +73,11 @@ async def gather(awaitables):
     return results
 
 
-async def close_at_run_end(close):
+async def drain_completions(fd, drain, close):
     try:
-        await trio.sleep_forever()
+        while True:
+            await trio.lowlevel.wait_readable(fd)
+            drain()
     finally:
         close()
 )";
@@ -110,11 +113,7 @@ std::shared_ptr<completion_queue> run_queue() {
     py::object var = py::reinterpret_borrow<py::object>(objects.queue_var);
     py::object held = var.attr("get")(py::none());
     if (held.is_none()) {
-        py::object token = py::reinterpret_steal<py::object>(PyObject_CallNoArgs(objects.current_trio_token));
-        if (!token) {
-            throw py::error_already_set();
-        }
-        auto *queue = new std::shared_ptr<completion_queue>(completion_queue::for_trio(token.ptr()));
+        auto *queue = new std::shared_ptr<completion_queue>(completion_queue::for_trio());
         PyObject *capsule = PyCapsule_New(queue, nullptr, &close_run_queue);
         if (capsule == nullptr) {
             delete queue;
@@ -122,7 +121,7 @@ std::shared_ptr<completion_queue> run_queue() {
         }
         held = py::reinterpret_steal<py::object>(capsule);
         var.attr("set")(held);
-        // Closed when the run ends; the capsule closes it too if the run never got that far.
+        // The capsule closes the queue too, should the run end before its drain task started.
         std::weak_ptr<completion_queue> weak = *queue;
         py::cpp_function close([weak] {
             if (auto alive = weak.lock()) {
@@ -130,17 +129,18 @@ std::shared_ptr<completion_queue> run_queue() {
             }
         });
         py::module_::import("trio.lowlevel")
-            .attr("spawn_system_task")(py::reinterpret_borrow<py::object>(trio_helper("close_at_run_end")), close,
-                                       py::arg("name") = "pyasync: close the completion queue at the end of the run");
+            .attr("spawn_system_task")(py::reinterpret_borrow<py::object>(trio_helper("drain_completions")),
+                                       (*queue)->wake_fd(),
+                                       py::reinterpret_borrow<py::object>((*queue)->drain_callable()), close,
+                                       py::arg("name") = "pyasync: the runtime's completions for this trio run");
     }
     return *static_cast<std::shared_ptr<completion_queue> *>(PyCapsule_GetPointer(held.ptr(), nullptr));
 }
 
 /// The message `wait_task_rescheduled(abort)` yields to block its task: run the coroutine to its
 /// one yield, keep what it yielded, close it. The same message serves every park of a driver.
-py::object blocking_trap(py::handle abort) {
-    py::object waiter =
-        py::reinterpret_steal<py::object>(PyObject_CallOneArg(trio().wait_task_rescheduled, abort.ptr()));
+py::object blocking_trap(PyObject *abort) {
+    py::object waiter = py::reinterpret_steal<py::object>(PyObject_CallOneArg(trio().wait_task_rescheduled, abort));
     if (!waiter) {
         throw py::error_already_set();
     }
@@ -169,35 +169,125 @@ trio_parking::~trio_parking() {
     Py_XDECREF(trap);
 }
 
+namespace {
+
+/// sniffio's state, looked up once sniffio is imported: its context variable, and (sniffio 1.3
+/// and later) the thread-local it reads first. Kept for the process.
+struct sniffio_state {
+    PyObject *library_variable = nullptr; ///< sniffio.current_async_library_cvar
+    PyObject *per_thread = nullptr;       ///< sniffio.thread_local, or nullptr on older sniffio
+};
+
+/// nullptr (no error) while sniffio has not been imported.
+const sniffio_state *sniffio() {
+    static sniffio_state found;
+    if (found.library_variable == nullptr) {
+        static PyObject *name = PyUnicode_InternFromString("sniffio");
+        PyObject *module = name != nullptr ? PyImport_GetModule(name) : nullptr;
+        if (module == nullptr) {
+            return nullptr;
+        }
+        found.library_variable = PyObject_GetAttrString(module, "current_async_library_cvar");
+        found.per_thread = PyObject_GetAttrString(module, "thread_local");
+        Py_DECREF(module);
+        PyErr_Clear(); // an old sniffio has no thread_local
+    }
+    return found.library_variable != nullptr ? &found : nullptr;
+}
+
+bool names_trio(PyObject *library) {
+    return library != nullptr && PyUnicode_Check(library) != 0 &&
+           PyUnicode_CompareWithASCIIString(library, "trio") == 0;
+}
+
+} // namespace
+
 int running_under_trio() {
-    PyObject *sniffio = PyImport_GetModule(py::str("sniffio").ptr());
-    if (sniffio == nullptr) {
+    // sniffio's answer without its function call and the exception it raises when no library
+    // runs: its thread-local first, then its context variable (which trio sets in its tasks).
+    const sniffio_state *sniffed = sniffio();
+    if (sniffed == nullptr) {
         return PyErr_Occurred() != nullptr ? -1 : 0; // never imported: neither trio nor anyio runs
     }
-    PyObject *library = PyObject_CallMethod(sniffio, "current_async_library", nullptr);
-    Py_DECREF(sniffio);
-    if (library == nullptr) {
-        PyErr_Clear(); // AsyncLibraryNotFoundError: no async library runs here
-        return 0;
+    if (sniffed->per_thread != nullptr) {
+        PyObject *name = nullptr;
+        static PyObject *name_attribute = PyUnicode_InternFromString("name");
+        if (name_attribute == nullptr || python::lookup_optional_attr(sniffed->per_thread, name_attribute, &name) < 0) {
+            return -1;
+        }
+        const bool set = name != nullptr && name != Py_None;
+        const bool trio = names_trio(name);
+        Py_XDECREF(name);
+        if (set) {
+            return trio ? 1 : 0;
+        }
     }
-    const int is_trio = PyUnicode_Check(library) != 0 && PyUnicode_CompareWithASCIIString(library, "trio") == 0;
-    Py_DECREF(library);
-    return is_trio;
+    PyObject *library = nullptr;
+    if (PyContextVar_Get(sniffed->library_variable, Py_None, &library) < 0) {
+        return -1;
+    }
+    const bool trio = names_trio(library);
+    Py_XDECREF(library);
+    return trio ? 1 : 0;
 }
+
+namespace {
+
+/// The abort function's `self`: which driver it aborts, cleared when the driver goes.
+using abort_target = std::shared_ptr<driver *>;
+
+void delete_abort_target(PyObject *capsule) {
+    delete static_cast<abort_target *>(PyCapsule_GetPointer(capsule, nullptr));
+}
+
+/// trio calls it with `raise_cancel` when a cancel scope fires while the task is blocked on us.
+PyObject *abort_parked_driver(PyObject *capsule, PyObject *raise_cancel) {
+    auto *target = static_cast<abort_target *>(PyCapsule_GetPointer(capsule, nullptr));
+    if (target == nullptr) {
+        return nullptr;
+    }
+    if (driver *parked = **target) {
+        return parked->abort_for_trio(raise_cancel);
+    }
+    return Py_NewRef(abort_succeeded()); // the driver is gone: trio may deliver the cancellation
+}
+
+PyMethodDef abort_definition = {"pyasync_abort", abort_parked_driver, METH_O,
+                                PyDoc_STR("Aborts the park of a pyasync C++ coroutine (trio's abort_fn).")};
+
+/// The trap for `abort`: the first is taken from wait_task_rescheduled (public API), and its type
+/// then makes the others directly (one call instead of a coroutine run and closed).
+PyObject *new_trap(PyObject *abort) {
+    static PyObject *trap_type = nullptr;
+    if (trap_type != nullptr) {
+        return PyObject_CallOneArg(trap_type, abort);
+    }
+    py::object trap = blocking_trap(abort);
+    trap_type = Py_NewRef(reinterpret_cast<PyObject *>(Py_TYPE(trap.ptr())));
+    return trap.release().ptr();
+}
+
+} // namespace
 
 trio_parking *make_trio_parking(driver &owner) {
     try {
         const trio_objects &objects = trio();
         auto parking = std::make_unique<trio_parking>();
-        parking->abort_target = std::make_shared<driver *>(&owner);
-        py::cpp_function abort([target = parking->abort_target](py::handle raise_cancel) -> py::object {
-            if (driver *parked = *target) {
-                return py::reinterpret_steal<py::object>(parked->abort_for_trio(raise_cancel.ptr()));
-            }
-            // The driver is gone: nothing of ours waits, trio may deliver the cancellation.
-            return py::reinterpret_borrow<py::object>(abort_succeeded());
-        });
-        parking->trap = blocking_trap(abort).release().ptr();
+        auto *target = new abort_target(std::make_shared<driver *>(&owner));
+        parking->abort_target = *target;
+        py::object capsule = py::reinterpret_steal<py::object>(PyCapsule_New(target, nullptr, &delete_abort_target));
+        if (!capsule) {
+            delete target;
+            throw py::error_already_set();
+        }
+        py::object abort = py::reinterpret_steal<py::object>(PyCFunction_New(&abort_definition, capsule.ptr()));
+        if (!abort) {
+            throw py::error_already_set();
+        }
+        parking->trap = new_trap(abort.ptr());
+        if (parking->trap == nullptr) {
+            throw py::error_already_set();
+        }
         parking->task = PyObject_CallNoArgs(objects.current_task);
         if (parking->task == nullptr) {
             throw py::error_already_set();
@@ -230,6 +320,10 @@ PyObject *abort_failed() noexcept {
 
 PyObject *abort_succeeded() noexcept {
     return trio().abort_succeeded;
+}
+
+bool is_trio_value(PyObject *sent) noexcept {
+    return reinterpret_cast<PyObject *>(Py_TYPE(sent)) == trio().value_type;
 }
 
 PyObject *trio_cancelled_type() noexcept {

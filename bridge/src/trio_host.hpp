@@ -48,6 +48,9 @@ void reschedule_trio_task(trio_parking &parking) noexcept;
 PyObject *abort_failed() noexcept;
 PyObject *abort_succeeded() noexcept;
 
+/// True for an `outcome.Value` (what `trio.lowlevel.reschedule` sends by default).
+bool is_trio_value(PyObject *sent) noexcept;
+
 /// `trio.Cancelled` (borrowed) once trio is imported, else nullptr. No error is set.
 PyObject *trio_cancelled_type() noexcept;
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command: build the release preset and run the benchmarks: the await benchmark
-# (bench_await.py), the runtime benchmark (bench_runtime.py), the harness benchmark
-# (bench_harness.py, with GoogleTest as its floor), the pytest plugin benchmark (bench_plugin.py),
+# (bench_await.py), the runtime benchmark (bench_runtime.py), pyasync under trio (bench_trio.py),
+# the harness benchmark (bench_harness.py, with GoogleTest as its floor), the pytest plugin
+# benchmark (bench_plugin.py),
 # C++ cases run through pytest (bench_cpp_cases.py) and the Boost.Test adapter (bench_boost.py).
 # Extra args go to the first.
 set -euo pipefail
@@ -18,6 +19,7 @@ cmake --build --preset release --target pyasync_examples pyasync_core pyasync_pa
 python="$(grep -m1 '^Python3_EXECUTABLE:' build/release/CMakeCache.txt | cut -d= -f2)"
 PYTHONPATH=build/release/python "$python" tools/bench/bench_await.py "$@"
 PYTHONPATH=build/release/python "$python" tools/bench/bench_runtime.py
+PYTHONPATH=build/release/python "$python" tools/bench/bench_trio.py
 "$python" tools/bench/bench_harness.py build/release/tools/bench/bench_harness_cases \
   --gtest-floor build/release/tools/bench/bench_gtest_floor
 PYTHONPATH=build/release/python "$python" tools/bench/bench_plugin.py

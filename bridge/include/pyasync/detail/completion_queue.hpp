@@ -3,9 +3,9 @@
 /// The cross-thread completion queue of one event loop (internal).
 ///
 /// Any thread pushes without the GIL; the loop is woken only when the queue goes from empty to
-/// non-empty (an eventfd the loop watches with `add_reader`, or, for loops without it, one
-/// `call_soon_threadsafe` per batch; under trio, one `TrioToken.run_sync_soon` per batch). The
-/// loop thread drains the whole batch with the GIL held.
+/// non-empty (an eventfd the loop watches with `add_reader`, or that a system task of a trio
+/// run waits on with `trio.lowlevel.wait_readable`; for loops without readers, one
+/// `call_soon_threadsafe` per batch). The loop thread drains the whole batch with the GIL held.
 
 #include <pyasync/config.hpp>
 
@@ -39,10 +39,13 @@ public:
     /// `py::error_already_set` when the loop cannot be watched.
     PYASYNC_API static std::shared_ptr<completion_queue> of(PyObject *loop);
 
-    /// The queue of one trio run, woken by `token.run_sync_soon` (trio has no loop object to key
-    /// a registry on): the caller keeps it for the run and calls `close_for_loop` when the run
-    /// ends. Loop thread, GIL held.
-    PYASYNC_API static std::shared_ptr<completion_queue> for_trio(PyObject *token);
+    /// The queue of one trio run (trio has no loop object to key a registry on): the caller
+    /// keeps it for the run, has a task of the run call `drain_callable()` whenever `wake_fd()`
+    /// is readable, and calls `close_for_loop` when the run ends. Loop thread, GIL held.
+    PYASYNC_API static std::shared_ptr<completion_queue> for_trio();
+    /// The eventfd a trio run watches (trio_host.cpp), and the callable that drains (borrowed).
+    [[nodiscard]] int wake_fd() const noexcept { return eventfd_; }
+    [[nodiscard]] PyObject *drain_callable() const noexcept { return drain_callable_; }
 
     /// Any thread, no GIL. After the loop closed, `item` is discarded here and counted.
     PYASYNC_API void push(completion *item) noexcept;
@@ -74,8 +77,7 @@ private:
     std::atomic<completion *> head_{nullptr};
     int eventfd_ = -1;
     PyObject *loop_ = nullptr;           ///< borrowed: the loop's finalizer closes us first
-    PyObject *drain_callable_ = nullptr; ///< for call_soon_threadsafe or run_sync_soon; owned
-    PyObject *trio_token_ = nullptr;     ///< owned, for a trio run's queue; cleared at close
+    PyObject *drain_callable_ = nullptr; ///< for call_soon_threadsafe, or a trio run's task; owned
     bool uses_reader_ = false;
     PyObject *loop_watch_ = nullptr;      ///< owned weakref whose callback retires us when the loop dies
     std::unordered_set<driver *> rooted_; ///< GIL held

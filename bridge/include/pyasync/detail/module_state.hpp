@@ -10,6 +10,7 @@ namespace detail {
 struct module_state {
     PyObject *cancelled_error;             ///< asyncio.CancelledError
     PyObject *get_running_loop;            ///< asyncio.get_running_loop (the C function)
+    PyObject *running_loop_or_none;        ///< asyncio.events._get_running_loop (None, not an error)
     PyObject *set_result_unless_cancelled; ///< asyncio.futures._set_result_unless_cancelled
     PyObject *is_coroutine_marker;         ///< asyncio.coroutines._is_coroutine
     PyObject *cpp_error;                   ///< pyasync.CppError

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""pyasync under trio, with ratios against baselines measured in the same run (issue 17).
+
+Rows: the trio floor `await f(x)` for `async def f(x): return x` under trio.run; `await
+pyasync_examples.ready(x)` (a C++ coroutine that completes at once: no trio trap); a trio
+checkpoint (`trio.sleep(0)`) for scale; then N concurrent runtime completions (C++ work on a
+runtime worker waking its trio task, `threaded_ready`) against `trio.to_thread.run_sync` doing
+the same work (returning its argument from a thread), each N tasks in one nursery.
+Method: the await rows as bench_await.py (N sequential awaits, one warm-up pass, median of
+REPEATS passes round-robin, gc.collect() before each); the completion rows median of
+COMPLETION_REPEATS runs each. --json writes the table as JSON as well.
+"""
+import argparse
+import gc
+import json
+import statistics
+import sys
+import time
+
+import trio
+
+import pyasync_examples as ex
+
+
+async def f(x):
+    return x
+
+
+def make_await_cases(n):
+    async def floor():
+        for i in range(n):
+            await f(i)
+
+    async def cpp_ready():
+        ready = ex.ready
+        for i in range(n):
+            await ready(i)
+
+    async def checkpoint():
+        for _ in range(n):
+            await trio.sleep(0)
+
+    return {"trio floor: await f(x)": floor, "await ready(x) [pyasync::def]": cpp_ready,
+            "await trio.sleep(0)": checkpoint}
+
+
+async def measure_awaits(n, repeats):
+    cases = make_await_cases(n)
+    samples = {name: [] for name in cases}
+    for round_ in range(repeats + 1):
+        for name, case in cases.items():
+            gc.collect()
+            start = time.perf_counter_ns()
+            await case()
+            if round_ > 0:
+                samples[name].append((time.perf_counter_ns() - start) / n)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def identity(value):
+    return value
+
+
+async def completions(kind, n):
+    """Seconds for n concurrent tasks each waiting for work done on another thread."""
+    results = [None] * n
+
+    async def runtime_completion(index):
+        results[index] = await ex.threaded_ready(index)
+
+    async def to_thread(index):
+        results[index] = await trio.to_thread.run_sync(identity, index)
+
+    one = runtime_completion if kind == "pyasync" else to_thread
+    gc.collect()
+    start = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        for index in range(n):
+            nursery.start_soon(one, index)
+    elapsed = time.perf_counter() - start
+    assert results == list(range(n)), f"{kind}: wrong results"
+    return elapsed
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("-n", type=int, default=200_000, help="awaits per await case and pass")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--completions", type=int, default=100_000, help="concurrent completions per run")
+    parser.add_argument("--completion-repeats", type=int, default=3)
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+    awaits = trio.run(measure_awaits, args.n, args.repeats)
+    runs = {"pyasync runtime completions": [], "trio.to_thread.run_sync": []}
+    for _ in range(args.completion_repeats):
+        runs["pyasync runtime completions"].append(trio.run(completions, "pyasync", args.completions))
+        runs["trio.to_thread.run_sync"].append(trio.run(completions, "to_thread", args.completions))
+    seconds = {name: statistics.median(values) for name, values in runs.items()}
+    floor = awaits["trio floor: await f(x)"]
+    print(f"pyasync trio benchmark: Python {sys.version.split()[0]}, trio {trio.__version__}, N={args.n}, "
+          f"median of {args.repeats}")
+    print(f"{'case':40} {'ns/await':>10} {'x floor':>9}")
+    for name, ns in awaits.items():
+        print(f"{name:40} {ns:10.1f} {ns / floor:9.2f}")
+    print(f"{args.completions} concurrent completions, median of {args.completion_repeats}:")
+    print(f"{'case':40} {'s':>10} {'us each':>9}")
+    for name, value in seconds.items():
+        print(f"{name:40} {value:10.3f} {value / args.completions * 1e6:9.2f}")
+    speedup = seconds["trio.to_thread.run_sync"] / seconds["pyasync runtime completions"]
+    print(f"{'to_thread / pyasync (x faster)':40} {'':10} {speedup:9.1f}")
+    print("goals: ready <= 1.0x the trio floor; runtime completions >= 10x faster than trio.to_thread")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"n": args.n, "ns_per_await": awaits, "completions": args.completions,
+                       "completion_seconds": seconds,
+                       "ratio_ready_to_trio_floor": awaits["await ready(x) [pyasync::def]"] / floor,
+                       "completions_speedup_over_to_thread": speedup}, out, indent=2)
+
+
+if __name__ == "__main__":
+    main()
