@@ -53,16 +53,7 @@ bool gather_awaiter::start(driver &d, std::coroutine_handle<> awaiting) {
         throw python_error();
     }
     if (under_trio > 0) {
-        PyObject *nursery = new_trio_gather(awaitables_);
-        if (nursery == nullptr) {
-            throw python_error();
-        }
-        python_awaiter<py::object> &inner = trio_nursery_.emplace(&d, nursery, true);
-        if (inner.await_ready()) {
-            return false;
-        }
-        inner.await_suspend(awaiting);
-        return true;
+        return start_trio_wait(trio_nursery_, d, new_trio_gather(awaitables_), awaiting);
     }
     PyObject *future = d.suspension_future();
     if (future == nullptr) {
@@ -110,7 +101,7 @@ void gather_awaiter::cancel_children(parked_operation *self) noexcept {
 
 std::vector<py::object> gather_awaiter::await_resume() {
     if (trio_nursery_) {
-        py::list results = trio_nursery_->await_resume();
+        py::list results = trio_nursery_->awaiter.await_resume();
         std::vector<py::object> values;
         values.reserve(results.size());
         for (py::handle item : results) {

@@ -15,16 +15,7 @@ bool sleep_awaiter::start(driver &d, std::coroutine_handle<> awaiting) {
     }
     if (under_trio > 0) {
         // trio.sleep refuses a negative delay; asyncio's rule (it yields once) is kept.
-        PyObject *sleeper = new_trio_sleep(seconds > 0 ? seconds : 0.0);
-        if (sleeper == nullptr) {
-            throw python_error();
-        }
-        python_awaiter<void> &inner = trio_sleep_.emplace(&d, sleeper, true);
-        if (inner.await_ready()) {
-            return false;
-        }
-        inner.await_suspend(awaiting);
-        return true;
+        return start_trio_wait(trio_sleep_, d, new_trio_sleep(seconds > 0 ? seconds : 0.0), awaiting);
     }
     PyObject *future = d.suspension_future();
     if (future == nullptr) {
@@ -59,7 +50,7 @@ void sleep_awaiter::cancel_timer(parked_operation *self) noexcept {
 
 void sleep_awaiter::await_resume() {
     if (trio_sleep_) {
-        trio_sleep_->await_resume();
+        trio_sleep_->awaiter.await_resume();
         return;
     }
     Py_CLEAR(timer_);

@@ -322,6 +322,22 @@ PyObject *abort_succeeded() noexcept {
     return trio().abort_succeeded;
 }
 
+void trio_wait_deleter::operator()(trio_wait *wait) const noexcept {
+    delete wait;
+}
+
+bool start_trio_wait(trio_wait_pointer &slot, driver &owner, PyObject *awaitable, std::coroutine_handle<> waiter) {
+    if (awaitable == nullptr) {
+        throw python_error();
+    }
+    slot.reset(new trio_wait(owner, awaitable));
+    if (slot->awaiter.await_ready()) {
+        return false;
+    }
+    slot->awaiter.await_suspend(waiter);
+    return true;
+}
+
 bool is_trio_value(PyObject *sent) noexcept {
     return reinterpret_cast<PyObject *>(Py_TYPE(sent)) == trio().value_type;
 }

@@ -8,6 +8,8 @@
 // calls the abort function in that message instead of throwing into the coroutine.
 
 #include <pyasync/detail/completion_queue.hpp>
+#include <pyasync/detail/python_awaiter.hpp>
+#include <pyasync/detail/trio_wait.hpp>
 
 #include <memory>
 #include <vector>
@@ -31,6 +33,18 @@ struct trio_parking {
     trio_parking &operator=(const trio_parking &) = delete;
     ~trio_parking();
 };
+
+/// A Python awaitable a pyasync awaiter awaits by delegation under trio, where the asyncio
+/// mechanism it uses does not exist (loop_sleep awaits trio.sleep, gather a nursery). Opaque to
+/// the public headers, which hold it by pointer.
+struct trio_wait {
+    python_awaiter<py::object> awaiter;
+    trio_wait(driver &owner, PyObject *awaitable) noexcept : awaiter(&owner, awaitable, true) {}
+};
+
+/// Starts awaiting `awaitable` (a new reference, or nullptr with a Python error: thrown) for
+/// the frame `waiter` of `owner`; returns false when it finished at once (no suspension).
+bool start_trio_wait(trio_wait_pointer &slot, driver &owner, PyObject *awaitable, std::coroutine_handle<> waiter);
 
 /// 1 when the async library running in this context is trio (sniffio's answer, which trio and
 /// anyio's trio backend set), 0 when not, -1 with a Python error. Never called on a fast path:

@@ -3,11 +3,10 @@
 /// `pyasync::gather`: await several Python awaitables concurrently from C++.
 
 #include <pyasync/detail/driver_access.hpp>
-#include <pyasync/detail/python_awaiter.hpp>
+#include <pyasync/detail/trio_wait.hpp>
 #include <pyasync/errors.hpp>
 
 #include <memory>
-#include <optional>
 #include <vector>
 
 namespace pyasync {
@@ -41,7 +40,7 @@ private:
     std::vector<py::object> awaitables_;
     std::shared_ptr<gather_state> state_;
     /// Under trio: the frame awaits a nursery running every child (trio has no loop tasks).
-    std::optional<python_awaiter<py::object>> trio_nursery_;
+    trio_wait_pointer trio_nursery_; ///< opaque: the fast paths of other awaiters stay as they were
 };
 
 } // namespace detail

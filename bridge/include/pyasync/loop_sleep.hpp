@@ -4,11 +4,11 @@
 /// `fixtures::virtual_clock` controls). `pyasync::sleep` (`sleep.hpp`) uses runtime timers.
 
 #include <pyasync/detail/driver_access.hpp>
-#include <pyasync/detail/python_awaiter.hpp>
+#include <pyasync/detail/trio_wait.hpp>
 #include <pyasync/errors.hpp>
 
 #include <chrono>
-#include <optional>
+#include <memory>
 
 namespace pyasync {
 namespace detail {
@@ -42,7 +42,7 @@ private:
     PyObject *timer_ = nullptr;
     /// Under trio, which has no call_later: the frame awaits trio.sleep, so trio's clock (and a
     /// MockClock) drives it and trio's cancel scopes cancel it.
-    std::optional<python_awaiter<void>> trio_sleep_;
+    trio_wait_pointer trio_sleep_; ///< opaque: the fast paths of other awaiters stay as they were
 };
 
 } // namespace detail
