@@ -3,6 +3,7 @@
 #include "case_executor.hpp"
 
 #include "runner.hpp"
+#include "session_loop.hpp"
 
 #include <pyasync/await.hpp>
 #include <pyasync/coroutine.hpp>
@@ -227,7 +228,8 @@ void case_executor::run_sync(const case_info &info, case_result &result, py::han
 
 // ---- async cases -------------------------------------------------------------------------
 
-task<> case_executor::case_body(const case_info &info, case_result &result, py::object done, py::object fallback) {
+task<> case_executor::case_body(const case_info &info, case_result &result, py::object done, py::object fallback,
+                                py::object trio_scope) {
     bool cancelled = false;
     std::string cancel_message;
     try {
@@ -238,7 +240,10 @@ task<> case_executor::case_body(const case_info &info, case_result &result, py::
     } catch (...) {
         absorb_exception(result);
     }
-    if (cancelled && !result.timed_out) {
+    // Under trio, a timeout is the deadline of the case's cancel scope: said after the case, by
+    // run_async_under_trio, rather than as a cancellation that escaped.
+    const bool trio_deadline = trio_scope && !trio_scope.is_none() && trio_scope.attr("cancel_called").cast<bool>();
+    if (cancelled && !result.timed_out && !trio_deadline) {
         if (interrupted_) {
             result.interrupted = true;
             result.fail("interrupted by Ctrl-C");
@@ -246,6 +251,9 @@ task<> case_executor::case_body(const case_info &info, case_result &result, py::
             result.fail(failure_location(result) + "the case was cancelled (" + cancel_message +
                         ") and let the cancellation escape");
         }
+    }
+    if (!done) {
+        co_return; // under trio: nothing waits on a future
     }
     // Resolved here, inside the case's own step, the batch resumes in the loop's next iteration;
     // through the Task's done callback it took one more (a seventh of a trivial case). The
@@ -262,6 +270,10 @@ task<> case_executor::case_body(const case_info &info, case_result &result, py::
 }
 
 task<> case_executor::run_async(const case_info &info, case_result &result, py::handle loop) {
+    if (is_trio_session(loop)) {
+        co_await run_async_under_trio(info, result);
+        co_return;
+    }
     std::optional<output_capture> capture;
     if (capturing()) {
         capture.emplace();
@@ -271,7 +283,7 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
     const case_objects &python = objects();
     py::object done = call_method(loop, python.create_future);
     py::object resolve = python.partial(python.resolve, done);
-    py::object case_task = create_case_task(loop, make_coroutine(case_body(info, result, done, resolve)),
+    py::object case_task = create_case_task(loop, make_coroutine(case_body(info, result, done, resolve, py::none())),
                                             info.full_name(), context_for_case(result.id));
     case_task.attr(python.add_done_callback)(resolve);
     running_tasks_.insert(case_task.ptr());
@@ -320,6 +332,40 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
         if (opts_.test_threads == 1) {
             // The case's own Task is done; it is listed so the check's fast path can account for it.
             hygiene_.check_leftover_tasks(result, loop, py::make_tuple(python.current_task(), case_task));
+        }
+        hygiene_.check_unawaited_coroutines(result, unawaited);
+    } catch (...) {
+        absorb_exception(result);
+    }
+    conclude_case(result, capture ? capture->stop() : std::string());
+}
+
+task<> case_executor::run_async_under_trio(const case_info &info, case_result &result) {
+    std::optional<output_capture> capture;
+    if (capturing()) {
+        capture.emplace();
+        capture->start();
+    }
+    const std::size_t unawaited = hygiene_.unawaited_mark();
+    py::module_ trio = py::module_::import("trio");
+    py::object scope = trio.attr("CancelScope")();
+    const auto limit = time_limit(info, opts_);
+    if (limit) {
+        scope.attr("deadline") = trio.attr("current_time")() + py::float_(*limit);
+    }
+    py::object body = make_coroutine(case_body(info, result, py::object(), py::object(), scope));
+    const auto start = clock::now();
+    try {
+        co_await await_as<void>(trio_case_runner()(scope, std::move(body), case_variable(), result.id));
+    } catch (...) {
+        absorb_exception(result);
+    }
+    result.seconds = seconds_since(start);
+    try {
+        if (limit && scope.attr("cancel_called").cast<bool>() && !interrupted_) {
+            result.timed_out = true;
+            result.fail(failure_location(result) + "timed out after " + format_seconds(*limit) +
+                        "; cancelled through trio (the deadline of the case's cancel scope)");
         }
         hygiene_.check_unawaited_coroutines(result, unawaited);
     } catch (...) {

@@ -31,7 +31,8 @@ public:
     void run_sync(const case_info &info, case_result &result, py::handle loop, std::function<void()> before_abort);
     /// Lazy: awaiting it runs an async case as an asyncio Task on `loop` (the loop that runs the
     /// awaiting coroutine) in a context naming the case, and concludes `result`. A timeout
-    /// cancels the Task through asyncio; one that swallows its cancellation is abandoned.
+    /// cancels the Task through asyncio; one that swallows its cancellation is abandoned. Under
+    /// `--loop-factory trio` (`loop` is the trio session), see run_async_under_trio.
     task<> run_async(const case_info &info, case_result &result, py::handle loop);
 
     /// The first stop signal: cancels the case Tasks in flight on `loop` (waking it), and when a
@@ -42,7 +43,12 @@ public:
 private:
     /// The case's Task: runs the case, then resolves `done` (what run_async awaits) itself and
     /// removes `fallback`, the done callback that resolves it for a Task that never ran.
-    task<> case_body(const case_info &info, case_result &result, py::object done, py::object fallback);
+    /// Under trio `done` and `fallback` are empty and `trio_scope` is the case's cancel scope.
+    task<> case_body(const case_info &info, case_result &result, py::object done, py::object fallback,
+                     py::object trio_scope);
+    /// run_async under `--loop-factory trio`: the case runs in the batch's trio task, in a cancel
+    /// scope whose deadline is its timeout, with the case variable set around it.
+    task<> run_async_under_trio(const case_info &info, case_result &result);
     /// Records the exception being handled on `result`; never throws, so no exception of any
     /// type can leave a case unjudged.
     void absorb_exception(case_result &result) noexcept;

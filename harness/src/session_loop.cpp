@@ -9,7 +9,70 @@
 
 namespace pyasync::testing::detail {
 
+namespace {
+
+/// `--loop-factory trio`: what stands in for the session loop. trio has no loop that outlives a
+/// run, so each `run_until_complete` (a batch of async cases, a suite's set-up, a sync case's
+/// coroutine hook) is one `trio.run`; `run_case` runs one async case in a cancel scope whose
+/// deadline is the case's timeout, with the case variable naming it (each concurrent worker of
+/// --test-threads is a trio task with a context of its own).
+constexpr const char *trio_session_source = R"(
+import trio
+
+
+class TrioSession:
+    pyasync_trio = True
+
+    def run_until_complete(self, coroutine):
+        async def main():
+            return await coroutine
+
+        return trio.run(main)
+
+    def get_debug(self):
+        return False
+
+    def __repr__(self):
+        return "<pyasync-test trio session: one trio.run per batch>"
+
+
+async def run_case(scope, body, case_variable, case_id):
+    token = case_variable.set(case_id)
+    try:
+        with scope:
+            await body
+    finally:
+        case_variable.reset(token)
+)";
+
+py::dict trio_session_scope() {
+    static py::dict *scope = [] {
+        auto *made = new py::dict(); // kept: its objects live as long as the session may
+        (*made)["__name__"] = "pyasync_test_trio_session";
+        py::object done = py::reinterpret_steal<py::object>(
+            PyRun_String(trio_session_source, Py_file_input, made->ptr(), made->ptr()));
+        if (!done) {
+            throw py::error_already_set();
+        }
+        return made;
+    }();
+    return *scope;
+}
+
+} // namespace
+
+bool is_trio_session(py::handle loop) {
+    return loop && py::hasattr(loop, "pyasync_trio");
+}
+
+py::object trio_case_runner() {
+    return trio_session_scope()["run_case"];
+}
+
 py::object open_session_loop(const options &opts) {
+    if (opts.loop_factory == "trio") {
+        return trio_session_scope()["TrioSession"]();
+    }
     py::object factory = resolve_loop_factory(opts.loop_factory);
     py::object asyncio = py::module_::import("asyncio");
     py::object loop = factory.is_none() ? asyncio.attr("new_event_loop")() : factory();
@@ -40,6 +103,10 @@ void drain_pending_tasks(py::handle loop) {
 
 void close_session_loop(py::object &loop) {
     if (!loop) {
+        return;
+    }
+    if (is_trio_session(loop)) {
+        loop = py::object(); // every trio.run ended with its batch: nothing is left open
         return;
     }
     try {

@@ -12,8 +12,16 @@ namespace py = pybind11;
 
 /// A new event loop from `opts.loop_factory` (asyncio's default when empty), in debug mode with
 /// `--asyncio-debug`, made the current loop. Main thread, GIL held. Throws a TypeError naming
-/// the factory when it returns something that is not an event loop.
+/// the factory when it returns something that is not an event loop. With `trio`, the stand-in
+/// whose `run_until_complete` is one `trio.run` (pyasync::run_until_complete accepts it).
 py::object open_session_loop(const options &opts);
+
+/// True for what `open_session_loop` returns under `--loop-factory trio`.
+bool is_trio_session(py::handle loop);
+
+/// `run_case(scope, body, case_variable, case_id)`: awaits the case coroutine `body` inside the
+/// trio cancel scope `scope`, with `case_variable` set to `case_id` meanwhile.
+py::object trio_case_runner();
 
 /// Cancels the tasks still on `loop` and waits for them, shuts its async generators down, closes
 /// it and clears the current loop; `loop` is empty afterwards. Main thread, GIL held. Never

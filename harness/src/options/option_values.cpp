@@ -44,13 +44,14 @@ int to_int(const std::string &value, const std::string &flag, int minimum, std::
 
 std::string to_loop_factory(const std::string &value, const std::string &flag) {
     const auto colon = value.find(':');
-    if (value.empty() || value == "asyncio" || value == "uvloop" ||
+    if (value.empty() || value == "asyncio" || value == "uvloop" || value == "trio" ||
         (colon != std::string::npos && is_dotted_name(std::string_view(value).substr(0, colon)) &&
          is_dotted_name(std::string_view(value).substr(colon + 1)))) {
         return value;
     }
     throw usage_error("invalid value '" + value + "' for " + flag +
-                      ": expected 'asyncio', 'uvloop' or 'module:callable' (for example 'uvloop:new_event_loop')");
+                      ": expected 'asyncio', 'uvloop', 'trio' or 'module:callable' (for example "
+                      "'uvloop:new_event_loop')");
 }
 
 double to_seconds(const std::string &value, const std::string &flag) {

@@ -1,0 +1,67 @@
+"""pyasync-test --loop-factory trio: a harness binary's async cases run under trio.run, judged
+from outside against cases that pass and fail on purpose (pytests/trio_probe/cases.cpp)."""
+import json
+import os
+import subprocess
+
+import pytest
+
+PROBE = os.environ.get("PYASYNC_TRIO_PROBE")
+pytestmark = [pytest.mark.skipif(PROBE is None, reason="run through ctest (PYASYNC_TRIO_PROBE)")]
+pytest.importorskip("trio")
+
+
+def run_probe(*args):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYASYNC_TEST_", "TEST_", "GTEST_"))}
+    return subprocess.run([PROBE, "--loop-factory", "trio", *args], capture_output=True, text=True, errors="replace",
+                          env=environment, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def verdicts():
+    run = run_probe("--order", "lex", "--format", "json")
+    events = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    cases = {event["name"]: event for event in events if event["type"] == "test" and event["event"] != "started"}
+    return run, events, cases
+
+
+def test_every_case_gets_its_verdict_and_the_run_fails(verdicts):
+    run, events, cases = verdicts
+    assert run.returncode == 1, run.stderr
+    assert {name: case["event"] for name, case in cases.items()} == {
+        "Trio.cpp_sleeps_and_trio_awaitables": "ok",
+        "Trio.gather_runs_in_a_nursery": "ok",
+        "Trio.a_sync_case_runs_too": "ok",
+        "trio_resource.a_fixture_set_up_under_trio": "ok",
+        "TrioFails.a_failed_check": "failed",
+        "TrioFails.a_python_error": "failed",
+        "TrioFails.runs_past_its_timeout": "failed",
+        "TrioFails.swallows_its_timeout": "failed",
+    }
+    assert events[-1]["passed"] == 4 and events[-1]["failed"] == 4 and events[-1]["error"] == ""
+
+
+def failure_text(case):
+    return case.get("message", "")
+
+
+def test_failures_say_what_failed(verdicts):
+    _, _, cases = verdicts
+    assert "answer == 42" in failure_text(cases["TrioFails.a_failed_check"])
+    python_error = failure_text(cases["TrioFails.a_python_error"])
+    assert "KeyError: 'missing under trio'" in python_error and "explode" in python_error
+
+
+def test_a_timeout_cancels_the_case_through_its_trio_cancel_scope(verdicts):
+    _, _, cases = verdicts
+    for name in ("TrioFails.runs_past_its_timeout", "TrioFails.swallows_its_timeout"):
+        text = failure_text(cases[name])
+        assert "timed out after 0.2 s; cancelled through trio" in text, text
+        assert "let the cancellation escape" not in text
+        assert cases[name]["exec_time"] < 10
+
+
+def test_an_unknown_loop_factory_names_trio_among_the_choices():
+    run = subprocess.run([PROBE, "--loop-factory", "tornado"], capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0
+    assert "expected 'asyncio', 'uvloop', 'trio' or 'module:callable'" in run.stderr
