@@ -119,7 +119,7 @@ def test_a_loop_factory_that_cannot_be_resolved_exits_3_naming_it(factory, messa
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (["--loop-factory", "foo"], "invalid value 'foo' for --loop-factory: expected 'asyncio', 'uvloop' or 'module:callable'"),
+    (["--loop-factory", "foo"], "invalid value 'foo' for --loop-factory: expected 'asyncio', 'uvloop', 'trio' or 'module:callable'"),
     (["--loop-factory", "a b:c"], "invalid value 'a b:c' for --loop-factory"),
     (["--skip-exit-code", "256"], "invalid value '256' for --skip-exit-code: expected an integer from 0 to 255"),
     (["--skip-exit-code", "-1"], "invalid value '-1' for --skip-exit-code"),
