@@ -299,6 +299,51 @@ def test_what_needs_an_asyncio_loop_refuses_with_the_trio_alternative():
     trio.run(main)
 
 
+def test_buffered_needs_asyncio_and_says_so_under_trio():
+    async def main():
+        with pytest.raises(RuntimeError, match="runs under trio, which has none.*nursery"):
+            async for _ in st.buffered_counted(3, 2):
+                pass
+
+    trio.run(main)
+
+
+def test_python_awaited_from_cpp_sees_the_trio_tasks_context_variables():
+    import contextvars
+
+    request_id = contextvars.ContextVar("request_id", default="unset")
+
+    async def read():
+        await trio.sleep(0)
+        return request_id.get()
+
+    async def main(value):
+        request_id.set(value)
+        return await ex.await_py(read()), await ex.call_py(read), await ex.gather([read(), read()])
+
+    assert trio.run(main, "first") == ("first", "first", ["first", "first"])
+    assert trio.run(main, "second") == ("second", "second", ["second", "second"])
+
+
+def test_a_frame_away_on_the_runtime_awaits_trio_through_the_trio_task():
+    async def trio_side():
+        await trio.sleep(0.001)
+        return "from trio"
+
+    async def main():
+        value, ran_away = await away.await_python_away(trio_side)
+        with pytest.raises(KeyError, match="raised under trio"):
+            await away.await_failing_away(_fails_under_trio())
+        return value, ran_away
+
+    assert trio.run(main) == ("from trio", True)
+
+
+async def _fails_under_trio():
+    await trio.sleep(0)
+    raise KeyError("raised under trio")
+
+
 def test_outside_any_async_library_parking_names_both_libraries():
     coroutine = ex.sleep(0.001, "x")
     with pytest.raises(RuntimeError, match="await it from asyncio .* or from trio"):

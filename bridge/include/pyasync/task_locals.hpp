@@ -14,7 +14,7 @@ struct task_locals {
 
 /// The running event loop of the calling thread (`asyncio.get_running_loop()`). Inside a task
 /// driven by Python this is the loop of the Task driving it. Eager; throws `python_error`
-/// (RuntimeError) when no loop runs. GIL held.
+/// (RuntimeError) when no loop runs, naming the trio alternative under trio. GIL held.
 PYASYNC_API py::object get_running_loop();
 
 /// The running loop and a copy of the current context. Python awaitables a task awaits run in
