@@ -93,7 +93,8 @@ public:
     PYASYNC_API PyObject *release_for_closed_loop() noexcept;
 
     /// The asyncio.Future the driver yields while parked (borrowed), created on first use for
-    /// the current suspension. Returns nullptr with a Python error set on failure.
+    /// the current suspension; under trio, trio's blocking trap. Returns nullptr with a Python
+    /// error set on failure.
     PYASYNC_API PyObject *suspension_future();
 
     /// The running loop, looked up on first use inside the running Task and kept (borrowed).

@@ -17,23 +17,24 @@ import asyncio
 import contextvars
 import os
 import types
-from typing import Any, Coroutine, Dict, List, Optional
+from typing import Any, Coroutine, Dict, List, Optional, Tuple
 
 import pytest
 
 from pyasync.pytest_plugin._settings import LoopChoice
-from pyasync.pytest_plugin._trio_runs import TRIO, TrioRuns
 
 
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
 
 
-def _without_asyncio_frames(traceback: Optional[types.TracebackType]) -> Optional[types.TracebackType]:
-    """``traceback`` without asyncio's own frames (the runner, the task's step, the future): a
-    failure shows the test's frames and the plugin's, as a sync test's would."""
+def without_frames_under(traceback: Optional[types.TracebackType],
+                         directories: Tuple[str, ...]) -> Optional[types.TracebackType]:
+    """``traceback`` without the frames of files under ``directories`` (asyncio's, or trio's: the
+    runner, the task's step, the future): a failure shows the test's frames and the plugin's, as a
+    sync test's would."""
     kept = []
     while traceback is not None:
-        if not traceback.tb_frame.f_code.co_filename.startswith(_ASYNCIO_DIR):
+        if not traceback.tb_frame.f_code.co_filename.startswith(directories):
             kept.append(traceback)
         traceback = traceback.tb_next
     rebuilt = None
@@ -78,7 +79,7 @@ class SharedLoop:
             result = self.loop.run_until_complete(task)
         except BaseException as error:
             self.raise_reports(also_failing=True)
-            error.__traceback__ = _without_asyncio_frames(error.__traceback__)
+            error.__traceback__ = without_frames_under(error.__traceback__, (_ASYNCIO_DIR,))
             raise
         self.raise_reports()
         return result
@@ -131,6 +132,8 @@ class LoopPool:
     def acquire(self, choice: LoopChoice) -> SharedLoop:
         shared = self.live.get(choice.name)
         if shared is None:
+            from pyasync.pytest_plugin._trio_runs import TRIO, TrioRuns  # imports this module
+
             kind = TrioRuns if choice.name == TRIO else SharedLoop
             shared = self.live[choice.name] = kind(self, choice)
         return shared.acquire()

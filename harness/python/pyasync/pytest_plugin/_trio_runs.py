@@ -12,9 +12,9 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
-import types
-from typing import Any, Coroutine, Optional
+from typing import Any, Coroutine
 
+from pyasync.pytest_plugin._loops import without_frames_under
 from pyasync.pytest_plugin._settings import LoopChoice
 
 TRIO = "trio"
@@ -25,20 +25,6 @@ def _library_dirs() -> tuple:
     import trio
 
     return tuple(os.path.dirname(module.__file__) + os.sep for module in (asyncio, trio))
-
-
-def _without_library_frames(traceback: Optional[types.TracebackType]) -> Optional[types.TracebackType]:
-    """``traceback`` without trio's own frames (its runner, the task step)."""
-    hidden = _library_dirs()
-    kept = []
-    while traceback is not None:
-        if not traceback.tb_frame.f_code.co_filename.startswith(hidden):
-            kept.append(traceback)
-        traceback = traceback.tb_next
-    rebuilt = None
-    for entry in reversed(kept):
-        rebuilt = types.TracebackType(rebuilt, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
-    return rebuilt
 
 
 def _library_variables() -> frozenset:
@@ -75,7 +61,7 @@ class TrioRuns:
         try:
             result, after = context.run(trio.run, main)
         except BaseException as error:
-            error.__traceback__ = _without_library_frames(error.__traceback__)
+            error.__traceback__ = without_frames_under(error.__traceback__, _library_dirs())
             raise
         skipped = _library_variables()
         for variable, value in after.items():
