@@ -98,6 +98,33 @@ def test_the_cpp_frame_sees_trios_own_cancelled_and_a_stopped_token():
     assert message.startswith("cancelled") and token_stopped
 
 
+def test_async_clean_up_after_a_cancellation_runs_when_shielded_then_the_cancellation_propagates():
+    log = []
+
+    async def shielded_cleanup():
+        with trio.CancelScope(shield=True):  # trio's rule: waiting in a cancelled scope needs a shield
+            await trio.sleep(0.001)
+            log.append("cleaned up")
+
+    async def unshielded_cleanup():
+        try:
+            await trio.sleep(0.001)
+            log.append("not reached")
+        except trio.Cancelled:
+            log.append("clean-up cancelled too")
+            raise
+
+    async def main():
+        with trio.move_on_after(0.01) as shielded:
+            await ex.cleanup_on_cancel(10, shielded_cleanup)
+        with trio.move_on_after(0.01) as unshielded:
+            await ex.cleanup_on_cancel(10, unshielded_cleanup)
+        assert shielded.cancelled_caught and unshielded.cancelled_caught
+
+    trio.run(main)
+    assert log == ["cleaned up", "clean-up cancelled too"]
+
+
 def test_fail_after_raises_too_slow_through_a_cpp_frame():
     async def main():
         with pytest.raises(trio.TooSlowError):
@@ -278,6 +305,24 @@ def test_gather_under_trio_cancels_the_siblings_of_a_failed_child_and_raises_its
         assert ex.cancelled_count() == before + 2
 
     trio.run(main)
+
+
+def test_a_failing_cpp_child_of_gather_cancels_its_trio_siblings():
+    cancelled = []
+
+    async def trio_child():
+        try:
+            await trio.sleep(10)
+        except trio.Cancelled:
+            cancelled.append("trio child")
+            raise
+
+    async def main():
+        with pytest.raises(ValueError, match="the C\\+\\+ child failed"):
+            await ex.gather([trio_child(), ex.fail("value", "the C++ child failed")])
+
+    trio.run(main)
+    assert cancelled == ["trio child"]
 
 
 def test_a_cancel_scope_around_gather_cancels_every_child():
