@@ -223,6 +223,18 @@ def test_the_loop_factory_option_after_the_double_dash(tmp_path, factory):
     assert "ran net/fetches" in run.log
 
 
+def test_under_trio_async_cases_pass_and_a_timeout_cancels_through_the_cases_cancel_scope(tmp_path):
+    pytest.importorskip("trio")
+    run = run_probe(tmp_path, "--run_test=net/fetches:timing/sub_second_timeout", log_level="message",
+                    pyasync_args=["--loop-factory", "trio"])
+    assert run.returncode == 201, run.stdout + run.stderr
+    ran = {name: verdict for name, verdict in run.verdicts().items() if verdict != "skipped"}
+    assert ran == {"net/fetches": "passed", "timing/sub_second_timeout": "error"}  # a timeout, as on asyncio
+    assert "timed out after 0.2 s; cancelled through trio" in run.stdout
+    assert "ran net/fetches" in run.log and "sub_second_timeout finished its sleep" not in run.log
+    assert run.log[0] == "global set up" and run.log[-1] == "global torn down"  # under trio.run too
+
+
 def test_a_bad_pyasync_option_is_refused_with_what_was_expected(tmp_path):
     run = run_probe(tmp_path, pyasync_args=["--strict"])
     assert run.returncode == 200

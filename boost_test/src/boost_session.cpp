@@ -89,8 +89,10 @@ boost_session::boost_session(const adapter_options &opts) : opts_(opts), notes_(
     executor_.emplace(opts_.harness, *hygiene_);
     loop_ = testing::detail::open_session_loop(opts_.harness);
     set_event_loop_ = py::module_::import("asyncio").attr("set_event_loop");
-    loop_.attr("set_exception_handler")(
-        py::cpp_function([this](py::handle, py::handle context) { on_loop_exception(context); }));
+    if (!testing::detail::is_trio_session(loop_)) { // trio has no exception handler: errors reach the case
+        loop_.attr("set_exception_handler")(
+            py::cpp_function([this](py::handle, py::handle context) { on_loop_exception(context); }));
+    }
     testing::detail::install_stop_signal_handlers([this] {
         if (executor_->interrupted()) {
             testing::detail::exit_interrupted_twice();
@@ -169,7 +171,9 @@ void boost_session::run_case(const case_info &base) {
 void boost_session::run_on_loop(const case_info &info, case_result &result) {
     try {
         // A case that called asyncio.run() or set_event_loop(None) must not break the next one.
-        set_event_loop_(loop_);
+        if (!testing::detail::is_trio_session(loop_)) {
+            set_event_loop_(loop_);
+        }
         if (info.kind() == testing::case_kind::async) {
             pyasync::run_until_complete(loop_, executor_->run_async(info, result, loop_));
         } else {

@@ -88,6 +88,9 @@ py::object open_session_loop(const options &opts) {
 }
 
 void drain_pending_tasks(py::handle loop) {
+    if (is_trio_session(loop)) {
+        return; // each trio.run ended with its nursery's tasks
+    }
     py::object asyncio = py::module_::import("asyncio");
     py::list pending;
     for (py::handle t : asyncio.attr("all_tasks")(loop)) {
