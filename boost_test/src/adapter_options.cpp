@@ -25,7 +25,7 @@ const char *adapter_help() {
 
   <binary> [Boost.Test options] -- [pyasync options]
 
-  --loop-factory asyncio|uvloop|module:callable
+  --loop-factory asyncio|uvloop|trio|module:callable
                       the event loop the cases run on (default: asyncio's own)
                       [env PYASYNC_LOOP_FACTORY]
   --asyncio-debug     run the loop in asyncio's debug mode       [env PYASYNC_ASYNCIO_DEBUG=1]
