@@ -344,13 +344,75 @@ def test_what_needs_an_asyncio_loop_refuses_with_the_trio_alternative():
     trio.run(main)
 
 
-def test_buffered_needs_asyncio_and_says_so_under_trio():
+def test_buffered_runs_ahead_within_its_capacity_and_delivers_every_item_in_order():
     async def main():
-        with pytest.raises(RuntimeError, match="runs under trio, which has none.*nursery"):
-            async for _ in st.buffered_counted(3, 2):
-                pass
+        before = st.counts()["produced"]
+        items = st.buffered_counted(1_000, 6)
+        assert st.counts()["produced"] == before  # lazy: nothing before the first __anext__
+        assert await items.__anext__() == 0
+        assert await settled(lambda: st.counts()["produced"] - before == 6)  # ran ahead: 5 ready
+        await trio.sleep(0.01)
+        assert st.counts()["produced"] - before == 6  # never past its capacity
+        rest = [item async for item in items]
+        with pytest.raises(StopAsyncIteration):
+            await items.__anext__()
+        return rest
 
-    trio.run(main)
+    assert trio.run(main) == list(range(1, 1_000))
+
+
+def test_buffered_error_arrives_after_the_items_before_it_under_trio():
+    async def main():
+        items = st.buffered(st.fails_after(3, "producer broke"), 2)
+        got = [await items.__anext__() for _ in range(3)]
+        with pytest.raises(ValueError, match="producer broke"):
+            await items.__anext__()
+        return got
+
+    assert trio.run(main) == [0, 1, 2]
+
+
+def test_buffered_aclose_dropping_and_the_end_of_the_run_each_stop_the_producer_and_clean_up():
+    async def main():
+        before = st.counts()["cleanups"]
+        closed = st.buffered_counted(1_000_000, 4)
+        await closed.__anext__()
+        await closed.aclose()
+        assert st.counts()["cleanups"] == before + 1
+        dropped = st.buffered_counted(1_000_000, 4)
+        await dropped.__anext__()
+        del dropped
+        assert await settled(lambda: st.counts()["cleanups"] == before + 2)
+        left_running = st.buffered_counted(1_000_000, 4)
+        await left_running.__anext__()
+        return before, left_running
+
+    before, left_running = trio.run(main)  # the run's end cancels the producer left running
+    assert st.counts()["cleanups"] == before + 3
+    del left_running
+
+
+def test_a_cancel_scope_around_a_buffered_consumer_loses_no_item():
+    async def main():
+        items = st.buffered(st.slow_items(3, 0.02), 2)
+        with trio.move_on_after(0.005) as scope:
+            await items.__anext__()
+        assert scope.cancelled_caught
+        return [item async for item in items]
+
+    assert trio.run(main) == [0, 1, 2]
+
+
+def test_buffered_pulls_ahead_from_a_trio_async_generator():
+    async def numbers():
+        for number in range(5):
+            await trio.sleep(0)
+            yield number
+
+    async def main():
+        return [item async for item in st.buffered(numbers(), 2)]
+
+    assert trio.run(main) == [0, 1, 2, 3, 4]
 
 
 def test_python_awaited_from_cpp_sees_the_trio_tasks_context_variables():

@@ -1,6 +1,7 @@
 // pyasync::buffered: a pump Task pulls from the source into a bounded deque; `__anext__` hands
 // out a ready awaitable when an item is there, else a coroutine that waits on a Future for one.
 // The pump waits on another Future while the deque is full. Everything runs on the loop thread.
+// Under trio the pump is a system task in a cancel scope of its own and the Futures are Events.
 #include <pyasync/buffered.hpp>
 #include <pyasync/coroutine.hpp>
 #include <pyasync/detail/python_compat.hpp>
@@ -9,9 +10,12 @@
 #include <pyasync/task.hpp>
 #include <pyasync/task_locals.hpp>
 
+#include "trio_host.hpp"
+
 #include <deque>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -29,18 +33,51 @@ struct buffer_state {
     py::object pump;               ///< the Task pulling from `source`, while it runs
     py::object item_ready;         ///< the Future the consumer waits on, while the deque is empty
     py::object space_ready;        ///< the Future the pump waits on, while the deque is full
+    /// Under trio: the pump is a system task in a cancel scope of its own (`pump` is that scope,
+    /// `pump_ended` a trio.Event it sets when it ends) and the waiters are trio.Events.
+    bool under_trio = false;
+    py::object pump_ended;
 
-    /// A fresh Future on the running loop, kept in `slot` so the other side can complete it.
+    /// A fresh Future on the running loop (a trio.Event under trio), kept in `slot` so the other
+    /// side can complete it; returns what to await.
     py::object new_waiter(py::object &slot) {
+        if (under_trio) {
+            slot = py::module_::import("trio").attr("Event")();
+            return slot.attr("wait")();
+        }
         slot = get_running_loop().attr("create_future")();
         return slot;
     }
-    /// Completes the Future in `slot`, if one waits there.
+    /// Completes the Future (or sets the Event) in `slot`, if one waits there.
     static void wake(py::object &slot) {
-        py::object future = std::exchange(slot, py::object());
-        if (future && !future.attr("done")().cast<bool>()) {
-            future.attr("set_result")(py::none());
+        py::object waiter = std::exchange(slot, py::object());
+        if (!waiter) {
+            return;
         }
+        if (py::hasattr(waiter, "set_result")) {
+            if (!waiter.attr("done")().cast<bool>()) {
+                waiter.attr("set_result")(py::none());
+            }
+        } else {
+            waiter.attr("set")();
+        }
+    }
+    /// Starts the pump: an asyncio Task, or a trio system task under trio.
+    void start_pump(py::object coroutine) {
+        PyObject *loop = PyObject_CallNoArgs(state().running_loop_or_none);
+        if (loop == nullptr) {
+            throw python_error();
+        }
+        const bool asyncio = loop != Py_None;
+        Py_DECREF(loop);
+        if (!asyncio && running_under_trio() > 0) {
+            under_trio = true;
+            trio_background_task started = spawn_trio_background_task(std::move(coroutine));
+            pump = std::move(started.scope);
+            pump_ended = std::move(started.ended);
+            return;
+        }
+        pump = get_running_loop().attr("create_task")(std::move(coroutine));
     }
 };
 
@@ -52,7 +89,7 @@ struct buffer_state {
 /// The pump: pulls while there is room, then waits for room. On any end it wakes the consumer
 /// and closes the source; a cancellation then ends its Task as cancelled.
 task<void> pump_items(std::shared_ptr<buffer_state> state) {
-    bool cancelled = false;
+    std::optional<cancelled_error> cancelled; // re-raised as it came: trio needs its own Cancelled back
     try {
         const py::object pull = state->source.attr("__anext__"); // looked up once
         for (;;) {
@@ -69,8 +106,8 @@ task<void> pump_items(std::shared_ptr<buffer_state> state) {
         if (!error.is(PyExc_StopAsyncIteration)) {
             state->error = error.value();
         }
-    } catch (const cancelled_error &) {
-        cancelled = true;
+    } catch (const cancelled_error &error) {
+        cancelled = error;
     }
     state->finished = true;
     state->space_ready = py::object();
@@ -82,7 +119,7 @@ task<void> pump_items(std::shared_ptr<buffer_state> state) {
     py::object closing = state->source.attr("aclose")();
     co_await std::move(closing);
     if (cancelled) {
-        throw cancelled_error();
+        throw *cancelled;
     }
 }
 
@@ -133,7 +170,8 @@ task<void> close_buffer(std::shared_ptr<buffer_state> state) {
     state->error = py::object();
     if (py::object pump = state->pump) {
         pump.attr("cancel")();
-        py::object ended = py::module_::import("asyncio").attr("wait")(py::make_tuple(pump));
+        py::object ended = state->under_trio ? state->pump_ended.attr("wait")()
+                                             : py::module_::import("asyncio").attr("wait")(py::make_tuple(pump));
         co_await std::move(ended);
     } else if (!state->finished) {
         state->finished = true;
@@ -230,7 +268,7 @@ PyObject *buffered_anext(PyObject *self) {
     return guarded([self] {
         const std::shared_ptr<buffer_state> &state = as_buffered(self)->state;
         if (!state->pump && !state->finished) {
-            state->pump = get_running_loop().attr("create_task")(make_coroutine(pump_items(state)));
+            state->start_pump(make_coroutine(pump_items(state)));
         }
         if (!state->items.empty() && !state->consumer_waiting) {
             return ready_item(take_item(*state));
@@ -249,26 +287,37 @@ PyObject *buffered_repr(PyObject *self) {
                                 state.source.ptr());
 }
 
+/// Stops a pump still running when its buffered object is dropped: cancels its Task (unless its
+/// loop is closed), or its cancel scope under trio (harmless once the run is over). The pump
+/// then closes the source.
+void stop_dropped_pump(PyObject *self, const buffer_state &state, PyObject *pump) {
+    PyObject *loop = nullptr;
+    PyObject *closed = nullptr;
+    bool cancel = state.under_trio;
+    if (!cancel) {
+        PyObject *done = PyObject_CallMethod(pump, "done", nullptr);
+        loop = done == Py_False ? PyObject_CallMethod(pump, "get_loop", nullptr) : nullptr;
+        closed = loop != nullptr ? PyObject_CallMethod(loop, "is_closed", nullptr) : nullptr;
+        cancel = closed == Py_False;
+        Py_XDECREF(done);
+    }
+    if (cancel) {
+        PyObject *cancelled = PyObject_CallMethod(pump, "cancel", nullptr);
+        if (cancelled == nullptr) {
+            PyErr_WriteUnraisable(self);
+        }
+        Py_XDECREF(cancelled);
+    }
+    Py_XDECREF(closed);
+    Py_XDECREF(loop);
+    PyErr_Clear(); // only the queries above can fail here; the cancel's failure was reported
+}
+
 void buffered_dealloc(PyObject *self) {
     auto *object = as_buffered(self);
     if (object->state && object->state->pump) {
-        // Dropped while pumping: stop the pump, which closes the source (unless its loop is gone).
         py::object pump = std::exchange(object->state->pump, py::object());
-        PyObject *done = PyObject_CallMethod(pump.ptr(), "done", nullptr);
-        const bool running = done == Py_False;
-        Py_XDECREF(done);
-        PyObject *loop = running ? PyObject_CallMethod(pump.ptr(), "get_loop", nullptr) : nullptr;
-        PyObject *closed = loop != nullptr ? PyObject_CallMethod(loop, "is_closed", nullptr) : nullptr;
-        if (closed == Py_False) {
-            PyObject *cancelled = PyObject_CallMethod(pump.ptr(), "cancel", nullptr);
-            if (cancelled == nullptr) {
-                PyErr_WriteUnraisable(self);
-            }
-            Py_XDECREF(cancelled);
-        }
-        Py_XDECREF(closed);
-        Py_XDECREF(loop);
-        PyErr_Clear(); // only the queries above can fail here; the cancel's failure was reported
+        stop_dropped_pump(self, *object->state, pump.ptr());
     }
     object->state.~shared_ptr();
     Py_TYPE(self)->tp_free(self);

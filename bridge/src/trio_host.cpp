@@ -53,10 +53,11 @@ const trio_objects &trio() {
     return objects;
 }
 
-/// The two pieces of the bridge that must be Python, because only `async with` opens a nursery
-/// and only a task can wait on a file descriptor. gather: each awaitable runs as a task of a
-/// nursery; if one fails the nursery cancels the others and raises (several errors: an
-/// exception group). drain_completions: a system task of the run that drains the completion
+/// The pieces of the bridge that must be Python, because only `async with` opens a nursery or
+/// enters a cancel scope, and only a task can wait on a file descriptor. gather: each awaitable
+/// runs as a task of a nursery; if one fails the nursery cancels the others and raises (several
+/// errors: an exception group). run_in_background: a system task in a cancel scope of its own,
+/// setting an Event when it ends (buffered's producer). drain_completions: a system task of the run that drains the completion
 /// queue each time its eventfd is readable (runtime threads write it without the GIL), and
 /// closes the queue when trio cancels it at the end of the run (late completions of abandoned
 /// work are then dropped and counted, as when an asyncio loop closes).
@@ -71,6 +72,14 @@ async def gather(awaitables):
         for index, awaitable in enumerate(awaitables):
             nursery.start_soon(run_one, index, awaitable, name=awaitable)
     return results
+
+
+async def run_in_background(scope, ended, coroutine):
+    try:
+        with scope:
+            await coroutine
+    finally:
+        ended.set()
 
 
 async def drain_completions(fd, drain, close):
@@ -382,6 +391,16 @@ PyObject *new_trio_gather(const std::vector<py::object> &awaitables) noexcept {
         error.restore();
         return nullptr;
     }
+}
+
+trio_background_task spawn_trio_background_task(py::object coroutine) {
+    py::module_ trio_module = py::module_::import("trio");
+    trio_background_task started{trio_module.attr("CancelScope")(), trio_module.attr("Event")()};
+    py::module_::import("trio.lowlevel")
+        .attr("spawn_system_task")(py::reinterpret_borrow<py::object>(trio_helper("run_in_background")), started.scope,
+                                   started.ended, std::move(coroutine),
+                                   py::arg("context") = py::reinterpret_steal<py::object>(PyContext_CopyCurrent()));
+    return started;
 }
 
 int traverse_trio_parking(const trio_parking &parking, visitproc visit, void *arg) {

@@ -75,6 +75,15 @@ PyObject *new_trio_sleep(double seconds) noexcept;
 /// results in order as a list; or nullptr with a Python error.
 PyObject *new_trio_gather(const std::vector<py::object> &awaitables) noexcept;
 
+/// A coroutine running as a trio system task in the caller's context (what an asyncio Task
+/// started with create_task is to asyncio): cancel `scope` to stop it; `ended` (a trio.Event) is
+/// set when it has ended. Loop thread, GIL held, inside a trio run; throws py::error_already_set.
+struct trio_background_task {
+    py::object scope;
+    py::object ended;
+};
+trio_background_task spawn_trio_background_task(py::object coroutine);
+
 /// Traverses (for the collector) and releases the references the parking holds.
 int traverse_trio_parking(const trio_parking &parking, visitproc visit, void *arg);
 

@@ -20,6 +20,8 @@
 ///   waits), closes `source` (a C++ generator's RAII clean-up runs) and drops buffered items,
 ///   all before its awaitable finishes. Dropping the iterator cancels the producer's Task too.
 /// - One `__anext__` at a time, as for Python's async generators (RuntimeError otherwise).
+/// - Under trio the producer is a system task of the run in a cancel scope of its own, in the
+///   context of the first `__anext__`; the end of the run stops it like `aclose()`.
 /// Thread: the loop thread, GIL held.
 
 #include <pyasync/async_generator.hpp>
