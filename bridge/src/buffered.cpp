@@ -4,6 +4,7 @@
 // Under trio the pump is a system task in a cancel scope of its own and the Futures are Events.
 #include <pyasync/buffered.hpp>
 #include <pyasync/coroutine.hpp>
+#include <pyasync/detail/module_state.hpp>
 #include <pyasync/detail/python_compat.hpp>
 #include <pyasync/detail/type_object.hpp>
 #include <pyasync/errors.hpp>
@@ -63,7 +64,7 @@ struct buffer_state {
         }
     }
     /// Starts the pump: an asyncio Task, or a trio system task under trio.
-    void start_pump(py::object coroutine) {
+    void start_pump(const py::object &coroutine) {
         PyObject *loop = PyObject_CallNoArgs(state().running_loop_or_none);
         if (loop == nullptr) {
             throw python_error();
@@ -72,12 +73,12 @@ struct buffer_state {
         Py_DECREF(loop);
         if (!asyncio && running_under_trio() > 0) {
             under_trio = true;
-            trio_background_task started = spawn_trio_background_task(std::move(coroutine));
+            trio_background_task started = spawn_trio_background_task(coroutine);
             pump = std::move(started.scope);
             pump_ended = std::move(started.ended);
             return;
         }
-        pump = get_running_loop().attr("create_task")(std::move(coroutine));
+        pump = get_running_loop().attr("create_task")(coroutine);
     }
 };
 

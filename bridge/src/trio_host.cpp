@@ -393,12 +393,12 @@ PyObject *new_trio_gather(const std::vector<py::object> &awaitables) noexcept {
     }
 }
 
-trio_background_task spawn_trio_background_task(py::object coroutine) {
+trio_background_task spawn_trio_background_task(const py::object &coroutine) {
     py::module_ trio_module = py::module_::import("trio");
     trio_background_task started{trio_module.attr("CancelScope")(), trio_module.attr("Event")()};
     py::module_::import("trio.lowlevel")
         .attr("spawn_system_task")(py::reinterpret_borrow<py::object>(trio_helper("run_in_background")), started.scope,
-                                   started.ended, std::move(coroutine),
+                                   started.ended, coroutine,
                                    py::arg("context") = py::reinterpret_steal<py::object>(PyContext_CopyCurrent()));
     return started;
 }

@@ -82,7 +82,7 @@ struct trio_background_task {
     py::object scope;
     py::object ended;
 };
-trio_background_task spawn_trio_background_task(py::object coroutine);
+trio_background_task spawn_trio_background_task(const py::object &coroutine);
 
 /// Traverses (for the collector) and releases the references the parking holds.
 int traverse_trio_parking(const trio_parking &parking, visitproc visit, void *arg);
