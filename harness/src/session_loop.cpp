@@ -21,8 +21,6 @@ import trio
 
 
 class TrioSession:
-    pyasync_trio = True
-
     def run_until_complete(self, coroutine):
         async def main():
             return await coroutine
@@ -59,10 +57,14 @@ py::dict trio_session_scope() {
     return *scope;
 }
 
+/// The TrioSession class, once a trio session was opened: until then nothing is one, and an
+/// asyncio session pays one pointer test per case for the question.
+PyTypeObject *trio_session_type = nullptr;
+
 } // namespace
 
 bool is_trio_session(py::handle loop) {
-    return loop && py::hasattr(loop, "pyasync_trio");
+    return trio_session_type != nullptr && loop && Py_TYPE(loop.ptr()) == trio_session_type;
 }
 
 py::object trio_case_runner() {
@@ -71,7 +73,9 @@ py::object trio_case_runner() {
 
 py::object open_session_loop(const options &opts) {
     if (opts.loop_factory == "trio") {
-        return trio_session_scope()["TrioSession"]();
+        py::object session = trio_session_scope()["TrioSession"]();
+        trio_session_type = Py_TYPE(session.ptr()); // the class lives in the kept scope
+        return session;
     }
     py::object factory = resolve_loop_factory(opts.loop_factory);
     py::object asyncio = py::module_::import("asyncio");
