@@ -58,7 +58,6 @@ def test_a_timeout_cancels_the_case_through_its_trio_cancel_scope(verdicts):
         text = failure_text(cases[name])
         assert "timed out after 0.2 s; cancelled through trio" in text, text
         assert "let the cancellation escape" not in text
-        assert cases[name]["exec_time"] < 10
 
 
 def test_an_unknown_loop_factory_names_trio_among_the_choices():

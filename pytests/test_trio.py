@@ -137,11 +137,10 @@ def test_fail_after_raises_too_slow_through_a_cpp_frame():
 def test_cancellation_is_level_triggered_a_swallowing_frame_is_cancelled_again():
     async def main():
         destroyed = t.frames_destroyed()
-        started = trio.current_time()
+        returned = []
         with trio.move_on_after(0.01) as scope:
-            await t.swallow_then_sleep_again(10)
-        assert scope.cancelled_caught
-        assert trio.current_time() - started < 5  # not the second 10 s sleep
+            returned.append(await t.swallow_then_sleep_again(10))
+        assert scope.cancelled_caught and returned == []  # the second sleep raised too
         assert t.frames_destroyed() == destroyed + 1
 
     trio.run(main)
@@ -208,11 +207,9 @@ def test_a_mock_clock_with_autojump_drives_loop_sleep():
         rounds = await t.loop_sleeps(3600, 3)
         return rounds, trio.current_time() - started
 
-    wall = time.monotonic()
     rounds, virtual = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
     assert rounds == 3
-    assert virtual == pytest.approx(3 * 3600)
-    assert time.monotonic() - wall < 30  # three virtual hours, not real ones
+    assert virtual == pytest.approx(3 * 3600)  # three virtual hours (real ones would time the test out)
 
 
 def test_loop_sleep_is_cancelled_by_trio_and_a_negative_delay_yields_once():
@@ -288,13 +285,22 @@ def test_gather_from_cpp_runs_its_children_in_a_nursery():
         return value
 
     async def main():
-        started = trio.current_time()
-        results = await ex.gather([trio_child("slow", 0.05), ex.sleep(0.01, "cpp"), ex.ready(3), trio_child("fast", 0)])
-        return results, trio.current_time() - started
+        # Concurrently, not one after another: the first child waits for what the second does.
+        second_ran = trio.Event()
 
-    results, elapsed = trio.run(main)
-    assert results == ["slow", "cpp", 3, "fast"]
-    assert elapsed < 0.5  # concurrently: not one after another
+        async def waits_for_the_second():
+            await second_ran.wait()
+            return "first"
+
+        async def second():
+            second_ran.set()
+            return "second"
+
+        with trio.fail_after(10):
+            return await ex.gather([waits_for_the_second(), second(), trio_child("slow", 0.01),
+                                    ex.sleep(0.001, "cpp"), ex.ready(3)])
+
+    assert trio.run(main) == ["first", "second", "slow", "cpp", 3]
 
 
 def test_gather_under_trio_cancels_the_siblings_of_a_failed_child_and_raises_its_error():

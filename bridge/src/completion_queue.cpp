@@ -63,6 +63,19 @@ struct closed_watch {
 
 } // namespace
 
+namespace {
+
+/// What the loop (or a trio run's task) calls to drain `queue`, unless it is gone by then.
+auto drainer(std::weak_ptr<completion_queue> queue) {
+    return [queue = std::move(queue)] {
+        if (auto alive = queue.lock()) {
+            alive->drain();
+        }
+    };
+}
+
+} // namespace
+
 std::shared_ptr<completion_queue> completion_queue::of(PyObject *loop) {
     auto &queues = registry();
     if (auto found = queues.find(loop); found != queues.end()) {
@@ -71,11 +84,7 @@ std::shared_ptr<completion_queue> completion_queue::of(PyObject *loop) {
     auto queue = std::make_shared<completion_queue>(loop);
     py::handle loop_handle(loop);
     std::weak_ptr<completion_queue> weak = queue;
-    auto drain_if_alive = [weak] {
-        if (auto alive = weak.lock()) {
-            alive->drain();
-        }
-    };
+    auto drain_if_alive = drainer(weak);
     queue->drain_callable_ = py::cpp_function(drain_if_alive).release().ptr();
     if (py::hasattr(loop_handle, "add_reader")) {
         queue->eventfd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -116,14 +125,7 @@ std::shared_ptr<completion_queue> completion_queue::of(PyObject *loop) {
 
 std::shared_ptr<completion_queue> completion_queue::for_trio() {
     auto queue = std::make_shared<completion_queue>(nullptr);
-    std::weak_ptr<completion_queue> weak = queue;
-    queue->drain_callable_ = py::cpp_function([weak] {
-                                 if (auto alive = weak.lock()) {
-                                     alive->drain();
-                                 }
-                             })
-                                 .release()
-                                 .ptr();
+    queue->drain_callable_ = py::cpp_function(drainer(queue)).release().ptr();
     queue->eventfd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (queue->eventfd_ < 0) {
         PyErr_SetFromErrno(PyExc_OSError);

@@ -92,7 +92,12 @@ def make_cases(n):
 
 
 async def measure(n, repeats):
-    cases = make_cases(n)
+    return await median_ns_per_await(make_cases(n), n, repeats)
+
+
+async def median_ns_per_await(cases, n, repeats):
+    """{name: median ns per await} of `cases` (async functions doing n awaits each): one warm-up
+    pass, then `repeats` passes round-robin, gc.collect() before each. Runs under any library."""
     samples = {name: [] for name in cases}
     for round_ in range(repeats + 1):
         for name, case in cases.items():

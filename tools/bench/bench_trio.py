@@ -7,7 +7,7 @@ checkpoint (`trio.sleep(0)`) for scale; then N concurrent runtime completions (C
 runtime worker waking its trio task, `threaded_ready`) against `trio.to_thread.run_sync` doing
 the same work (returning its argument from a thread), each N tasks in one nursery, and N bare
 trio tasks (what both pay before any work).
-Method: the await rows as bench_await.py (N sequential awaits, one warm-up pass, median of
+Method: the await rows by bench_await.py's own measurement (N sequential awaits, one warm-up pass, median of
 REPEATS passes round-robin, gc.collect() before each); the completion rows median of
 COMPLETION_REPEATS runs each. --json writes the table as JSON as well.
 """
@@ -21,6 +21,7 @@ import time
 import trio
 
 import pyasync_examples as ex
+from bench_await import median_ns_per_await
 
 
 async def f(x):
@@ -43,19 +44,6 @@ def make_await_cases(n):
 
     return {"trio floor: await f(x)": floor, "await ready(x) [pyasync::def]": cpp_ready,
             "await trio.sleep(0)": checkpoint}
-
-
-async def measure_awaits(n, repeats):
-    cases = make_await_cases(n)
-    samples = {name: [] for name in cases}
-    for round_ in range(repeats + 1):
-        for name, case in cases.items():
-            gc.collect()
-            start = time.perf_counter_ns()
-            await case()
-            if round_ > 0:
-                samples[name].append((time.perf_counter_ns() - start) / n)
-    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def identity(value):
@@ -94,7 +82,7 @@ def main():
     parser.add_argument("--completion-repeats", type=int, default=3)
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
-    awaits = trio.run(measure_awaits, args.n, args.repeats)
+    awaits = trio.run(median_ns_per_await, make_await_cases(args.n), args.n, args.repeats)
     kinds = {"pyasync runtime completions": "pyasync", "trio.to_thread.run_sync": "to_thread",
              "bare trio tasks (no work: the floor)": "bare"}
     runs = {name: [] for name in kinds}
