@@ -12,20 +12,20 @@ int started = 0;
 int live_frames = 0;
 
 /// Counts live frames: proves coroutine frames die (cppcoro's counted.hpp idea).
-struct counted {
-    counted() { ++live_frames; }
-    counted(const counted &) { ++live_frames; }
-    ~counted() { --live_frames; }
+struct live_frame_counter {
+    live_frame_counter() { ++live_frames; }
+    live_frame_counter(const live_frame_counter &) { ++live_frames; }
+    ~live_frame_counter() { --live_frames; }
 };
 
 pyasync::task<int> leaf(int value) {
-    counted alive;
+    live_frame_counter alive;
     ++started;
     co_return value;
 }
 
 pyasync::task<int> chain(int depth) {
-    counted alive;
+    live_frame_counter alive;
     if (depth == 0) {
         co_return 0;
     }
@@ -33,7 +33,9 @@ pyasync::task<int> chain(int depth) {
 }
 
 int shared_value = 41;
-pyasync::task<int &> reference() { co_return shared_value; }
+pyasync::task<int &> reference() {
+    co_return shared_value;
+}
 
 pyasync::task<int> add_through_reference() {
     int &value = co_await reference();
@@ -41,10 +43,12 @@ pyasync::task<int> add_through_reference() {
     co_return value;
 }
 
-pyasync::task<void> nothing() { co_return; }
+pyasync::task<void> nothing() {
+    co_return;
+}
 
 pyasync::task<int> thrower(int depth) {
-    counted alive;
+    live_frame_counter alive;
     if (depth == 0) {
         throw std::out_of_range("deep failure");
     }

@@ -20,5 +20,6 @@
 #include <pyasync/runtime.hpp>
 #include <pyasync/sleep.hpp>
 #include <pyasync/spawn.hpp>
+#include <pyasync/spawn_all.hpp>
 #include <pyasync/task.hpp>
 #include <pyasync/task_locals.hpp>
