@@ -42,6 +42,21 @@ pyasync::task<std::vector<long>> squares(long n) {
     co_return co_await pyasync::spawn_all(std::move(jobs));
 }
 
+/// As `squares`, awaited by a frame away on a runtime worker (`resume_on`): the last job resumes
+/// it where it finishes, with no loop involved. Returns the sum of the squares.
+pyasync::task<long> sum_of_squares_away(long n) {
+    co_await pyasync::resume_on();
+    std::vector<std::function<long()>> jobs;
+    for (long i = 0; i < n; ++i) {
+        jobs.emplace_back([i] { return i * i; });
+    }
+    long total = 0;
+    for (long square : co_await pyasync::spawn_all(std::move(jobs))) {
+        total += square;
+    }
+    co_return total;
+}
+
 /// n void jobs, each counting itself; returns the count once all have finished.
 pyasync::task<int> count_void_jobs(int n) {
     auto finished_jobs = std::make_shared<std::atomic<int>>(0);
@@ -120,6 +135,7 @@ pyasync::task<void> wait_until_stopped(int n, double patience_s, py::list report
 
 PYASYNC_TEST_SUBMODULE(spawn_all, m) {
     pyasync::def(m, "squares", &squares, py::arg("n"));
+    pyasync::def(m, "sum_of_squares_away", &sum_of_squares_away, py::arg("n"));
     pyasync::def(m, "count_void_jobs", &count_void_jobs, py::arg("n"));
     pyasync::def(m, "blocking_jobs_meet", &blocking_jobs_meet, py::arg("n"));
     pyasync::def(m, "fail_some", &fail_some, py::arg("n"), py::arg("failing"), py::arg("throw_int") = false,

@@ -15,6 +15,11 @@ def test_values_come_back_in_the_order_of_the_jobs(run):
     assert run(s.squares(2000)) == [i * i for i in range(2000)]
 
 
+def test_a_frame_away_on_the_runtime_awaits_the_jobs_without_the_loop(run):
+    assert run(s.sum_of_squares_away(1000)) == sum(i * i for i in range(1000))
+    assert ex.pending() == 0
+
+
 def test_no_jobs_is_an_empty_result(run):
     assert run(s.squares(0)) == []
 
