@@ -279,6 +279,29 @@ def test_a_trio_cancel_scope_cancels_the_trio_awaitable_a_cpp_frame_awaits():
     trio.run(main)
 
 
+def test_closing_a_cpp_coroutine_closes_the_trio_awaitable_it_delegates_to():
+    # As Python's own `await` chain does: GeneratorExit, not asyncio's CancelledError, which means
+    # nothing to trio code (and there is no loop to finish an asynchronous clean-up on).
+    seen = []
+
+    async def trio_side():
+        try:
+            await trio.sleep(10)
+        except BaseException as error:
+            seen.append(type(error).__name__)
+            raise
+
+    async def main():
+        guards = c.destroyed_guards()
+        coroutine = c.guarded_await(trio_side())
+        coroutine.send(None)  # now suspended in trio.sleep's trap, delegated through the C++ frame
+        coroutine.close()
+        assert c.destroyed_guards() == guards + 1  # the C++ frame's RAII ran
+
+    trio.run(main)
+    assert seen == ["GeneratorExit"]
+
+
 def test_gather_from_cpp_runs_its_children_in_a_nursery():
     async def trio_child(value, seconds):
         await trio.sleep(seconds)

@@ -4,6 +4,8 @@
 #include <pyasync/detail/module_state.hpp>
 #include <pyasync/detail/python_compat.hpp>
 
+#include "trio_host.hpp"
+
 #include <utility>
 
 namespace pyasync::detail {
@@ -28,28 +30,53 @@ int driver::close() {
     }
     state_ = coroutine_state::finished;
     stop_parked_work();
-    const int status = delegate_ != nullptr ? cancel_delegate() : 0;
+    int status = 0;
+    if (delegate_ != nullptr) {
+        status = delegates_to_trio() ? close_delegate() : cancel_delegate();
+    }
     destroy_frame();
     return status;
+}
+
+// Under trio there is no loop to finish an asynchronous clean-up on, and asyncio's
+// CancelledError means nothing to trio code: the delegate is closed, as Python's own `await`
+// chain does on close().
+bool driver::delegates_to_trio() noexcept {
+    if (trio_ != nullptr) {
+        return true;
+    }
+    if (loop_ != nullptr) {
+        return false;
+    }
+    const int trio = running_under_trio();
+    if (trio < 0) {
+        PyErr_Clear(); // undecided: the asyncio way, which closes the delegate when no loop runs
+    }
+    return trio > 0;
+}
+
+int driver::close_delegate() {
+    PyObject *iterator = std::exchange(delegate_, nullptr);
+    delegate_target_ = nullptr;
+    PyObject *closed = nullptr;
+    if (python::lookup_optional_attr(iterator, state().str_close, &closed) > 0) {
+        Py_XSETREF(closed, PyObject_CallNoArgs(closed));
+    }
+    Py_DECREF(iterator);
+    if (closed == nullptr && PyErr_Occurred()) {
+        return -1;
+    }
+    Py_XDECREF(closed);
+    return 0;
 }
 
 int driver::close_not_suspended() {
     state_ = coroutine_state::finished;
     Py_CLEAR(pending_yield_);
-    if (delegate_ != nullptr) { // delegate-only driver never started: close its delegate
-        PyObject *iterator = std::exchange(delegate_, nullptr);
-        PyObject *closed = nullptr;
-        if (python::lookup_optional_attr(iterator, state().str_close, &closed) > 0) {
-            Py_XSETREF(closed, PyObject_CallNoArgs(closed));
-        }
-        Py_DECREF(iterator);
-        if (closed == nullptr && PyErr_Occurred()) {
-            return -1;
-        }
-        Py_XDECREF(closed);
-    }
+    // A delegate-only driver never started: close its delegate.
+    const int status = delegate_ != nullptr ? close_delegate() : 0;
     destroy_frame();
-    return 0;
+    return status;
 }
 
 void driver::stop_parked_work() noexcept {

@@ -48,7 +48,7 @@ bool start_trio_wait(trio_wait_pointer &slot, driver &owner, PyObject *awaitable
 
 /// 1 when the async library running in this context is trio (sniffio's answer, which trio and
 /// anyio's trio backend set), 0 when not, -1 with a Python error. Never called on a fast path:
-/// only when a driver parks and no asyncio loop runs.
+/// only when a driver parks and no asyncio loop runs, or closes while delegating.
 int running_under_trio();
 
 /// The trio side for `owner`, inside a running trio task. nullptr with a Python error on failure.

@@ -16,8 +16,9 @@ namespace pyasync {
 namespace detail {
 
 template <typename Fn>
-using work_result_t = std::conditional_t<std::is_invocable_v<Fn &, std::stop_token>,
-                                         std::invoke_result<Fn &, std::stop_token>, std::invoke_result<Fn &>>::type;
+using work_result_t =
+    typename std::conditional_t<std::is_invocable_v<Fn &, std::stop_token>, std::invoke_result<Fn &, std::stop_token>,
+                                std::invoke_result<Fn &>>::type;
 
 template <typename Fn>
 auto run_on(runtime &engine, bool blocking, Fn fn, const char *what) {

@@ -195,6 +195,12 @@ private:
     // close(), step by step.
     int close_not_suspended();
     void stop_parked_work() noexcept;
+    /// Whether the awaitable delegated to belongs to trio (this driver parked under trio, or the
+    /// closing context runs trio).
+    bool delegates_to_trio() noexcept;
+    /// Calls the delegate's close(), as a Python coroutine delegating with `await` does.
+    int close_delegate();
+    /// Throws asyncio.CancelledError into the delegate, so it may clean up (on the loop if it must).
     int cancel_delegate();
     /// The delegate yielded `yielded` (new reference) during its clean-up: it finishes as a Task
     /// of its own on the loop, or is closed now when no loop is known.
