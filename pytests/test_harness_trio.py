@@ -2,6 +2,7 @@
 from outside against cases that pass and fail on purpose (pytests/trio_probe/cases.cpp)."""
 import json
 import os
+import signal
 import subprocess
 
 import pytest
@@ -37,6 +38,7 @@ def test_every_case_gets_its_verdict_and_the_run_fails(verdicts):
         "TrioFails.a_python_error": "failed",
         "TrioFails.runs_past_its_timeout": "failed",
         "TrioFails.swallows_its_timeout": "failed",
+        "TrioHang.sleeps_forever": "ignored",
     }
     assert events[-1]["passed"] == 4 and events[-1]["failed"] == 4 and events[-1]["error"] == ""
 
@@ -58,6 +60,29 @@ def test_a_timeout_cancels_the_case_through_its_trio_cancel_scope(verdicts):
         text = failure_text(cases[name])
         assert "timed out after 0.2 s; cancelled through trio" in text, text
         assert "let the cancellation escape" not in text
+
+
+def test_ctrl_c_cancels_the_running_case_through_trio_and_stops_the_run():
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYASYNC_TEST_", "TEST_", "GTEST_"))}
+    process = subprocess.Popen([PROBE, "--loop-factory", "trio", "TrioHang.sleeps_forever",
+                                "trio_resource.a_fixture_set_up_under_trio", "--include-ignored", "--order", "lex"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+    started = ""
+    while "[ RUN      ] TrioHang.sleeps_forever" not in started:  # the case is running: interrupt it
+        line = process.stdout.readline()
+        assert line, "the probe ended before the case started"
+        started += line
+    process.send_signal(signal.SIGINT)
+    try:
+        stdout, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError("one Ctrl-C did not stop the trio run")
+    stdout = started + stdout
+    assert process.returncode == 2
+    assert "interrupted by Ctrl-C" in stdout and "[  FAILED  ] TrioHang.sleeps_forever" in stdout
+    assert "[ RUN      ] trio_resource.a_fixture_set_up_under_trio" not in stdout  # the run stopped
+    assert "test result: FAILED. 0 passed, 1 failed" in stdout.splitlines()[-1]
 
 
 def test_an_unknown_loop_factory_names_trio_among_the_choices():

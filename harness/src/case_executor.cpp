@@ -243,11 +243,11 @@ task<> case_executor::case_body(const case_info &info, case_result &result, py::
     // Under trio, a timeout is the deadline of the case's cancel scope: said after the case, by
     // run_async_under_trio, rather than as a cancellation that escaped.
     const bool trio_deadline = trio_scope && !trio_scope.is_none() && trio_scope.attr("cancel_called").cast<bool>();
-    if (cancelled && !result.timed_out && !trio_deadline) {
-        if (interrupted_) {
+    if (cancelled && !result.timed_out) {
+        if (interrupted_) { // under trio too: Ctrl-C cancels the case's scope
             result.interrupted = true;
             result.fail("interrupted by Ctrl-C");
-        } else if (!result.fatal_raised) {
+        } else if (!trio_deadline && !result.fatal_raised) {
             result.fail(failure_location(result) + "the case was cancelled (" + cancel_message +
                         ") and let the cancellation escape");
         }
@@ -287,6 +287,9 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
                                             info.full_name(), context_for_case(result.id));
     case_task.attr(python.add_done_callback)(resolve);
     running_tasks_.insert(case_task.ptr());
+    if (interrupted_) { // Ctrl-C came between the batch's check and this case's start
+        case_task.attr("cancel")(py::str("pyasync-test: interrupted"));
+    }
 
     py::object timer;
     py::object grace_timer;
@@ -355,11 +358,17 @@ task<> case_executor::run_async_under_trio(const case_info &info, case_result &r
     }
     py::object body = make_coroutine(case_body(info, result, py::object(), py::object(), scope));
     const auto start = clock::now();
+    trio_token_ = trio.attr("lowlevel").attr("current_trio_token")();
+    running_trio_scopes_.insert(scope.ptr());
+    if (interrupted_) {
+        scope.attr("cancel")(); // Ctrl-C came between the batch's start and this case's
+    }
     try {
         co_await await_as<void>(trio_case_runner()(scope, std::move(body), case_variable(), result.id));
     } catch (...) {
         absorb_exception(result);
     }
+    running_trio_scopes_.erase(scope.ptr());
     result.seconds = seconds_since(start);
     try {
         if (limit && scope.attr("cancel_called").cast<bool>() && !interrupted_) {
@@ -386,6 +395,18 @@ void case_executor::interrupt(py::handle loop) {
                 py::handle(running).attr("cancel")(py::str("pyasync-test: interrupted"));
             }
         }));
+    }
+    if (trio_token_ && !running_trio_scopes_.empty()) {
+        // As above: the handler runs inside trio's wait for I/O; run_sync_soon wakes the run.
+        try {
+            trio_token_.attr("run_sync_soon")(py::cpp_function([this] {
+                for (PyObject *scope : running_trio_scopes_) {
+                    py::handle(scope).attr("cancel")();
+                }
+            }));
+        } catch (const py::error_already_set &) {
+            // trio.RunFinishedError: the run ended meanwhile, with its cases
+        }
     }
     if (in_sync_case_) {
         PyErr_SetNone(PyExc_KeyboardInterrupt);

@@ -35,8 +35,9 @@ public:
     /// `--loop-factory trio` (`loop` is the trio session), see run_async_under_trio.
     task<> run_async(const case_info &info, case_result &result, py::handle loop);
 
-    /// The first stop signal: cancels the case Tasks in flight on `loop` (waking it), and when a
-    /// sync case's Python code is running, raises KeyboardInterrupt into it (throws).
+    /// The first stop signal: cancels the case Tasks in flight on `loop` (waking it), or under
+    /// trio the cancel scopes of the cases in flight (through the run's token, which wakes it),
+    /// and when a sync case's Python code is running, raises KeyboardInterrupt into it (throws).
     void interrupt(py::handle loop);
     [[nodiscard]] bool interrupted() const { return interrupted_; }
 
@@ -58,7 +59,9 @@ private:
     case_hygiene &hygiene_;
     bool interrupted_ = false;
     bool in_sync_case_ = false;
-    std::set<PyObject *> running_tasks_; ///< case Tasks in flight (borrowed; owned by the awaiting frame)
+    std::set<PyObject *> running_tasks_;       ///< case Tasks in flight (borrowed; owned by the awaiting frame)
+    std::set<PyObject *> running_trio_scopes_; ///< under trio: their cancel scopes (borrowed, as above)
+    py::object trio_token_;                    ///< the trio run those cases run in
     watchdog watchdog_;
     output_capture *sync_capture_ = nullptr;
 };

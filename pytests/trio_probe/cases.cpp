@@ -97,3 +97,8 @@ PYASYNC_TEST(TrioFails, swallows_its_timeout, timeout(200ms))->pyasync::task<> {
         // swallowed: still a timeout
     }
 }
+
+PYASYNC_TEST(TrioHang, sleeps_forever, ignore("hangs: interrupted with Ctrl-C by test_harness_trio.py"))
+    ->pyasync::task<> {
+    co_await pyasync::loop_sleep(3600.0); // trio.sleep: Ctrl-C must reach it through trio
+}
