@@ -283,6 +283,75 @@ def test_pyasync_loop_trio_runs_tests_and_fixtures_under_trio(pytester):
     assert fixture_log() == ["setup ex_counter", "teardown ex_counter"]
 
 
+TRIO_NURSERY_TESTS = """
+import pytest, trio
+import pyasync, pyasync_examples as ex
+
+log = []
+
+@pyasync.fixture
+async def echo_server():
+    # A server in the fixture's own nursery, alive across its yield (as with pytest-trio).
+    requests, serve_from = trio.open_memory_channel(0)
+
+    async def serve():
+        log.append("serving")
+        async for value, reply in serve_from:
+            await reply.send(await ex.ready(value * 2))  # C++ inside the background task
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(serve)
+        yield requests
+        nursery.cancel_scope.cancel()
+    log.append("stopped")
+
+@pyasync.fixture
+async def crashing_server():
+    async def crash():
+        await trio.sleep(0.01)
+        raise KeyError("the server crashed")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(crash)
+        yield
+    log.append("not reached")
+
+@pyasync.fixture(scope="module")
+async def module_token():
+    yield trio.lowlevel.current_trio_token()
+
+@pytest.mark.pyasync
+async def test_talks_to_the_fixtures_server(echo_server):
+    reply, replies = trio.open_memory_channel(1)
+    await echo_server.send((21, reply))
+    assert await replies.receive() == 42
+    log.append("talked")
+
+@pytest.mark.pyasync
+async def test_a_crash_in_a_fixtures_nursery_fails_its_tear_down(crashing_server):
+    await trio.sleep(0.05)  # the crash happens meanwhile, in the fixture's task
+
+@pytest.mark.pyasync
+async def test_one_run_serves_the_module_a(module_token):
+    assert trio.lowlevel.current_trio_token() is module_token
+
+@pytest.mark.pyasync
+async def test_one_run_serves_the_module_b(module_token):
+    assert trio.lowlevel.current_trio_token() is module_token
+
+def test_the_order_of_events():
+    assert log == ["serving", "talked", "stopped"]
+"""
+
+
+def test_under_trio_a_fixture_holds_a_nursery_across_its_yield(pytester):
+    pytest.importorskip("trio")
+    result = run_plugin(pytester, "-o", "pyasync_loop=trio", "-p", "no:anyio", test_a=TRIO_NURSERY_TESTS)
+    result.assert_outcomes(passed=5, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_a_crash_in_a_fixtures_nursery_fails_its_tear_down*",
+                                 "*KeyError: 'the server crashed'*"])
+
+
 def test_pyasync_loop_trio_is_refused_without_trio_with_the_package_to_install(pytester, monkeypatch):
     result = run_plugin(pytester, "-o", "pyasync_loop=trio", "-p", "no:anyio", conftest="""
 import sys

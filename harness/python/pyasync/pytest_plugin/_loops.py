@@ -1,6 +1,6 @@
 """The loops tests and async fixtures run on, and the contexts they run in.
 
-One live loop per loop name (``asyncio``, ``uvloop``, ...; ``trio`` is one ``trio.run`` per phase
+One live loop per loop name (``asyncio``, ``uvloop``, ...; ``trio`` is a trio run in guest mode
 instead, see ``_trio_runs``), shared by every test and async fixture
 that uses that name. A loop is lease-counted: each async fixture holds a lease from its set-up to
 its tear-down, each test for its call, and the node of the configured loop scope (the session, by

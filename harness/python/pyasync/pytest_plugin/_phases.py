@@ -126,16 +126,21 @@ def drive_fixture(state: PluginState, request: pytest.FixtureRequest, fixturedef
     shared = state.loop_for(item).acquire()
     state.fixture_loops[fixturedef] = shared
     context = context_of(scope_node(item, request.scope))
+    # Under trio a generator fixture runs in a task of its own: it may hold a nursery across its yield.
+    in_task = kind == "generator" and isinstance(shared, TrioRuns)
+    fixture_task = None
     try:
         try:
             started = start()
-            if kind == "generator":
+            if in_task:
+                fixture_task, produced, value = shared.start_fixture(started, context)
+            elif kind == "generator":
                 produced, value = shared.run(_next(started), context)
-                if not produced:
-                    raise FixtureError(f"{label or request.fixturename} ended without yielding a value; a fixture "
-                                       "yields exactly once")
             else:
-                value = shared.run(_await(started), context)
+                produced, value = True, shared.run(_await(started), context)
+            if not produced:
+                raise FixtureError(f"{label or request.fixturename} ended without yielding a value; a fixture "
+                                   "yields exactly once")
         except (FixtureError, pytest.UsageError):
             raise
         except Exception as error:
@@ -146,7 +151,7 @@ def drive_fixture(state: PluginState, request: pytest.FixtureRequest, fixturedef
         if kind != "generator":
             return
         try:
-            produced, _ = shared.run(_next(started), context)
+            produced = shared.finish_fixture(fixture_task) if in_task else shared.run(_next(started), context)[0]
         except Exception as error:
             if label is None:
                 raise

@@ -55,7 +55,7 @@ def add_options(parser: pytest.Parser) -> None:
     option("pyasync_mode", "strict (default): only tests marked @pytest.mark.pyasync and fixtures declared with "
            "@pyasync.fixture; auto: every async def test and fixture", default="strict")
     option("pyasync_loop", "the loop tests and async fixtures run on: asyncio (default), uvloop, trio (one "
-           "trio.run per phase) or module:callable (a loop factory)", default="asyncio")
+           "trio run per loop scope) or module:callable (a loop factory)", default="asyncio")
     option("pyasync_loop_scope", "the narrowest lifetime of a loop: function, class, module, package or session "
            "(default); a loop also lives as long as any async fixture set up on it", default="session")
     option("pyasync_timeout", "seconds a test may run before its task is cancelled and it fails (default: no limit)",

@@ -1,18 +1,20 @@
-"""``pyasync_loop = trio``: tests and async fixtures under ``trio.run`` instead of an asyncio loop.
+"""``pyasync_loop = trio``: tests and async fixtures under trio instead of an asyncio loop.
 
-trio has no loop to keep between pytest's phases, so each phase (a fixture's set-up, the test,
-a fixture's tear-down) is one ``trio.run``, as pytest-trio runs a test and its fixtures in one.
-What crosses phases is what crosses ``trio.run`` calls: values and suspended async generators
-(an async fixture waits at its ``yield`` between runs, not inside trio), but no nursery or cancel
-scope. The contextvars a phase sets are copied back into the node's context, so a fixture's
-settings reach the test as they do on asyncio. The lease counting is the asyncio pool's, so
-the pool treats both alike."""
+trio has no loop object to keep between pytest's phases, so the plugin keeps a *run*: one
+``trio.run`` in guest mode (``trio.lowlevel.start_guest_run``) per loop scope, lease-counted like an
+asyncio loop, whose host is a queue this thread works through while a phase runs. Each phase (a
+test, a fixture's set-up or tear-down) is a task of that run, in a copy of the node's context whose
+changes are copied back, as on asyncio. An async generator fixture runs in a task of its own from
+its set-up to its tear-down, so it may hold a nursery or a cancel scope across its ``yield`` (a
+server a test talks to), as with pytest-trio. Between phases nothing of the run moves, as nothing
+of an asyncio loop does."""
 from __future__ import annotations
 
 import contextvars
 import os
+import queue
 import threading
-from typing import Any, Coroutine
+from typing import Any, Callable, Coroutine, List, Optional
 
 from pyasync.pytest_plugin._loops import without_frames_under
 from pyasync.pytest_plugin._settings import LoopChoice
@@ -35,8 +37,69 @@ def _library_variables() -> frozenset:
     return frozenset({sniffio.current_async_library_cvar})
 
 
+class _Outcome:
+    """What a task of the run reported: a value or an exception, and the context it ended in."""
+
+    def __init__(self) -> None:
+        self.reported = False
+        self.value: Any = None
+        self.error: Optional[BaseException] = None
+        self.context: Optional[contextvars.Context] = None
+
+    def set(self, value: Any = None, error: Optional[BaseException] = None) -> None:
+        self.value, self.error, self.context = value, error, contextvars.copy_context()
+        self.reported = True
+
+
+async def _capture(awaitable: Any, outcome: _Outcome) -> None:
+    try:
+        value = await awaitable
+    except BaseException as error:  # noqa: B036 - carried to the phase, raised there
+        outcome.set(error=error)
+    else:
+        outcome.set(value)
+
+
+class FixtureTask:
+    """An async generator fixture driven by one task of the run: its set-up, then a wait for the
+    tear-down, then its tear-down. ``set_up`` and ``tear_down`` report (produced, value)."""
+
+    def __init__(self, iterator: Any) -> None:
+        import trio
+
+        self.iterator = iterator
+        self.set_up = _Outcome()
+        self.tear_down = _Outcome()
+        self.torn_down = trio.Event()
+
+    async def run(self) -> None:
+        try:
+            self.set_up.set((True, await self.iterator.__anext__()))
+        except StopAsyncIteration:
+            self.set_up.set((False, None))
+            return
+        except BaseException as error:  # noqa: B036
+            self.set_up.set(error=error)
+            return
+        try:
+            await self.torn_down.wait()
+            step = self.iterator.__anext__()
+        except BaseException as error:  # noqa: B036 - its own nursery or scope was cancelled meanwhile
+            step = self.iterator.athrow(error)  # unwinds it there: its nursery raises the real error
+        await _capture(_produced(step), self.tear_down)
+
+
+async def _produced(step: Any) -> Any:
+    try:
+        await step
+    except StopAsyncIteration:
+        return False, None
+    return True, None
+
+
 class TrioRuns:
-    """The ``trio`` entry of the loop pool: one ``trio.run`` per phase, lease-counted like a loop."""
+    """The ``trio`` entry of the loop pool: one guest run, started at the first phase and ended
+    with the last lease."""
 
     loop = None  # no asyncio loop: pyasync_strict_tasks has nothing to check (nurseries end their tasks)
 
@@ -44,30 +107,106 @@ class TrioRuns:
         self.pool = pool
         self.choice = choice
         self.leases = 0
+        self._host: "queue.SimpleQueue[Callable[[], Any]]" = queue.SimpleQueue()
+        self._token: Any = None
+        self._nursery: Any = None
+        self._ended: Optional[_Outcome] = None
 
     def describe(self) -> str:
-        return "trio runs (one trio.run per phase)"
+        return "trio run (one per loop scope, in guest mode)"
 
-    def run(self, coroutine: Coroutine[Any, Any, Any], context: contextvars.Context) -> Any:
-        """Runs ``coroutine`` as the main task of a new ``trio.run`` in a copy of ``context``,
-        then copies back the context variables it set."""
-        __tracebackhide__ = True
+    # ---- the run ---------------------------------------------------------------------------
+
+    def _start(self) -> None:
         import trio
 
-        async def main() -> Any:
-            __tracebackhide__ = True
-            return await coroutine, contextvars.copy_context()
+        ended = self._ended = _Outcome()
+        ready = _Outcome()
 
-        try:
-            result, after = context.run(trio.run, main)
-        except BaseException as error:
+        async def main() -> None:
+            async with trio.open_nursery() as nursery:
+                self._token, self._nursery = trio.lowlevel.current_trio_token(), nursery
+                ready.set()
+                await trio.sleep_forever()  # until _end cancels the nursery
+
+        def done(outcome: Any) -> None:
+            ended.set(error=getattr(outcome, "error", None))
+
+        trio.lowlevel.start_guest_run(main, run_sync_soon_threadsafe=self._host.put, done_callback=done)
+        self._pump_until(ready, ended)
+
+    def _pump_until(self, *outcomes: _Outcome) -> None:
+        """Works through the host queue on this thread until one of ``outcomes`` is reported."""
+        while not any(outcome.reported for outcome in outcomes):
+            self._host.get()()
+
+    def _spawn(self, async_fn: Callable[..., Any], *args: Any, context: Optional[contextvars.Context] = None) -> None:
+        """Starts ``async_fn(*args)`` as a task of the run, in a copy of ``context``."""
+        import sniffio
+
+        if self._ended is None or self._ended.reported:
+            self._start()
+        nursery = self._nursery
+
+        def start() -> None:
+            sniffio.current_async_library_cvar.set("trio")  # as trio sets it in the contexts it makes
+            nursery.start_soon(async_fn, *args)  # the task gets a copy of the context current here
+
+        self._token.run_sync_soon((context or contextvars.Context()).copy().run, start)
+
+    def _settle(self, outcome: _Outcome, context: Optional[contextvars.Context]) -> Any:
+        """Pumps until ``outcome`` is reported, copies its context back and returns its value (or
+        raises its error, without trio's frames)."""
+        __tracebackhide__ = True
+        ended = self._ended
+        self._pump_until(outcome, ended)  # type: ignore[arg-type]
+        if not outcome.reported:  # KeyboardInterrupt, or trio's own failure
+            raise ended.error or RuntimeError("pyasync: the trio run ended while a phase was running")
+        if outcome.error is not None:
+            error = outcome.error
             error.__traceback__ = without_frames_under(error.__traceback__, _library_dirs())
-            raise
-        skipped = _library_variables()
-        for variable, value in after.items():
-            if variable not in skipped and context.get(variable, _UNSET) is not value:
-                context.run(variable.set, value)
-        return result
+            raise error
+        if context is not None and outcome.context is not None:
+            skipped = _library_variables()
+            for variable, value in outcome.context.items():
+                if variable not in skipped and context.get(variable, _UNSET) is not value:
+                    context.run(variable.set, value)
+        return outcome.value
+
+    def _end(self) -> None:
+        ended = self._ended
+        if ended is None or ended.reported:
+            return
+        self._token.run_sync_soon(self._nursery.cancel_scope.cancel)
+        self._pump_until(ended)
+        self._nursery = self._token = None
+        if ended.error is not None:
+            raise ended.error
+
+    # ---- what the phases call --------------------------------------------------------------
+
+    def run(self, coroutine: Coroutine[Any, Any, Any], context: contextvars.Context) -> Any:
+        """Runs ``coroutine`` as a task of the run in a copy of ``context``, then copies back the
+        context variables it set; returns its value or raises its error."""
+        __tracebackhide__ = True
+        outcome = _Outcome()
+        self._spawn(_capture, coroutine, outcome, context=context)
+        return self._settle(outcome, context)
+
+    def start_fixture(self, iterator: Any, context: contextvars.Context) -> tuple:
+        """Runs an async generator fixture's set-up in a task of its own: (the task, produced, value)."""
+        __tracebackhide__ = True
+        fixture = FixtureTask(iterator)
+        self._spawn(fixture.run, context=context)
+        produced, value = self._settle(fixture.set_up, context)
+        return fixture, produced, value
+
+    def finish_fixture(self, fixture: FixtureTask) -> bool:
+        """Lets the fixture's task run its tear-down; returns whether it yielded again."""
+        __tracebackhide__ = True
+        self._token.run_sync_soon(fixture.torn_down.set)
+        produced, _ = self._settle(fixture.tear_down, None)
+        return produced
 
     def raise_reports(self, also_failing: bool = False) -> None:
         """trio has no exception handler to collect from: an error nobody awaited does not exist
@@ -81,6 +220,7 @@ class TrioRuns:
         self.leases -= 1
         if self.leases <= 0:
             self.pool.forget(self)
+            self._end()
 
 
 _UNSET = object()
@@ -117,3 +257,6 @@ async def timed(coroutine: Any, timeout: float, nodeid: str, timeout_error: type
         raise timeout_error(f"{nodeid} timed out after {timeout:g} s: its cancel scope was cancelled and its "
                             "fixtures torn down (pyasync timeout)")
     return result
+
+
+__all__: List[str] = ["TRIO", "TrioRuns", "FixtureTask", "timed"]
