@@ -133,7 +133,7 @@ def drive_fixture(state: PluginState, request: pytest.FixtureRequest, fixturedef
         try:
             started = start()
             if in_task:
-                fixture_task, produced, value = shared.start_fixture(started, context)
+                fixture_task, produced, value = shared.start_fixture(started, context, request.fixturename)
             elif kind == "generator":
                 produced, value = shared.run(_next(started), context)
             else:

@@ -14,7 +14,7 @@ import contextvars
 import os
 import queue
 import threading
-from typing import Any, Callable, Coroutine, List, Optional
+from typing import Any, Callable, Coroutine, Dict, List, Optional
 
 from pyasync.pytest_plugin._loops import without_frames_under
 from pyasync.pytest_plugin._settings import LoopChoice
@@ -60,13 +60,20 @@ async def _capture(awaitable: Any, outcome: _Outcome) -> None:
         outcome.set(value)
 
 
+class FixtureCrashed(Exception):
+    """A fixture's nursery or cancel scope failed while a test (or another fixture) ran: what ran
+    was cancelled, and fails with this (the fixture's tear-down fails with the error itself)."""
+
+
 class FixtureTask:
     """An async generator fixture driven by one task of the run: its set-up, then a wait for the
-    tear-down, then its tear-down. ``set_up`` and ``tear_down`` report (produced, value)."""
+    tear-down, then its tear-down. ``set_up`` and ``tear_down`` report (produced, value). If the
+    wait is cancelled (its own nursery failed), the phases running then are cancelled too."""
 
-    def __init__(self, iterator: Any) -> None:
+    def __init__(self, runs: "TrioRuns", iterator: Any, name: str) -> None:
         import trio
 
+        self.runs, self.name = runs, name
         self.iterator = iterator
         self.set_up = _Outcome()
         self.tear_down = _Outcome()
@@ -83,10 +90,18 @@ class FixtureTask:
             return
         try:
             await self.torn_down.wait()
-            step = self.iterator.__anext__()
         except BaseException as error:  # noqa: B036 - its own nursery or scope was cancelled meanwhile
-            step = self.iterator.athrow(error)  # unwinds it there: its nursery raises the real error
-        await _capture(_produced(step), self.tear_down)
+            await _capture(_produced(self.iterator.athrow(error)), self.tear_down)  # its nursery raises the cause
+            if self.tear_down.error is not None:
+                self.runs.cancel_phases(self.name, self.tear_down.error)
+            return
+        await _capture(_produced(self.iterator.__anext__()), self.tear_down)
+
+
+async def _in_scope(coroutine: Any, scope: Any) -> Any:
+    __tracebackhide__ = True
+    with scope:
+        return await coroutine
 
 
 async def _produced(step: Any) -> Any:
@@ -111,6 +126,7 @@ class TrioRuns:
         self._token: Any = None
         self._nursery: Any = None
         self._ended: Optional[_Outcome] = None
+        self._phase_scopes: Dict[Any, Optional[FixtureCrashed]] = {}  # the phases in flight
 
     def describe(self) -> str:
         return "trio run (one per loop scope, in guest mode)"
@@ -187,16 +203,33 @@ class TrioRuns:
 
     def run(self, coroutine: Coroutine[Any, Any, Any], context: contextvars.Context) -> Any:
         """Runs ``coroutine`` as a task of the run in a copy of ``context``, then copies back the
-        context variables it set; returns its value or raises its error."""
+        context variables it set; returns its value or raises its error (FixtureCrashed when a
+        fixture's failure cancelled it)."""
         __tracebackhide__ = True
-        outcome = _Outcome()
-        self._spawn(_capture, coroutine, outcome, context=context)
-        return self._settle(outcome, context)
+        import trio
 
-    def start_fixture(self, iterator: Any, context: contextvars.Context) -> tuple:
+        outcome, scope = _Outcome(), trio.CancelScope()
+        self._phase_scopes[scope] = None
+        try:
+            self._spawn(_capture, _in_scope(coroutine, scope), outcome, context=context)
+            value = self._settle(outcome, context)
+        finally:
+            crashed = self._phase_scopes.pop(scope)
+        if crashed is not None and scope.cancelled_caught:
+            raise crashed
+        return value
+
+    def cancel_phases(self, fixture: str, error: BaseException) -> None:
+        """In the run: a fixture failed on its own; what runs now is cancelled, and says why."""
+        for scope in self._phase_scopes:
+            self._phase_scopes[scope] = FixtureCrashed(
+                f"cancelled: the fixture {fixture!r} failed while this ran: {type(error).__name__}: {error}")
+            scope.cancel()
+
+    def start_fixture(self, iterator: Any, context: contextvars.Context, name: str) -> tuple:
         """Runs an async generator fixture's set-up in a task of its own: (the task, produced, value)."""
         __tracebackhide__ = True
-        fixture = FixtureTask(iterator)
+        fixture = FixtureTask(self, iterator, name)
         self._spawn(fixture.run, context=context)
         produced, value = self._settle(fixture.set_up, context)
         return fixture, produced, value
@@ -259,4 +292,4 @@ async def timed(coroutine: Any, timeout: float, nodeid: str, timeout_error: type
     return result
 
 
-__all__: List[str] = ["TRIO", "TrioRuns", "FixtureTask", "timed"]
+__all__: List[str] = ["TRIO", "TrioRuns", "FixtureTask", "FixtureCrashed", "timed"]
