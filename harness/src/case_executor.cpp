@@ -11,6 +11,8 @@
 #include <pyasync/testing/assertions.hpp>
 
 #include <chrono>
+#include <cstdio>
+#include <set>
 
 namespace pyasync::testing::detail {
 namespace {
@@ -360,6 +362,11 @@ task<> case_executor::run_async_under_trio(const case_info &info, case_result &r
     const auto start = clock::now();
     trio_token_ = trio.attr("lowlevel").attr("current_trio_token")();
     running_trio_scopes_.insert(scope.ptr());
+    struct unregister { // also when the frame is destroyed while it waits
+        std::set<PyObject *> &scopes;
+        PyObject *scope;
+        ~unregister() { scopes.erase(scope); }
+    } unregister_at_exit{running_trio_scopes_, scope.ptr()};
     if (interrupted_) {
         scope.attr("cancel")(); // Ctrl-C came between the batch's start and this case's
     }
@@ -368,7 +375,6 @@ task<> case_executor::run_async_under_trio(const case_info &info, case_result &r
     } catch (...) {
         absorb_exception(result);
     }
-    running_trio_scopes_.erase(scope.ptr());
     result.seconds = seconds_since(start);
     try {
         if (limit && scope.attr("cancel_called").cast<bool>() && !interrupted_) {
@@ -404,8 +410,10 @@ void case_executor::interrupt(py::handle loop) {
                     py::handle(scope).attr("cancel")();
                 }
             }));
-        } catch (const py::error_already_set &) {
-            // trio.RunFinishedError: the run ended meanwhile, with its cases
+        } catch (py::error_already_set &error) {
+            if (!error.matches(py::module_::import("trio").attr("RunFinishedError"))) {
+                std::fprintf(stderr, "pyasync-test: cancelling the trio cases failed: %s\n", error.what());
+            } // else the run ended meanwhile, with its cases
         }
     }
     if (in_sync_case_) {
