@@ -49,36 +49,39 @@ struct buffer_state {
         slot = get_running_loop().attr("create_future")();
         return slot;
     }
-    /// Completes the Future (or sets the Event) in `slot`, if one waits there.
-    static void wake(py::object &slot) {
+    /// Completes the Future (sets the Event under trio) in `slot`, if one waits there.
+    void wake(py::object &slot) {
         py::object waiter = std::exchange(slot, py::object());
         if (!waiter) {
             return;
         }
-        if (py::hasattr(waiter, "set_result")) {
-            if (!waiter.attr("done")().cast<bool>()) {
-                waiter.attr("set_result")(py::none());
-            }
-        } else {
+        if (under_trio) {
             waiter.attr("set")();
+        } else if (!waiter.attr("done")().cast<bool>()) {
+            waiter.attr("set_result")(py::none());
         }
     }
-    /// Starts the pump: an asyncio Task, or a trio system task under trio.
+    /// Starts the pump: an asyncio Task on the running loop, or a trio system task under trio.
     void start_pump(const py::object &coroutine) {
-        PyObject *loop = PyObject_CallNoArgs(state().running_loop_or_none);
-        if (loop == nullptr) {
+        auto loop = py::reinterpret_steal<py::object>(PyObject_CallNoArgs(state().running_loop_or_none));
+        if (!loop) {
             throw python_error();
         }
-        const bool asyncio = loop != Py_None;
-        Py_DECREF(loop);
-        if (!asyncio && running_under_trio() > 0) {
-            under_trio = true;
-            trio_background_task started = spawn_trio_background_task(coroutine);
-            pump = std::move(started.scope);
-            pump_ended = std::move(started.ended);
+        if (!loop.is_none()) {
+            pump = loop.attr("create_task")(coroutine);
             return;
         }
-        pump = get_running_loop().attr("create_task")(coroutine);
+        const int trio = running_under_trio();
+        if (trio < 0) {
+            throw python_error();
+        }
+        if (trio == 0) {
+            get_running_loop(); // neither library runs: raises asyncio's "no running event loop"
+        }
+        under_trio = true;
+        trio_background_task started = spawn_trio_background_task(coroutine);
+        pump = std::move(started.scope);
+        pump_ended = std::move(started.ended);
     }
 };
 
@@ -101,7 +104,7 @@ task<void> pump_items(std::shared_ptr<buffer_state> state) {
             py::object next = pull();
             py::object item = co_await std::move(next);
             state->items.push_back(std::move(item));
-            buffer_state::wake(state->item_ready);
+            state->wake(state->item_ready);
         }
     } catch (const python_error &error) {
         if (!error.is(PyExc_StopAsyncIteration)) {
@@ -112,7 +115,7 @@ task<void> pump_items(std::shared_ptr<buffer_state> state) {
     }
     state->finished = true;
     state->space_ready = py::object();
-    buffer_state::wake(state->item_ready);
+    state->wake(state->item_ready);
     struct unroot {
         buffer_state &state;
         ~unroot() { state.pump = py::object(); } // the pump's Task no longer needs rooting
@@ -130,7 +133,7 @@ py::object take_item(buffer_state &state) {
     py::object item = std::move(state.items.front());
     state.items.pop_front();
     if (state.items.size() <= state.capacity / 2) {
-        buffer_state::wake(state.space_ready);
+        state.wake(state.space_ready);
     }
     return item;
 }
