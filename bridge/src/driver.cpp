@@ -136,7 +136,25 @@ PyObject *driver::awaiting() const noexcept {
     return parked_ != nullptr ? suspension_future_ : nullptr;
 }
 
-PySendResult driver::send(PyObject *value, PyObject **result) {
+PySendResult driver::start(PyObject **result) {
+    state_ = coroutine_state::running;
+    top_.resume(); // exceptions end up in the promises (unhandled_exception)
+    // `resume` and `finish` for the commonest outcome, without their calls: the frame never left
+    // the loop (so reading it is safe) and returned a value.
+    if (away_ == nullptr && top_.done() && !top_promise_->exception()) {
+        state_ = coroutine_state::finished;
+        PyObject *value = convert_(*top_promise_);
+        destroy_frame();
+        *result = value;
+        return value != nullptr ? PYGEN_RETURN : PYGEN_ERROR;
+    }
+    if (away_ == nullptr && top_.done()) {
+        return finish(result);
+    }
+    return settle(result);
+}
+
+PySendResult driver::send_later(PyObject *value, PyObject **result) {
     switch (state_) {
     case coroutine_state::unstarted:
         if (value != Py_None) {
@@ -326,8 +344,8 @@ PySendResult driver::settle(PyObject **result) {
 PySendResult driver::forward_to_delegate(PyObject *value, PyObject *exception, PyObject **result) {
     state_ = coroutine_state::running;
     PyObject *outcome = nullptr;
-    const PySendResult status =
-        exception == nullptr ? PyIter_Send(delegate_, value, &outcome) : throw_into(delegate_, exception, &outcome);
+    const PySendResult status = exception == nullptr ? send_to_delegate(delegate_, value, &outcome)
+                                                     : throw_into(delegate_, exception, &outcome);
     if (status == PYGEN_NEXT) {
         state_ = coroutine_state::suspended;
         *result = outcome;

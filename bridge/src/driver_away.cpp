@@ -190,7 +190,7 @@ PySendResult driver::start_await_for_away(PyObject **result) {
         return send_back_away(target, result);
     }
     PyObject *yielded = nullptr;
-    switch (PyIter_Send(iterator, Py_None, &yielded)) {
+    switch (send_to_delegate(iterator, Py_None, &yielded)) {
     case PYGEN_RETURN:
         Py_DECREF(iterator);
         target.value = yielded;

@@ -21,9 +21,13 @@ struct free_block {
 
 /// Trivially constructed and destroyed, so reaching it costs one TLS lookup and no guard; the
 /// blocks it holds are freed by `cache_reaper` when the thread exits.
+///
+/// `room` is how many more blocks a class may keep. It starts at 0, so a thread's first free of
+/// each class takes the slow path (`open_class`), which registers the reaper and opens the
+/// class; the reaper closes every class again. The fast paths test nothing else.
 struct frame_cache {
     free_block *heads[classes];
-    unsigned char counts[classes];
+    unsigned char room[classes];
     bool reaper_registered;
     bool exited; // set by the reaper: a frame freed later in this thread's exit goes to the heap
 };
@@ -35,12 +39,14 @@ struct cache_reaper {
     cache_reaper(const cache_reaper &) = delete;
     cache_reaper &operator=(const cache_reaper &) = delete;
     ~cache_reaper() {
-        for (free_block *&head : cache.heads) {
+        cache.exited = true;
+        for (std::size_t size_class = 0; size_class < classes; ++size_class) {
+            cache.room[size_class] = 0;
+            free_block *&head = cache.heads[size_class];
             while (head != nullptr) {
                 ::operator delete(std::exchange(head, head->next));
             }
         }
-        cache.exited = true;
     }
 };
 
@@ -52,20 +58,30 @@ void *take(frame_cache &local, std::size_t size_class) noexcept {
         return nullptr;
     }
     local.heads[size_class] = block->next;
-    --local.counts[size_class];
+    ++local.room[size_class];
     return block;
 }
 
-bool keep(frame_cache &local, void *frame, std::size_t size_class) noexcept {
-    if (local.exited || local.counts[size_class] == depth) {
-        return false;
+/// The slow path of `keep`: the class is full, or not opened yet in this thread. Returns
+/// whether it has room now.
+[[gnu::noinline]] bool open_class(frame_cache &local, std::size_t size_class) noexcept {
+    if (local.exited || local.heads[size_class] != nullptr) {
+        return false; // the thread is exiting, or the class is open and full
     }
     if (!local.reaper_registered) {
         local.reaper_registered = true;
         [[maybe_unused]] const cache_reaper *registered = &reaper; // first use: its destructor is registered
     }
+    local.room[size_class] = depth;
+    return true;
+}
+
+bool keep(frame_cache &local, void *frame, std::size_t size_class) noexcept {
+    if (local.room[size_class] == 0 && !open_class(local, size_class)) {
+        return false;
+    }
     local.heads[size_class] = new (frame) free_block{local.heads[size_class]};
-    ++local.counts[size_class];
+    --local.room[size_class];
     return true;
 }
 

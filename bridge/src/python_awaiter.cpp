@@ -4,6 +4,7 @@
 #include <pyasync/detail/python_awaiter.hpp>
 #include <pyasync/detail/python_compat.hpp>
 
+#include "recursion_guard.hpp"
 #include "trio_host.hpp"
 
 namespace pyasync {
@@ -53,6 +54,14 @@ PyObject *get_awaitable_iterator(PyObject *awaitable) noexcept {
     throw py::type_error(std::string("pyasync: co_await on a Python ") + Py_TYPE(awaitable)->tp_name +
                          " needs the task to be driven by Python on the event-loop thread; return the task from "
                          "a bound function, wrap it with pyasync::make_coroutine, or run it with pyasync::run");
+}
+
+PySendResult send_counted(PyObject *iterator, PyObject *value, PyObject **result) {
+    recursion_guard guard;
+    if (!guard) {
+        return PYGEN_ERROR;
+    }
+    return PyIter_Send(iterator, value, result);
 }
 
 PySendResult throw_into(PyObject *iterator, PyObject *exception, PyObject **result) {

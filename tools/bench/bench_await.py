@@ -4,7 +4,7 @@
 Rows: the floor `await f(x)` for `async def f(x): return x`; `asyncio.sleep(0)`; create_task +
 await; `await pyasync_examples.ready(x)` through pyasync::def and through pybind11's m.def;
 C++ awaiting a Python coroutine N times in one C++ loop against Python doing the same (the
-coroutine made by pybind11's `fn()`, and by vectorcall); C++ of
+coroutine made by pybind11's `fn()`, and by `pyasync::call(fn)`, one vectorcall); C++ of
 pyasync_examples awaiting a C++ coroutine of its own module N times against one of another
 module (bench_runtime_native): one bridge per process, so both take the native path.
 Method: N sequential awaits per case, one warm-up pass, then the median of REPEATS passes run
@@ -68,8 +68,8 @@ def make_cases(n):
     async def cpp_awaits_python():
         await ex.await_many(zero, n)
 
-    async def cpp_awaits_python_vectorcall():
-        await other_module.await_many_vectorcall(zero, n)
+    async def cpp_awaits_python_call():
+        await other_module.await_many_call(zero, n)
 
     async def cpp_awaits_cpp_same_module():
         await ex.await_many(ex.zero, n)
@@ -85,7 +85,7 @@ def make_cases(n):
         "await ready(x) [pybind11 m.def]": cpp_ready_mdef,
         "Python awaits Python coroutine x N": py_awaits_python,
         "C++ awaits Python coroutine x N": cpp_awaits_python,
-        "C++ awaits Python x N [vectorcall]": cpp_awaits_python_vectorcall,
+        "C++ awaits Python x N [pyasync::call]": cpp_awaits_python_call,
         "C++ awaits C++ (same module) x N": cpp_awaits_cpp_same_module,
         "C++ awaits C++ (other module) x N": cpp_awaits_cpp_other_module,
     }
@@ -132,9 +132,9 @@ def main():
     for name, ns in result.items():
         print(f"{name:40} {ns:10.1f} {ns / floor:9.2f}")
     cpp_delegation = result["C++ awaits Python coroutine x N"]
-    cpp_vectorcall = result["C++ awaits Python x N [vectorcall]"]
+    cpp_call = result["C++ awaits Python x N [pyasync::call]"]
     print(f"{'C++ awaits Python / Python awaits Python':40} {'':10} {cpp_delegation / py_delegation:9.2f}")
-    print(f"{'  the same, calling fn by vectorcall':40} {'':10} {cpp_vectorcall / py_delegation:9.2f}")
+    print(f"{'  the same, fn called by pyasync::call':40} {'':10} {cpp_call / py_delegation:9.2f}")
     cross_module = result["C++ awaits C++ (other module) x N"] / result["C++ awaits C++ (same module) x N"]
     print(f"{'C++ awaits C++: other / same module':40} {'':10} {cross_module:9.2f}")
     print("goals: ready [pyasync::def] <= 0.60x floor; C++ awaiting Python <= 0.75x Python; "
@@ -144,7 +144,7 @@ def main():
             json.dump({"n": args.n, "loop": args.loop, "ns_per_await": result,
                        "ratio_ready_to_floor": result["await ready(x) [pyasync::def]"] / floor,
                        "ratio_cpp_to_python_delegation": cpp_delegation / py_delegation,
-                       "ratio_cpp_vectorcall_to_python_delegation": cpp_vectorcall / py_delegation,
+                       "ratio_cpp_call_to_python_delegation": cpp_call / py_delegation,
                        "ratio_other_to_same_module": cross_module}, out, indent=2)
 
 

@@ -10,8 +10,8 @@
 // - sleep_away / echo_after: operations left pending by the shutdown row.
 // - buffered_countdown(n, capacity): countdown through pyasync::buffered (the pump Task's cost).
 // - condvar_round_trip_us(rounds): the machine's cost of two thread wake-ups (the round-trip floor).
-// - await_many_vectorcall(fn, n): bench_await.py's C++ loop awaiting fn() n times, fn called
-//   through vectorcall.
+// - await_many_call(fn, n): bench_await.py's C++ loop awaiting fn() n times, fn called with
+//   pyasync::call (one vectorcall) instead of pybind11's fn().
 #include <pyasync/detail/completion_queue.hpp>
 #include <pyasync/pyasync.hpp>
 
@@ -134,18 +134,14 @@ pyasync::task<int> zero() {
     co_return 0;
 }
 
-/// Calls `fn()` through vectorcall and awaits it `n` times in one C++ loop: bench_await.py's
-/// "C++ awaits Python" row without pybind11's `fn()`, which builds an argument tuple and goes
-/// through PyObject_Call. Here, not in pyasync_examples: added there, it changed GCC's inlining
-/// of that module's await_many and cost its row 8%.
-pyasync::task<py::object> await_many_vectorcall(py::object fn, long n) {
+/// Calls `fn()` with `pyasync::call` (one vectorcall) and awaits it `n` times in one C++ loop:
+/// bench_await.py's "C++ awaits Python" row without pybind11's `fn()`, which builds an argument
+/// tuple and goes through PyObject_Call. Here, not in pyasync_examples: added there, it changed
+/// GCC's inlining of that module's await_many and cost its row 8%.
+pyasync::task<py::object> await_many_call(py::object fn, long n) {
     py::object last = py::none();
     for (long i = 0; i < n; ++i) {
-        PyObject *coroutine = PyObject_CallNoArgs(fn.ptr());
-        if (coroutine == nullptr) {
-            throw py::error_already_set();
-        }
-        last = co_await py::reinterpret_steal<py::object>(coroutine);
+        last = co_await pyasync::call(fn);
     }
     co_return last;
 }
@@ -160,7 +156,7 @@ PYASYNC_MODULE(bench_runtime_native, m) {
     pyasync::def(m, "sleep_away", &sleep_away, py::arg("seconds"));
     pyasync::def(m, "echo_after", &echo_after, py::arg("seconds"));
     pyasync::def(m, "zero", &zero);
-    pyasync::def(m, "await_many_vectorcall", &await_many_vectorcall, py::arg("fn"), py::arg("n"));
+    pyasync::def(m, "await_many_call", &await_many_call, py::arg("fn"), py::arg("n"));
     m.def("pending", &pyasync::pending_operations);
     m.def("condvar_round_trip_us", &condvar_round_trip_us, py::arg("rounds"));
     m.def(

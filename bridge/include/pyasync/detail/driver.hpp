@@ -155,7 +155,13 @@ public:
 
     // --- Used by the Python coroutine object. ---
 
-    PYASYNC_API PySendResult send(PyObject *value, PyObject **result);
+    /// Inline for its commonest case, the first send of a coroutine (`await f(x)`).
+    PySendResult send(PyObject *value, PyObject **result) {
+        if (state_ == coroutine_state::unstarted && value == Py_None && top_) {
+            return start(result);
+        }
+        return send_later(value, result);
+    }
     PYASYNC_API PySendResult throw_in(PyObject *exception, PyObject **result);
     /// close(): returns 0, or -1 with a Python error set.
     PYASYNC_API int close();
@@ -188,6 +194,8 @@ private:
     bool find_host();
     PyObject *blocking_suspension();
     bool trio_send_is_ours(PyObject *value);
+    PYASYNC_API PySendResult start(PyObject **result);
+    PYASYNC_API PySendResult send_later(PyObject *value, PyObject **result);
     PySendResult resume(std::coroutine_handle<> handle, PyObject **result);
     PySendResult settle(PyObject **result);
     PySendResult forward_to_delegate(PyObject *value, PyObject *exception, PyObject **result);

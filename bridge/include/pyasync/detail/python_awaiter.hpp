@@ -27,6 +27,19 @@ inline PyObject *awaitable_iterator(PyObject *awaitable) noexcept {
 /// Raises the error for a task awaiting Python without a driver.
 [[noreturn]] PYASYNC_API void throw_no_driver(PyObject *awaitable);
 
+/// `PyIter_Send(iterator, value)` counted against Python's recursion limit: a chain of C++
+/// coroutines awaiting each other recurses on the C stack once per link, and a chain too deep
+/// raises RecursionError ("while driving a C++ coroutine") instead of overflowing the stack.
+PYASYNC_API PySendResult send_counted(PyObject *iterator, PyObject *value, PyObject **result);
+
+/// Sends `value` into the iterator a delegation drives. A Python coroutine counts its own frame
+/// against the recursion limit (as when Python awaits it), so only other iterators (pyasync's
+/// coroutines among them) pay for the count: the guard lives here, where the C stack grows,
+/// and not in every coroutine's send, so `await ready(x)` never pays for it.
+inline PySendResult send_to_delegate(PyObject *iterator, PyObject *value, PyObject **result) {
+    return PyCoro_CheckExact(iterator) ? PyIter_Send(iterator, value, result) : send_counted(iterator, value, result);
+}
+
 /// `iterator.throw(exception)` as `yield from` does it. Without a `throw` method the exception is
 /// raised in the delegating frame (PYGEN_ERROR with it set). GIL held.
 PYASYNC_API PySendResult throw_into(PyObject *iterator, PyObject *exception, PyObject **result);
@@ -102,7 +115,7 @@ public:
             error = fetch_exception();
             return true;
         }
-        switch (PyIter_Send(iterator_, Py_None, &yielded_)) {
+        switch (send_to_delegate(iterator_, Py_None, &yielded_)) {
         case PYGEN_RETURN: value = std::exchange(yielded_, nullptr); return true;
         case PYGEN_ERROR: error = fetch_exception(); return true;
         case PYGEN_NEXT: break;
