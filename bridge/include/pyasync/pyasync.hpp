@@ -5,8 +5,8 @@
 #include <pyasync/async_generator.hpp>
 #include <pyasync/async_iterator.hpp>
 #include <pyasync/await.hpp>
-#include <pyasync/call.hpp>
 #include <pyasync/buffered.hpp>
+#include <pyasync/call.hpp>
 #include <pyasync/cancellation.hpp>
 #include <pyasync/cast.hpp>
 #include <pyasync/coroutine.hpp>
