@@ -107,6 +107,26 @@ def test_a_chain_deeper_than_the_recursion_limit_raises_recursion_error(run):
     run(scenario())
 
 
+def test_a_chain_alternating_python_and_cpp_coroutines_raises_recursion_error(run):
+    # Only a frame sending into a delegate that is not a Python coroutine counts (Python's own
+    # frames count themselves): a mixed chain still ends in RecursionError, not a crash.
+    async def python_link(inner):
+        return await inner
+
+    async def scenario():
+        chain = leaf()
+        for _ in range(15_000):
+            chain = python_link(ex.await_py(chain))
+        with pytest.raises(RecursionError):
+            await chain
+        chain = leaf()
+        for _ in range(100):
+            chain = python_link(ex.await_py(chain))
+        assert await chain == 7
+
+    run(scenario())
+
+
 def test_freeing_a_deep_chain_that_never_started_does_not_overflow_the_stack():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # 20,000 "never awaited" warnings

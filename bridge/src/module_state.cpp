@@ -33,6 +33,11 @@ PyObject *new_cpp_error_type() {
 }
 
 module_state make_state() {
+    // pybind11 makes its shared state in each binary on first use. Here, at import, not later:
+    // the first use in this library can be a py::error_already_set destroyed while a
+    // RecursionError unwinds a chain at the limit, where making it raises inside a noexcept
+    // destructor and terminates the process.
+    py::detail::get_internals();
     module_state s{};
     s.cancelled_error = import_attr("asyncio", "CancelledError");
     s.get_running_loop = import_attr("asyncio", "get_running_loop");
