@@ -127,6 +127,35 @@ def test_a_chain_alternating_python_and_cpp_coroutines_raises_recursion_error(ru
     run(scenario())
 
 
+def test_a_chain_that_can_start_can_also_be_cancelled_and_closed(run):
+    # Cancelling and closing count one per link against the recursion limit, as starting does
+    # (and as Python's own chains do): they once counted two, and a chain of 700 that ran had
+    # its cancellation turned into RecursionError.
+    depth = sys.getrecursionlimit() * 7 // 10
+
+    def chain():
+        coroutine = ex.sleep(10, 1)
+        for _ in range(depth):
+            coroutine = ex.await_py(coroutine)
+        return coroutine
+
+    async def scenario():
+        task = asyncio.ensure_future(chain())
+        assert await settle(lambda: ex.pending() == 1)  # the innermost sleep is on the runtime
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await settle(lambda: ex.pending() == 0)
+        outer = chain()
+        outer.send(None)  # runs the chain down to the sleep, which parks
+        assert ex.pending() == 1
+        outer.close()
+        assert outer.cr_await is None
+        assert await settle(lambda: ex.pending() == 0)
+
+    run(scenario())
+
+
 def test_freeing_a_deep_chain_that_never_started_does_not_overflow_the_stack():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # 20,000 "never awaited" warnings

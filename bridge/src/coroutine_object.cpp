@@ -442,6 +442,32 @@ driver &driver_of_coroutine(PyObject *object) noexcept {
     return as_coroutine(object)->drive;
 }
 
+bool is_cpp_coroutine(PyObject *object) noexcept {
+    return Py_IS_TYPE(object, &coroutine_type_object);
+}
+
+PySendResult throw_into_cpp_coroutine(PyObject *self, PyObject *exception, PyObject **result) {
+    auto *coroutine = as_coroutine(self);
+    *result = nullptr;
+    recursion_guard guard;
+    if (!guard) {
+        return PYGEN_ERROR;
+    }
+    const PySendResult status = coroutine->drive.throw_in(exception, result);
+    if (status == PYGEN_NEXT) {
+        track(coroutine);
+    }
+    return status;
+}
+
+int close_cpp_coroutine(PyObject *self) {
+    recursion_guard guard;
+    if (!guard) {
+        return -1;
+    }
+    return as_coroutine(self)->drive.close();
+}
+
 PyObject *new_delegate_coroutine(PyObject *iterator, PyObject *yielded) noexcept {
     coroutine_object *self = allocate({}, nullptr, nullptr, detail::source_location{});
     if (self == nullptr) {

@@ -58,6 +58,11 @@ bool driver::delegates_to_trio() noexcept {
 int driver::close_delegate() {
     PyObject *iterator = std::exchange(delegate_, nullptr);
     delegate_target_ = nullptr;
+    if (is_cpp_coroutine(iterator)) { // counted once per link, as a send is
+        const int status = close_cpp_coroutine(iterator);
+        Py_DECREF(iterator);
+        return status;
+    }
     PyObject *closed = nullptr;
     if (python::lookup_optional_attr(iterator, state().str_close, &closed) > 0) {
         Py_XSETREF(closed, PyObject_CallNoArgs(closed));

@@ -1,5 +1,6 @@
 // What delegating to a Python awaitable needs: the awaitable's iterator (CPython's own rules for
 // `await`), throwing into it as `yield from` does, and the error when no driver runs the task.
+#include <pyasync/detail/coroutine_object.hpp>
 #include <pyasync/detail/module_state.hpp>
 #include <pyasync/detail/python_awaiter.hpp>
 #include <pyasync/detail/python_compat.hpp>
@@ -65,6 +66,9 @@ PySendResult send_counted(PyObject *iterator, PyObject *value, PyObject **result
 }
 
 PySendResult throw_into(PyObject *iterator, PyObject *exception, PyObject **result) {
+    if (is_cpp_coroutine(iterator)) {
+        return throw_into_cpp_coroutine(iterator, exception, result); // counted once per link
+    }
     PyObject *method = nullptr;
     if (python::lookup_optional_attr(iterator, state().str_throw, &method) < 0) {
         return PYGEN_ERROR;

@@ -30,6 +30,17 @@ PYASYNC_API PyTypeObject *coroutine_type();
 /// The driver of a coroutine object made by `new_coroutine` (`object` must be one).
 PYASYNC_API driver &driver_of_coroutine(PyObject *object) noexcept;
 
+/// True for a coroutine object made by `new_coroutine`. GIL held.
+PYASYNC_API bool is_cpp_coroutine(PyObject *object) noexcept;
+
+/// `coroutine.throw(exception)` and `coroutine.close()` of one (`coroutine` must be one), as its
+/// methods do them, without calling a bound method: Python counts that call against the
+/// recursion limit too, so a chain of C++ coroutines would count two per link when cancelled
+/// or closed and one when started, and a chain that could start could not be cancelled. Each
+/// counts one per link here, as a chain of Python coroutines does. GIL held.
+PYASYNC_API PySendResult throw_into_cpp_coroutine(PyObject *coroutine, PyObject *exception, PyObject **result);
+PYASYNC_API int close_cpp_coroutine(PyObject *coroutine);
+
 /// Converts a C++ value to a new Python reference with pybind11's casters, or returns nullptr
 /// with a Python error set; `what` names the value in the TypeError ("coroutine's ... result").
 template <typename T, typename Value>
