@@ -34,7 +34,7 @@ def must_fail(name):
 
 def test_the_probe_has_failures_of_every_kind_each_followed_by_a_sentinel():
     names = listed_cases()
-    assert len(names) == 62
+    assert len(names) == 66
     for failing, sentinel in zip(names[::2], names[1::2]):
         assert must_fail(failing) and not must_fail(sentinel), (failing, sentinel)
 
@@ -52,7 +52,7 @@ def test_every_failure_is_reported_failed_in_json_and_every_sentinel_passes(extr
     wrong = {name: verdict for name, verdict in verdicts.items() if verdict != ("failed" if must_fail(name) else "ok")}
     assert wrong == {}
     summary = events[-1]
-    assert summary["type"] == "suite" and summary["failed"] == 31 and summary["passed"] == 31
+    assert summary["type"] == "suite" and summary["failed"] == 33 and summary["passed"] == 33
 
     cases = ElementTree.parse(junit).getroot().iter("testcase")
     junit_failed = {f"{c.get('classname')}.{c.get('name')}": c.find("failure") is not None for c in cases}
@@ -67,7 +67,7 @@ def test_every_failure_is_reported_failed_in_the_pretty_output():
     names = listed_cases()
     assert failed == {n for n in names if must_fail(n)}
     assert passed == {n for n in names if not must_fail(n)}
-    assert result.stdout.rstrip().splitlines()[-1].startswith("test result: FAILED. 31 passed, 31 failed")
+    assert result.stdout.rstrip().splitlines()[-1].startswith("test result: FAILED. 33 passed, 33 failed")
 
 
 def failure_message(name):
@@ -84,6 +84,8 @@ def failure_message(name):
     ("Fails.sync_unprintable_python_error", "Unprintable"),
     ("Fails.sync_python_error_with_a_lone_surrogate", r"lone \udc80 surrogate"),
     ("Fails.async_system_exit", "SystemExit"),
+    ("Fails.async_recursion_error_deep_in_python", "RecursionError: maximum recursion depth exceeded"),
+    ("Fails.async_memory_error", "MemoryError: the probe asked for too much"),
     ("Fails.sync_cast_error", "cast_error"),
     ("Fails.sync_throws_an_int", "int (not a std::exception)"),
     ("Fails.async_throws_a_struct", "not_a_std_exception (not a std::exception)"),
