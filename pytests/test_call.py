@@ -57,7 +57,7 @@ def test_an_argument_that_does_not_convert_names_its_position_and_type_and_calls
     called = []
     token = object()
     before = sys.getrefcount(token)
-    with pytest.raises(TypeError, match=r"pyasync::call: argument 1 \(C\+\+ type .*unregistered\) cannot be "
+    with pytest.raises(TypeError, match=r"pyasync::call: argument 2 \(C\+\+ type .*unregistered\) cannot be "
                                         r"converted to a Python object") as raised:
         run(c.call_with_unconvertible(lambda *args: called.append(args), token))
     assert "Unregistered type" in str(raised.value.__cause__)  # pybind11's own reason

@@ -35,8 +35,9 @@ inline constexpr bool is_keyword_or_unpacking =
     std::is_base_of_v<py::arg, Plain> || std::is_same_v<Plain, py::args> || std::is_same_v<Plain, py::kwargs> ||
     std::is_same_v<Plain, py::detail::args_proxy> || std::is_same_v<Plain, py::detail::kwargs_proxy>;
 
-/// Raises the TypeError for argument `position` of C++ type `type` that did not convert (the
-/// caster's own error, if it set one, becomes its cause) and throws it.
+/// Raises the TypeError for argument `position` (1-based, as Python counts them) of C++ type
+/// `type` that did not convert (the caster's own error, if it set one, becomes its cause) and
+/// throws it.
 [[noreturn]] PYASYNC_API void throw_unconvertible_argument(std::size_t position, const std::string &type);
 
 /// One argument as a new reference; throws for one that does not convert.
@@ -67,7 +68,8 @@ py::object call(py::handle callable, Args &&...args) {
         PyObject *slots[sizeof...(Args) + 1] = {nullptr};
         std::size_t converted = 0;
         try {
-            ((slots[converted + 1] = detail::call_argument<Policy>(std::forward<Args>(args), converted), ++converted),
+            ((slots[converted + 1] = detail::call_argument<Policy>(std::forward<Args>(args), converted + 1),
+              ++converted),
              ...);
         } catch (...) {
             for (std::size_t i = 1; i <= converted; ++i) {
