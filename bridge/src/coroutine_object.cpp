@@ -154,22 +154,15 @@ PyObject *coroutine_throw(PyObject *self, PyObject *const *args, Py_ssize_t narg
     if (exception == nullptr) {
         return nullptr;
     }
-    auto *coroutine = as_coroutine(self);
-    recursion_guard guard;
-    if (!guard) {
-        Py_DECREF(exception);
-        return nullptr;
-    }
     PyObject *result = nullptr;
-    const PySendResult status = coroutine->drive.throw_in(exception, &result);
+    const PySendResult status = throw_into_cpp_coroutine(self, exception, &result);
     Py_DECREF(exception);
-    return as_method_result(coroutine, status, result);
+    return as_method_result(as_coroutine(self), status, result);
 }
 
 PyObject *coroutine_close(PyObject *self, PyObject *) {
     PYASYNC_ASSERT_GIL_HELD("pyasync coroutine close");
-    recursion_guard guard;
-    if (!guard || as_coroutine(self)->drive.close() < 0) {
+    if (close_cpp_coroutine(self) < 0) {
         return nullptr;
     }
     Py_RETURN_NONE;
