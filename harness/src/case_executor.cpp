@@ -2,6 +2,7 @@
 // checks after it.
 #include "case_executor.hpp"
 
+#include "loop_errors.hpp"
 #include "runner.hpp"
 #include "session_loop.hpp"
 
@@ -13,11 +14,16 @@
 #include <chrono>
 #include <cstdio>
 #include <set>
+#include <unistd.h>
 
 namespace pyasync::testing::detail {
 namespace {
 
 using clock = std::chrono::steady_clock;
+
+/// The process that runs the cases (set when the executor is made): a forked child that returns
+/// into the harness is any other.
+pid_t owner_process = 0;
 
 std::string format_seconds(double seconds) {
     char text[32];
@@ -129,18 +135,54 @@ py::object call_method(py::handle self, PyObject *name) {
     return py::reinterpret_steal<py::object>(result);
 }
 
+enum class harness_signal { none, fatal, skip };
+
+/// Whether `error` is a REQUIRE's fatal_failure or a PYASYNC_SKIP that crossed Python, where the
+/// bridge made it a pyasync.CppError naming the C++ type (neither is a std::exception).
+harness_signal translated_harness_signal(const py::error_already_set &error) {
+    if (!error.matches(pyasync::detail::state().cpp_error)) {
+        return harness_signal::none;
+    }
+    static const std::string fatal_name = pyasync::detail::demangle(typeid(fatal_failure).name());
+    static const std::string skip_name = pyasync::detail::demangle(typeid(skip_case).name());
+    const std::string text = error.what();
+    const auto names = [&text](const std::string &type) {
+        return text.find("C++ exception of type " + type + " ") != std::string::npos;
+    };
+    return names(fatal_name) ? harness_signal::fatal : names(skip_name) ? harness_signal::skip : harness_signal::none;
+}
+
 } // namespace
 
+void leave_if_forked(const case_result &result) noexcept {
+    if (getpid() == owner_process) {
+        return;
+    }
+    // A case forked without exec, and the child came back here: it must not report this case
+    // (its parent does) nor run or serve the next ones. Nothing that flushes is run.
+    const std::string text = "pyasync-test: a process forked by " + result.info->full_name() +
+                             " returned into the harness; it exits (only the process that started a case reports "
+                             "it)\n";
+    [[maybe_unused]] const ssize_t written = write(real_stderr_fd(), text.data(), text.size());
+    _exit(0);
+}
+
 void conclude_case(case_result &result, std::string output) {
+    leave_if_forked(result);
     result.output = std::move(output);
     auto &table = results();
     std::lock_guard lock(table.mutex);
     result.finished = true;
     if (result.failures.empty()) {
-        result.status = result.skip_raised ? outcome::skipped : outcome::passed;
+        // A skip the case caught and went on from is no verdict: only one that ended it counts.
+        result.status = result.skip_ended ? outcome::skipped : outcome::passed;
     } else {
         result.status = outcome::failed;
     }
+}
+
+case_executor::case_executor(const options &opts, case_hygiene &hygiene) : opts_(opts), hygiene_(hygiene) {
+    owner_process = getpid();
 }
 
 bool case_executor::capturing() const {
@@ -154,10 +196,18 @@ void case_executor::absorb_exception(case_result &result) noexcept {
         } catch (const fatal_failure &) {
         } catch (const skip_case &skip) {
             result.skip_raised = true;
+            result.skip_ended = true;
             result.skip_reason = skip.reason;
         } catch (const py::error_already_set &error) {
-            // A REQUIRE or SKIP inside C++ awaited through Python comes back as pyasync.CppError.
-            if (result.fatal_raised || result.skip_raised) {
+            // A REQUIRE (the harness's or Boost's) already failed the case: what escapes now is
+            // how it ends it, whatever it became crossing Python. A SKIP inside C++ awaited
+            // through Python comes back as pyasync.CppError naming its type; any other Python
+            // exception is a failure, even after a skip the case caught and went on from.
+            if (result.fatal_raised) {
+                return;
+            }
+            if (const harness_signal signal = translated_harness_signal(error); signal != harness_signal::none) {
+                result.skip_ended = signal == harness_signal::skip && result.skip_raised;
                 return;
             }
             if (error.matches(PyExc_KeyboardInterrupt) && interrupted_) {
@@ -167,14 +217,23 @@ void case_executor::absorb_exception(case_result &result) noexcept {
             }
             result.fail(failure_location(result) + "a Python exception escaped the case:\n" + python_traceback(error));
         } catch (...) {
-            if (result.fatal_raised || result.skip_raised) {
-                return;
+            if (result.fatal_raised) {
+                return; // as above: Boost's execution_aborted after its REQUIRE failed
             }
             result.fail(failure_location(result) + "an exception escaped the case: " + describe_current_exception());
         }
     } catch (...) { // recording the failure failed (out of memory): the verdict stays a failure
         result.status = outcome::failed;
     }
+}
+
+void case_executor::judge_by_the_clock(case_result &result, std::optional<double> limit, const char *how) {
+    if (!limit || result.timed_out || result.interrupted || result.seconds <= *limit) {
+        return;
+    }
+    result.timed_out = true;
+    result.fail(failure_location(result) + "timed out: ran " + format_seconds(result.seconds) + " against its limit of " +
+                format_seconds(*limit) + " (over by " + format_seconds(result.seconds - *limit) + "); " + how);
 }
 
 // ---- sync cases --------------------------------------------------------------------------
@@ -219,6 +278,7 @@ void case_executor::run_sync(const case_info &info, case_result &result, py::han
         result.seconds = seconds_since(start);
         watchdog_.disarm();
     }
+    judge_by_the_clock(result, limit, "it returned before the watchdog stopped it");
     try {
         hygiene_.check_unawaited_coroutines(result, unawaited);
     } catch (...) {
@@ -271,7 +331,8 @@ task<> case_executor::case_body(const case_info &info, case_result &result, py::
     PyErr_Clear(); // the callback then runs, and finds `done` resolved
 }
 
-task<> case_executor::run_async(const case_info &info, case_result &result, py::handle loop) {
+task<> case_executor::run_async(const case_info &info, case_result &result, py::handle loop,
+                                std::function<void()> before_abort) {
     if (is_trio_session(loop)) {
         co_await run_async_under_trio(info, result);
         co_return;
@@ -281,6 +342,7 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
         capture.emplace();
         capture->start();
     }
+    restore_loop_error_handler(loop);
     const std::size_t unawaited = hygiene_.unawaited_mark();
     const case_objects &python = objects();
     py::object done = call_method(loop, python.create_future);
@@ -295,6 +357,7 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
 
     py::object timer;
     py::object grace_timer;
+    std::optional<watchdog> stuck_loop;
     const auto limit = time_limit(info, opts_);
     if (limit) {
         timer = loop.attr("call_later")(*limit, py::cpp_function([&, limit] {
@@ -310,12 +373,31 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
             case_task.attr("cancel")(py::str("pyasync-test: timed out"));
             // A case that swallows its cancellation is abandoned after a grace period.
             grace_timer = loop.attr("call_later")(
-                2.0, py::cpp_function([&] {
-                    result.fail(
-                        "  the case did not finish within 2 s of its cancellation: abandoned, its Task still pending");
+                opts_.timeout_grace_seconds, py::cpp_function([&] {
+                    result.fail("  the case did not finish within " + format_seconds(opts_.timeout_grace_seconds) +
+                                " of its cancellation (--timeout-grace): abandoned, its Task still pending");
                     resolve(case_task);
                 }));
         }));
+        // The timers above need the loop: one the case blocks for good never runs them.
+        stuck_loop.emplace();
+        stuck_loop->arm(*limit + 2 * opts_.timeout_grace_seconds,
+                        info.full_name() + ": async case overran its timeout of " + format_seconds(*limit) +
+                            " and the event loop has not come back within twice the grace period of " +
+                            format_seconds(opts_.timeout_grace_seconds) + " (--timeout-grace)",
+                        [&result, &capture, limit, before_abort] {
+                            if (capture) {
+                                capture->release_to_stderr();
+                            }
+                            result.timed_out = true;
+                            result.fail(failure_location(result) + "timed out after " + format_seconds(*limit) +
+                                        " and never gave the event loop back (a blocking call, or a loop that "
+                                        "ignores every cancellation without suspending): stopped by the watchdog; "
+                                        "stacks on stderr");
+                            if (before_abort) {
+                                before_abort();
+                            }
+                        });
     }
     const auto start = clock::now();
     try {
@@ -327,6 +409,11 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
         result.fail("interrupted by Ctrl-C");
     }
     result.seconds = seconds_since(start);
+    if (stuck_loop) {
+        stuck_loop->disarm();
+    }
+    judge_by_the_clock(result, limit, "its cancellation never reached it in time: it blocked the event loop "
+                                      "(a blocking call on the loop's thread) or finished a swallowed cancellation");
     running_tasks_.erase(case_task.ptr());
     for (py::object *handle : {&timer, &grace_timer}) {
         if (*handle) {
@@ -382,6 +469,8 @@ task<> case_executor::run_async_under_trio(const case_info &info, case_result &r
             result.fail(failure_location(result) + "timed out after " + format_seconds(*limit) +
                         "; cancelled through trio (the deadline of the case's cancel scope)");
         }
+        judge_by_the_clock(result, limit, "trio never cancelled it in time: it blocked the trio run "
+                                          "(a blocking call on its thread) or swallowed the cancellation");
         hygiene_.check_unawaited_coroutines(result, unawaited);
     } catch (...) {
         absorb_exception(result);

@@ -9,11 +9,16 @@
 #include <pyasync/task.hpp>
 
 #include <functional>
+#include <optional>
 #include <set>
 
 namespace pyasync::testing::detail {
 
-/// Marks `result` finished, with `output` as its captured output, and settles its status from
+/// In a process forked by a case that returned into the harness: says so on stderr and leaves
+/// at once (`_exit(0)`), so that only the process that started the case reports it.
+void leave_if_forked(const case_result &result) noexcept;
+
+/// Marks `result` finished (leave_if_forked first), with `output` as its captured output, and settles its status from
 /// what was recorded (failures, a skip). Takes the result table's lock: assertions on other
 /// threads see `finished` and report late failures from then on.
 void conclude_case(case_result &result, std::string output);
@@ -23,7 +28,8 @@ void conclude_case(case_result &result, std::string output);
 /// Main thread, GIL held, for every member.
 class case_executor {
 public:
-    case_executor(const options &opts, case_hygiene &hygiene) : opts_(opts), hygiene_(hygiene) {}
+    /// Records the calling process as the one whose cases report (see leave_if_forked).
+    case_executor(const options &opts, case_hygiene &hygiene);
 
     /// Runs a sync case now, on the main thread, while `loop` is idle, and concludes `result`.
     /// Should it overrun its timeout, the watchdog fails it, calls `before_abort` (from the
@@ -32,8 +38,12 @@ public:
     /// Lazy: awaiting it runs an async case as an asyncio Task on `loop` (the loop that runs the
     /// awaiting coroutine) in a context naming the case, and concludes `result`. A timeout
     /// cancels the Task through asyncio; one that swallows its cancellation is abandoned. Under
-    /// `--loop-factory trio` (`loop` is the trio session), see run_async_under_trio.
-    task<> run_async(const case_info &info, case_result &result, py::handle loop);
+    /// `--loop-factory trio` (`loop` is the trio session), see run_async_under_trio. A case that
+    /// ends past its limit fails as timed out however it ended; one that keeps the loop from
+    /// coming back past twice the grace period is ended like a hung sync case (`before_abort`
+    /// is called from the watchdog thread, then the process aborts).
+    task<> run_async(const case_info &info, case_result &result, py::handle loop,
+                     std::function<void()> before_abort = {});
 
     /// The first stop signal: cancels the case Tasks in flight on `loop` (waking it), or under
     /// trio the cancel scopes of the cases in flight (through the run's token, which wakes it),
@@ -54,6 +64,10 @@ private:
     /// type can leave a case unjudged.
     void absorb_exception(case_result &result) noexcept;
     [[nodiscard]] bool capturing() const;
+    /// Fails `result` as timed out when it ran past `limit` and nothing said so yet (the loop's
+    /// timer never fired: the case blocked it, or finished soon after swallowing it); `how`
+    /// says what that means for this kind of case.
+    static void judge_by_the_clock(case_result &result, std::optional<double> limit, const char *how);
 
     const options &opts_;
     case_hygiene &hygiene_;

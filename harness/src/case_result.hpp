@@ -23,7 +23,8 @@ struct case_result {
     std::string output; ///< captured stdout + stderr
     double seconds = 0;
     bool fatal_raised = false; ///< a REQUIRE already recorded why the case ended
-    bool skip_raised = false;
+    bool skip_raised = false; ///< PYASYNC_SKIP was called (the case may have caught it)
+    bool skip_ended = false;  ///< the skip is what ended the case: only then is it skipped
     bool finished = false; ///< failures after this are "late" (a leftover task)
     bool timed_out = false;
     bool interrupted = false;

@@ -11,6 +11,61 @@
 #include <pyasync/testing/assertions.hpp>
 
 namespace pyasync::testing::detail {
+namespace {
+
+/// The runner whose run or serving is under way, for the process's exit handler. Main thread.
+in_process_runner *running_runner = nullptr;
+
+/// Run by exit() (glibc's on_exit hands it the status): a case that calls exit() must not end
+/// the process with its status, as if the run had passed.
+void on_process_exit(int status, void *) {
+    if (running_runner != nullptr) {
+        running_runner->exited_during_run(status);
+    }
+}
+
+} // namespace
+
+exit_guard::exit_guard(in_process_runner &runner) {
+    // Exit handlers run in reverse order of registration, static destructors among them: what
+    // the handler uses must exist before it is registered, or it is destroyed first.
+    (void)results();
+    static const bool registered = on_exit(on_process_exit, nullptr) == 0;
+    (void)registered;
+    running_runner = &runner;
+}
+
+exit_guard::~exit_guard() {
+    running_runner = nullptr;
+}
+
+void in_process_runner::exited_during_run(int status) {
+    std::vector<case_result *> unfinished;
+    for (const auto &result : results().results) {
+        if (!result->finished) {
+            leave_if_forked(*result); // a forked child's exit is its own business
+            unfinished.push_back(result.get());
+        }
+    }
+    if (unfinished.empty()) {
+        return; // exit() outside any case (a fixture, the user's main): not a case's verdict
+    }
+    const std::string why = "the process exited with status " + std::to_string(status) + " during " +
+                            unfinished.front()->info->full_name() +
+                            " (exit() was called inside the case: nothing after the call ran)";
+    for (case_result *result : unfinished) {
+        result->fail(failure_location(*result) + why);
+        result->finished = true;
+        record_.count(*result);
+        report_.case_finished(*result);
+    }
+    record_.totals.session_error = why;
+    (void)report_.run_finished(record_.results, record_.totals);
+    flush_all_output();
+    // Not through the rest of exit(): the interpreter's finalisation and static destructors
+    // would run under a case that is still on the stack.
+    _exit(status == 0 ? exit_failed : status);
+}
 
 int session_did_not_start(const options &opts) {
     const std::string factory = opts.loop_factory.empty() ? "" : " (--loop-factory '" + opts.loop_factory + "')";
@@ -20,6 +75,7 @@ int session_did_not_start(const options &opts) {
 }
 
 int in_process_runner::run(const selection &chosen) {
+    const exit_guard guard(*this);
     try {
         py::module_::import("faulthandler").attr("enable")(py::arg("all_threads") = true);
         install_stop_signal_handlers([this] { on_stop_signal(); });
@@ -192,7 +248,8 @@ task<> in_process_runner::run_async_case(const case_info &info, int iteration) {
     if (suites_.failed_with_its_suite(result)) {
         conclude_case(result, {});
     } else {
-        co_await executor_.run_async(info, result, loop_);
+        co_await executor_.run_async(info, result, loop_,
+                                     [this] { report_.run_aborting(record_.results, record_.totals); });
     }
     end_case(result);
     co_await suites_.tear_down_if_last(info);

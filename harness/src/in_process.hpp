@@ -25,6 +25,10 @@ public:
     int run(const selection &chosen);
     /// Serves commands read from `commands` until it ends, answering on `channel` (serving.cpp).
     int serve(std::istream &commands, serve_channel &channel);
+    /// Called by exit() while `run` or `serve` is under way: when a case is running, fails it
+    /// ("the process exited with status N during Suite.Case"), writes every report and ends the
+    /// process with status 1 (or `status`, when not 0). Main thread, or the thread that exited.
+    void exited_during_run(int status);
 
 private:
     // Loops.
@@ -64,6 +68,16 @@ private:
     bool stop_ = false;
     std::string loop_failure_;            ///< why the loop itself failed: the run ends with exit_internal
     const case_info *prepared_ = nullptr; ///< serving: the case whose suite `setup` just prepared
+};
+
+/// While one lives, exit() called during a case is judged by `runner` (exited_during_run)
+/// rather than ending the process with the case's status. Main thread.
+class exit_guard {
+public:
+    explicit exit_guard(in_process_runner &runner);
+    exit_guard(const exit_guard &) = delete;
+    exit_guard &operator=(const exit_guard &) = delete;
+    ~exit_guard();
 };
 
 /// Says why the session could not start (the exception being handled). Returns exit_internal.

@@ -70,6 +70,7 @@ private:
 };
 
 int in_process_runner::serve(std::istream &commands, serve_channel &channel) {
+    const exit_guard guard(*this);
     try {
         py::module_::import("faulthandler").attr("enable")(py::arg("all_threads") = true);
         install_stop_signal_handlers([this] { on_stop_signal(); });

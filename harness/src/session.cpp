@@ -54,6 +54,15 @@ void touch(const char *path) {
     std::ofstream{path, std::ios::app};
 }
 
+/// The exit handler of --print-exit-status: registered before anything else of the run, it runs
+/// after every handler and static destructor registered later (the interpreter's included).
+void print_exit_status(int status, void *) {
+    char line[64];
+    const int length = std::snprintf(line, sizeof line, "pyasync-test: exit status %d\n", status);
+    std::fflush(nullptr);
+    [[maybe_unused]] const ssize_t written = write(STDOUT_FILENO, line, static_cast<std::size_t>(length));
+}
+
 /// What an --isolate parent passes on to each child.
 std::vector<std::string> forwarded_arguments(const options &opts) {
     std::vector<std::string> out;
@@ -63,6 +72,7 @@ std::vector<std::string> forwarded_arguments(const options &opts) {
     if (opts.timeout_seconds) {
         out.insert(out.end(), {"--timeout", std::to_string(*opts.timeout_seconds)});
     }
+    out.insert(out.end(), {"--timeout-grace", std::to_string(opts.timeout_grace_seconds)});
     if (opts.asyncio_debug) {
         out.emplace_back("--asyncio-debug");
     }
@@ -93,6 +103,10 @@ int session::run() {
     } catch (const usage_error &error) {
         std::fprintf(stderr, "%s: error: %s\n", program_.c_str(), error.what());
         return exit_usage;
+    }
+    if (opts.print_exit_status && on_exit(print_exit_status, nullptr) != 0) {
+        std::fprintf(stderr, "%s: cannot register the exit handler of --print-exit-status\n", program_.c_str());
+        return exit_internal;
     }
     if (opts.help) {
         std::cout << options::help_text(program_);

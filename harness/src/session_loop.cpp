@@ -2,6 +2,7 @@
 #include "session_loop.hpp"
 
 #include "case_result.hpp"
+#include "loop_errors.hpp"
 
 #include <pyasync/testing/detail/expression.hpp>
 
@@ -87,6 +88,7 @@ py::object open_session_loop(const options &opts) {
     if (opts.asyncio_debug) {
         loop.attr("set_debug")(true);
     }
+    install_loop_error_handler(loop);
     asyncio.attr("set_event_loop")(loop);
     return loop;
 }

@@ -136,9 +136,17 @@ const std::vector<flag> &flags() {
         {section::running,
          {"--timeout"},
          "S",
-         "per-case limit in seconds: async cases are cancelled through asyncio,\n"
-         "sync cases are stopped by a watchdog that dumps stacks and aborts",
+         "per-case limit in seconds: async cases are cancelled through asyncio and\n"
+         "fail when they end past it however they ended; sync cases are stopped by\n"
+         "a watchdog that dumps stacks and aborts",
          [](parse_state &p, const std::string &v, const std::string &f) { p.o.timeout_seconds = to_seconds(v, f); }},
+        {section::running,
+         {"--timeout-grace"},
+         "S",
+         "after a timeout's cancellation, seconds an async case has to finish before it\n"
+         "is abandoned; a loop still blocked after twice this is ended by the watchdog\n"
+         "(stacks dumped, reports written, the process aborts) (default 2)",
+         [](parse_state &p, const std::string &v, const std::string &f) { p.o.timeout_grace_seconds = to_seconds(v, f); }},
         {section::running,
          {"--loop-factory"},
          "asyncio|uvloop|trio|module:callable",
@@ -213,6 +221,12 @@ const std::vector<flag> &flags() {
          "",
          "exit 5 when nothing is selected",
          set_switch(&options::fail_if_no_tests)},
+        {section::output,
+         {"--print-exit-status"},
+         "",
+         "end with the line 'pyasync-test: exit status N', written after everything\n"
+         "else (pyasync_discover_tests requires it: a case calling _Exit(0) then fails)",
+         set_switch(&options::print_exit_status)},
         {section::output,
          {"--skip-exit-code"},
          "N",

@@ -53,6 +53,10 @@ struct options {
     std::optional<std::uint32_t> seed; ///< `--seed`, else TEST_RANDOM_SEED
     bool fail_fast = false;
     std::optional<double> timeout_seconds;
+    /// After a timeout's cancellation: how long an async case may take to finish before it is
+    /// abandoned (failed, its Task left pending); a loop that has not come back after a second
+    /// such period is blocked, and the watchdog dumps the stacks and aborts.
+    double timeout_grace_seconds = 2.0;
     std::string loop_factory; ///< "asyncio", "uvloop" or "module:callable"
     loop_scope scope = loop_scope::session;
     bool asyncio_debug = false;
@@ -65,6 +69,10 @@ struct options {
     std::vector<std::string> junit_paths;
     bool quiet = false;
     bool fail_if_no_tests = false;
+    /// `--print-exit-status`: the process's very last output is "pyasync-test: exit status N",
+    /// so that a runner matching it (ctest's PASS_REGULAR_EXPRESSION) fails a run that ended
+    /// without it: `_Exit(0)` inside a case, a crash in the interpreter's finalisation.
+    bool print_exit_status = false;
     std::optional<int> skip_exit_code;
     // Sharding.
     std::optional<int> shard_count;

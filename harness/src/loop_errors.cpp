@@ -1,0 +1,111 @@
+// The loop's exception handler: an error it receives fails the case it belongs to.
+#include "loop_errors.hpp"
+
+#include "case_hygiene.hpp"
+#include "case_result.hpp"
+
+#include <cstdio>
+
+namespace pyasync::testing::detail {
+namespace {
+
+/// The value of the case variable in `context` (a contextvars.Context), or -1.
+int case_in_context(py::handle context) {
+    if (!context || context.is_none() || !PyContext_CheckExact(context.ptr())) {
+        return -1;
+    }
+    py::object found = py::reinterpret_steal<py::object>(
+        PyObject_CallMethod(context.ptr(), "get", "O", case_variable().ptr()));
+    if (!found) {
+        PyErr_Clear();
+        return -1;
+    }
+    return found.is_none() ? -1 : found.cast<int>();
+}
+
+/// Which case an error the handler received belongs to: the context of the callback (a
+/// Handle's), of the Task or Future it names (3.12's get_context()), the current one, else the
+/// only case still running; -1 when none can be told.
+int case_of(const py::dict &details, const result_table &table) {
+    if (details.contains("handle")) {
+        if (int id = case_in_context(py::getattr(details["handle"], "_context", py::none())); id >= 0) {
+            return id;
+        }
+    }
+    for (const char *key : {"task", "future"}) {
+        if (details.contains(key) && py::hasattr(details[key], "get_context")) {
+            if (int id = case_in_context(details[key].attr("get_context")()); id >= 0) {
+                return id;
+            }
+        }
+    }
+    PyObject *value = nullptr;
+    if (PyContextVar_Get(case_variable().ptr(), nullptr, &value) == 0 && value != nullptr) {
+        const int id = static_cast<int>(PyLong_AsLong(value));
+        Py_DECREF(value);
+        return id;
+    }
+    PyErr_Clear();
+    int running = -1;
+    for (const auto &result : table.results) {
+        if (!result->finished) {
+            if (running >= 0) {
+                return -1; // several: none can be blamed
+            }
+            running = result->id;
+        }
+    }
+    return running;
+}
+
+/// The handler's text of what it received: the message, then the exception's traceback.
+std::string describe(const py::dict &details) {
+    std::string text = "the event loop's exception handler received an error during the case: " +
+                       py::str(details.contains("message") ? details["message"] : py::str("(no message)"))
+                           .cast<std::string>();
+    if (details.contains("exception")) {
+        py::object lines = py::module_::import("traceback").attr("format_exception")(details["exception"]);
+        text += "\n" + py::str("").attr("join")(lines).cast<std::string>();
+    }
+    return text;
+}
+
+void handle_loop_error(py::object loop, py::dict details) {
+    auto &table = results();
+    const std::string text = describe(details);
+    std::lock_guard lock(table.mutex);
+    const int id = case_of(details, table);
+    if (id < 0 || id >= static_cast<int>(table.results.size())) {
+        loop.attr("default_exception_handler")(details); // outside any case: asyncio logs it
+        return;
+    }
+    case_result &result = *table.results[static_cast<std::size_t>(id)];
+    if (result.finished) {
+        ++table.late_failures;
+        std::fprintf(stderr, "pyasync-test: a failure outside any running case (after the end of %s):\n%s\n",
+                     result.info->full_name().c_str(), text.c_str());
+        return;
+    }
+    result.fail(failure_location(result) + text);
+}
+
+/// The handler, made once (kept for the session: loops outlive no interpreter).
+py::handle handler() {
+    static py::object *made = new py::object(py::cpp_function(&handle_loop_error));
+    return *made;
+}
+
+} // namespace
+
+void install_loop_error_handler(py::handle loop) {
+    loop.attr("set_exception_handler")(handler());
+}
+
+void restore_loop_error_handler(py::handle loop) {
+    py::object current = loop.attr("get_exception_handler")();
+    if (current.ptr() != handler().ptr()) {
+        install_loop_error_handler(loop);
+    }
+}
+
+} // namespace pyasync::testing::detail
