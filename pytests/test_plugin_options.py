@@ -24,8 +24,11 @@ def usage_error(result):
     ("--pyasync-mode", "loose", "--pyasync-mode/pyasync_mode must be one of strict, auto; got 'loose'"),
     ("--pyasync-loop-scope", "forever",
      "--pyasync-loop-scope/pyasync_loop_scope must be one of function, class, module, package, session; got 'forever'"),
-    ("--pyasync-timeout", "-1", "--pyasync-timeout/pyasync_timeout must be a positive number of seconds; got '-1'"),
-    ("--pyasync-timeout", "soon", "must be a positive number of seconds; got 'soon'"),
+    ("--pyasync-timeout", "-1", "--pyasync-timeout/pyasync_timeout must be a positive number of seconds, at most "
+     "1000000 (11.5 days); got '-1'"),
+    ("--pyasync-timeout", "soon", "must be a positive number of seconds, at most 1000000 (11.5 days); got 'soon'"),
+    ("--pyasync-timeout", "3e6", "must be a positive number of seconds, at most 1000000 (11.5 days); got '3e6'"),
+    ("--pyasync-timeout-grace", "0", "--pyasync-timeout-grace/pyasync_timeout_grace must be a positive number"),
     ("--pyasync-strict-tasks", "maybe", "--pyasync-strict-tasks/pyasync_strict_tasks must be true or false; got 'maybe'"),
     ("--pyasync-loop", "tokio", "--pyasync-loop/pyasync_loop = 'tokio' is not a usable loop"),
     ("--pyasync-loop", "no_such_module:factory", "'no_such_module:factory' is not a usable loop"),
@@ -48,6 +51,7 @@ def test_the_command_line_overrides_the_ini_file(pytester):
     ("pytest.mark.pyasync(loop='tokio')", "loop= of @pytest.mark.pyasync of test_a.py::test_marked = 'tokio' is not"),
     ("pytest.mark.pyasync(loop_scope='eon')", "loop_scope= of @pytest.mark.pyasync of test_a.py::test_marked must be"),
     ("pytest.mark.pyasync(timeout=0)", "timeout= of @pytest.mark.pyasync of test_a.py::test_marked must be a positive"),
+    ("pytest.mark.pyasync(timeout=1e10)", "must be a positive number of seconds, at most 1000000 (11.5 days); got 10000000000.0"),
     ("pytest.mark.pyasync(retries=3)", "has unknown argument(s) retries; expected loop=, loop_scope=, timeout="),
     ("pytest.mark.pyasync('uvloop')", "takes keyword arguments only"),
 ])
@@ -59,7 +63,7 @@ def test_a_bad_marker_is_a_usage_error_naming_the_test(pytester, marker, expecte
 def test_the_report_header_shows_the_effective_configuration(pytester):
     result = run_plugin(pytester, "--pyasync-timeout=2.5", "-o", "pyasync_strict_tasks=true", test_a=PASSING)
     result.stdout.fnmatch_lines(["pyasync: mode=strict, loop=asyncio, loop_scope=session, timeout=2.5 s, "
-                                 "strict_tasks=on, C++ fixtures: pyasync_examples (7 fixtures)"])
+                                 "strict_tasks=on, C++ fixtures: pyasync_examples (8 fixtures)"])
 
 
 def test_a_fixture_module_that_does_not_import_is_a_usage_error(pytester):

@@ -20,7 +20,7 @@ from typing import Any, Generator, List, Optional
 
 import pytest
 
-from pyasync.pytest_plugin import _async_fixtures, _cpp_cases, _cpp_collection, _cpp_fixtures, _settings
+from pyasync.pytest_plugin import _async_fixtures, _cpp_cases, _cpp_collection, _cpp_fixtures, _deadline, _settings
 from pyasync.pytest_plugin._loops import LoopError
 from pyasync.pytest_plugin._phases import FixtureError, LeakedTasks, TestTimeout, run_test
 from pyasync.pytest_plugin._state import STATE, PluginState
@@ -43,9 +43,19 @@ def pytest_configure(config: pytest.Config) -> None:
     _async_fixtures.activate(state)
     _cpp_fixtures.register(config, state)
     _cpp_collection.configure(config, state)
+    _deadline.release_output = lambda: _release_capture(config)
+
+
+def _release_capture(config: pytest.Config) -> None:
+    """Gives stdout and stderr back to the terminal (pytest's capture holds them during a test):
+    a dump written just before the process ends must not go into a capture file."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        capture.suspend_global_capture(in_=False)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    _deadline.release_output = None
     state = config.stash.get(STATE, None)
     if state is not None:
         _async_fixtures.deactivate(state)

@@ -25,6 +25,7 @@ from pyasync.pytest_plugin._settings import LoopChoice
 
 
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__) + os.sep
+SETTLE_SECONDS = 5.0  # how long a phase ended from outside has to end its task once cancelled
 
 
 def without_frames_under(traceback: Optional[types.TracebackType],
@@ -57,6 +58,9 @@ class SharedLoop:
         self.runner = asyncio.Runner(loop_factory=choice.factory)
         self.loop = self.runner.get_loop()
         self.loop.set_exception_handler(self._report)
+        # What the plugin relies on, put back before each phase: a test's changes do not outlive it.
+        self._debug = self.loop.get_debug()
+        self._task_factory = self.loop.get_task_factory()
         self.leases = 0
         self.reports: List[Dict[str, Any]] = []
 
@@ -74,15 +78,41 @@ class SharedLoop:
         # call, and each signal.signal() call formats the repr of the previous handler's task
         # (about a third of a fixture phase's cost). Ctrl-C still stops pytest; the loop is closed
         # with Runner's clean-up at the end of the session.
-        task = self.loop.create_task(coroutine, context=context)
+        loop = self.loop
+        if loop.get_exception_handler() != self._report:
+            loop.set_exception_handler(self._report)
+        if loop.get_debug() != self._debug:
+            loop.set_debug(self._debug)
+        if loop.get_task_factory() is not self._task_factory:
+            loop.set_task_factory(self._task_factory)
+        task = loop.create_task(coroutine, context=context)
         try:
-            result = self.loop.run_until_complete(task)
+            result = loop.run_until_complete(task)
         except BaseException as error:
+            if not task.done():
+                # Something outside the plugin ended the phase (pytest-timeout's signal method,
+                # Ctrl-C): its task must not run on under the next test on this shared loop.
+                self._settle(task)
             self.raise_reports(also_failing=True)
             error.__traceback__ = without_frames_under(error.__traceback__, (_ASYNCIO_DIR,))
             raise
         self.raise_reports()
         return result
+
+    def _settle(self, task: "asyncio.Task[Any]") -> None:
+        """Cancels ``task`` and runs the loop until it ends, for at most SETTLE_SECONDS; a task
+        still running after that is reported (it swallows every cancellation)."""
+        task.cancel()
+        try:
+            self.loop.run_until_complete(asyncio.wait([task], timeout=SETTLE_SECONDS))
+        except BaseException:  # a second Ctrl-C: stop settling
+            pass
+        if not task.done():
+            print(f"pyasync: {task!r} ignored its cancellation for {SETTLE_SECONDS:g} s after its phase ended; "
+                  "it stays pending on the shared loop")
+        elif not task.cancelled() and task.exception() is not None:
+            self.reports.append({"message": "the interrupted phase's task raised while it was cancelled",
+                                 "exception": task.exception()})
 
     def raise_reports(self, also_failing: bool = False) -> None:
         """Raises LoopError for what the exception handler received since the last call. When the

@@ -8,12 +8,13 @@ from typing import Any, Callable, Generator, Optional
 import pytest
 
 from pyasync.pytest_plugin._loops import SharedLoop, context_of, scope_node
+from pyasync.pytest_plugin._deadline import Deadline, suspension_chain
 from pyasync.pytest_plugin._state import PluginState
 from pyasync.pytest_plugin._trio_runs import TrioRuns, timed as trio_timed
 
 
 class TestTimeout(Exception):
-    """A test ran longer than its pyasync timeout; its task was cancelled."""
+    """A test, or an async fixture's set-up or tear-down, ran longer than its pyasync timeout."""
 
 
 class LeakedTasks(Exception):
@@ -24,33 +25,38 @@ class FixtureError(Exception):
     """A C++ fixture failed: the message names it, its C++ file:line and the phase."""
 
 
-async def _timed(coroutine: Any, timeout: Optional[float], nodeid: str) -> Any:
-    """Awaits the test; past ``timeout`` real seconds its task is cancelled and it fails.
-
-    The deadline is kept by a thread, not a loop timer: on a loop whose clock is virtual
-    (pyasync_virtual_clock) a loop timer would fire as soon as the test waits for real I/O."""
+async def _timed(coroutine: Any, timeout: Optional[float], grace: float, what: str) -> Any:
+    """Awaits a phase; past ``timeout`` real seconds its task is cancelled, and a phase that ends
+    past its limit fails as timed out however it ended (see ``_deadline``)."""
     __tracebackhide__ = True
     if timeout is None:
         return await coroutine
     loop, task = asyncio.get_running_loop(), asyncio.current_task()
-    expired = threading.Event()
+    assert task is not None
+
+    def cancel_in_loop() -> None:
+        if not task.done():
+            deadline.where = suspension_chain(task.get_coro())
+            task.cancel()
 
     def expire() -> None:
-        expired.set()
-        loop.call_soon_threadsafe(task.cancel)  # type: ignore[union-attr]
+        try:
+            loop.call_soon_threadsafe(cancel_in_loop)
+        except RuntimeError:
+            pass  # the loop closed meanwhile: the phase is over
 
-    watchdog = threading.Timer(timeout, expire)
-    watchdog.daemon = True
-    watchdog.start()
+    deadline = Deadline(timeout, grace, what, expire)
     try:
-        return await coroutine
-    except asyncio.CancelledError:
-        if expired.is_set():
-            raise TestTimeout(f"{nodeid} timed out after {timeout:g} s: its task was cancelled and its "
-                              "fixtures torn down (pyasync timeout)") from None
+        result = await coroutine
+    except BaseException as error:
+        deadline.finish()
+        if deadline.overran() and not isinstance(error, (KeyboardInterrupt, SystemExit)):
+            raise TestTimeout(deadline.message()) from (None if isinstance(error, asyncio.CancelledError) else error)
         raise
-    finally:
-        watchdog.cancel()
+    deadline.finish()
+    if deadline.overran():
+        raise TestTimeout(deadline.message())
+    return result
 
 
 async def _settle(tasks: list) -> None:
@@ -82,10 +88,11 @@ def run_test(state: PluginState, item: pytest.Function) -> None:
         strict = state.settings.strict_tasks and shared.loop is not None  # trio's nurseries leave no task
         before = set(asyncio.all_tasks(shared.loop)) if strict else set()
         body = item.obj(**arguments)
+        grace = state.settings.timeout_grace
         if isinstance(shared, TrioRuns) and chosen.timeout is not None:
-            shared.run(trio_timed(body, chosen.timeout, item.nodeid, TestTimeout), context)
+            shared.run(trio_timed(body, chosen.timeout, grace, item.nodeid, TestTimeout), context)
         else:
-            shared.run(_timed(body, chosen.timeout, item.nodeid), context)
+            shared.run(_timed(body, chosen.timeout, grace, item.nodeid), context)
         leftover = [task for task in asyncio.all_tasks(shared.loop) if task not in before] if strict else []
         if leftover:
             shared.run(_settle(leftover), context)
@@ -129,15 +136,27 @@ def drive_fixture(state: PluginState, request: pytest.FixtureRequest, fixturedef
     # Under trio a generator fixture runs in a task of its own: it may hold a nursery across its yield.
     in_task = kind == "generator" and isinstance(shared, TrioRuns)
     fixture_task = None
+    # The test's timeout covers each phase of the fixtures it uses, as pytest-timeout's whole-item
+    # limit does: a set-up that hangs fails instead of hanging the run.
+    timeout = state.test_settings(item).timeout
+
+    def limited(awaitable: Any, phase: str) -> Any:
+        what = f"the {phase} of fixture {request.fixturename!r} (used by {item.nodeid})"
+        if timeout is None:
+            return awaitable
+        if isinstance(shared, TrioRuns):
+            return trio_timed(awaitable, timeout, state.settings.timeout_grace, what, TestTimeout)
+        return _timed(awaitable, timeout, state.settings.timeout_grace, what)
+
     try:
         try:
             started = start()
             if in_task:
                 fixture_task, produced, value = shared.start_fixture(started, context, request.fixturename)
             elif kind == "generator":
-                produced, value = shared.run(_next(started), context)
+                produced, value = shared.run(limited(_next(started), "set-up"), context)
             else:
-                produced, value = True, shared.run(_await(started), context)
+                produced, value = True, shared.run(limited(_await(started), "set-up"), context)
             if not produced:
                 raise FixtureError(f"{label or request.fixturename} ended without yielding a value; a fixture "
                                    "yields exactly once")
@@ -151,7 +170,8 @@ def drive_fixture(state: PluginState, request: pytest.FixtureRequest, fixturedef
         if kind != "generator":
             return
         try:
-            produced = shared.finish_fixture(fixture_task) if in_task else shared.run(_next(started), context)[0]
+            produced = (shared.finish_fixture(fixture_task) if in_task else
+                        shared.run(limited(_next(started), "tear-down"), context)[0])
         except Exception as error:
             if label is None:
                 raise

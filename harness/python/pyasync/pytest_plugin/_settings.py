@@ -12,6 +12,10 @@ import pytest
 MODES = ("strict", "auto")
 LOOP_SCOPES = ("function", "class", "module", "package", "session")
 DEFAULT_FIXTURE_MODULES = ("pyasync_fixtures",)
+DEFAULT_TIMEOUT_GRACE = 2.0
+# The longest limit accepted: waits on threads and children take it in milliseconds as a C int
+# somewhere below (3e6 s overflowed in the serving child's wait).
+LONGEST_TIMEOUT = 1_000_000.0
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
@@ -30,6 +34,7 @@ class Settings:
     loop: LoopChoice
     loop_scope: str
     timeout: Optional[float]
+    timeout_grace: float
     strict_tasks: bool
     fixture_modules: Tuple[str, ...]
     cpp: "CppSettings"
@@ -60,6 +65,9 @@ def add_options(parser: pytest.Parser) -> None:
            "(default); a loop also lives as long as any async fixture set up on it", default="session")
     option("pyasync_timeout", "seconds a test may run before its task is cancelled and it fails (default: no limit)",
            default="")
+    option("pyasync_timeout_grace", "after a timeout, seconds a phase whose cancellation did not end it has "
+           "before it is abandoned; a loop still blocked after twice this ends pytest with every thread's "
+           f"stack dumped (default {DEFAULT_TIMEOUT_GRACE:g})", default=str(DEFAULT_TIMEOUT_GRACE))
     option("pyasync_strict_tasks", "true: a test that leaves tasks running fails (they are cancelled); "
            "default false", default="false")
     option("pyasync_fixture_modules", "extension modules whose C++ fixtures become pytest fixtures "
@@ -122,8 +130,9 @@ def parse_timeout(value: object, where: str) -> Optional[float]:
         seconds = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         seconds = -1.0
-    if not seconds > 0 or seconds != seconds or seconds == float("inf"):
-        raise pytest.UsageError(f"pyasync: {where} must be a positive number of seconds; got {value!r}")
+    if not 0 < seconds <= LONGEST_TIMEOUT:
+        raise pytest.UsageError(f"pyasync: {where} must be a positive number of seconds, at most "
+                                f"{LONGEST_TIMEOUT:.0f} (11.5 days); got {value!r}")
     return seconds
 
 
@@ -144,6 +153,8 @@ def read_settings(config: pytest.Config) -> Settings:
         loop_scope=choose("pyasync_loop_scope", _raw(config, "pyasync_loop_scope"), LOOP_SCOPES,
                           _spelling("pyasync_loop_scope")),
         timeout=parse_timeout(_raw(config, "pyasync_timeout"), _spelling("pyasync_timeout")),
+        timeout_grace=parse_timeout(_raw(config, "pyasync_timeout_grace"), _spelling("pyasync_timeout_grace"))
+        or DEFAULT_TIMEOUT_GRACE,
         strict_tasks=parse_bool(_raw(config, "pyasync_strict_tasks"), _spelling("pyasync_strict_tasks")),
         fixture_modules=modules,
         cpp=CppSettings(

@@ -16,6 +16,7 @@ import queue
 import threading
 from typing import Any, Callable, Coroutine, Dict, List, Optional
 
+from pyasync.pytest_plugin._deadline import Deadline
 from pyasync.pytest_plugin._loops import without_frames_under
 from pyasync.pytest_plugin._settings import LoopChoice
 
@@ -259,36 +260,33 @@ class TrioRuns:
 _UNSET = object()
 
 
-async def timed(coroutine: Any, timeout: float, nodeid: str, timeout_error: type) -> Any:
-    """Awaits the test; past ``timeout`` real seconds its cancel scope is cancelled and it fails.
-
-    A thread keeps the deadline, as on asyncio: a trio MockClock would make a trio deadline fire
-    as soon as the test waits for real I/O."""
+async def timed(coroutine: Any, timeout: float, grace: float, what: str, timeout_error: type) -> Any:
+    """Awaits the test; past ``timeout`` real seconds its cancel scope is cancelled, and a test
+    that ends past its limit fails as timed out however it ended (see ``_deadline``)."""
     __tracebackhide__ = True
     import trio
 
     token = trio.lowlevel.current_trio_token()
-    expired = threading.Event()
     result = None
     with trio.CancelScope() as scope:
 
         def expire() -> None:
-            expired.set()
             try:
                 token.run_sync_soon(scope.cancel)
             except trio.RunFinishedError:
                 pass  # the test ended meanwhile
 
-        watchdog = threading.Timer(timeout, expire)
-        watchdog.daemon = True
-        watchdog.start()
+        deadline = Deadline(timeout, grace, what, expire)
         try:
             result = await coroutine
-        finally:
-            watchdog.cancel()
-    if scope.cancelled_caught and expired.is_set():
-        raise timeout_error(f"{nodeid} timed out after {timeout:g} s: its cancel scope was cancelled and its "
-                            "fixtures torn down (pyasync timeout)")
+        except BaseException as error:
+            deadline.finish()
+            if deadline.overran() and not isinstance(error, (KeyboardInterrupt, SystemExit, trio.Cancelled)):
+                raise timeout_error(deadline.message()) from error
+            raise
+        deadline.finish()
+    if deadline.overran():
+        raise timeout_error(deadline.message())
     return result
 
 
