@@ -93,7 +93,7 @@ boost_session::boost_session(const adapter_options &opts) : opts_(opts), notes_(
         loop_.attr("set_exception_handler")(
             py::cpp_function([this](py::handle, py::handle context) { on_loop_exception(context); }));
     }
-    testing::detail::install_stop_signal_handlers([this] {
+    testing::detail::install_stop_signal_handlers([this](int) {
         if (executor_->interrupted()) {
             testing::detail::exit_interrupted_twice();
         }

@@ -212,7 +212,7 @@ void case_executor::absorb_exception(case_result &result) noexcept {
             }
             if (error.matches(PyExc_KeyboardInterrupt) && interrupted_) {
                 result.interrupted = true;
-                result.fail("interrupted by Ctrl-C");
+                result.fail("interrupted by " + interrupt_reason_);
                 return;
             }
             result.fail(failure_location(result) + "a Python exception escaped the case:\n" + python_traceback(error));
@@ -308,7 +308,7 @@ task<> case_executor::case_body(const case_info &info, case_result &result, py::
     if (cancelled && !result.timed_out) {
         if (interrupted_) { // under trio too: Ctrl-C cancels the case's scope
             result.interrupted = true;
-            result.fail("interrupted by Ctrl-C");
+            result.fail("interrupted by " + interrupt_reason_);
         } else if (!trio_deadline && !result.fatal_raised) {
             result.fail(failure_location(result) + "the case was cancelled (" + cancel_message +
                         ") and let the cancellation escape");
@@ -406,7 +406,7 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
         // The batch itself was cancelled (Ctrl-C): stop the case and record it.
         case_task.attr("cancel")();
         result.interrupted = true;
-        result.fail("interrupted by Ctrl-C");
+        result.fail("interrupted by " + interrupt_reason_);
     }
     result.seconds = seconds_since(start);
     if (stuck_loop) {
@@ -480,8 +480,9 @@ task<> case_executor::run_async_under_trio(const case_info &info, case_result &r
 
 // ---- interruption ------------------------------------------------------------------------
 
-void case_executor::interrupt(py::handle loop) {
+void case_executor::interrupt(py::handle loop, std::string reason) {
     interrupted_ = true;
+    interrupt_reason_ = std::move(reason);
     // The handler runs inside the selector's retry loop: cancelling here would not wake the loop
     // from a long select(). call_soon_threadsafe writes the loop's self-pipe, so it wakes.
     if (loop && !running_tasks_.empty()) {

@@ -48,7 +48,7 @@ public:
     /// The first stop signal: cancels the case Tasks in flight on `loop` (waking it), or under
     /// trio the cancel scopes of the cases in flight (through the run's token, which wakes it),
     /// and when a sync case's Python code is running, raises KeyboardInterrupt into it (throws).
-    void interrupt(py::handle loop);
+    void interrupt(py::handle loop, std::string reason = "Ctrl-C");
     [[nodiscard]] bool interrupted() const { return interrupted_; }
 
 private:
@@ -72,6 +72,7 @@ private:
     const options &opts_;
     case_hygiene &hygiene_;
     bool interrupted_ = false;
+    std::string interrupt_reason_ = "Ctrl-C"; ///< what stopped the run: "Ctrl-C" or "SIGTERM"
     bool in_sync_case_ = false;
     std::set<PyObject *> running_tasks_;       ///< case Tasks in flight (borrowed; owned by the awaiting frame)
     std::set<PyObject *> running_trio_scopes_; ///< under trio: their cancel scopes (borrowed, as above)

@@ -6,6 +6,8 @@
 #include "runner.hpp"
 #include "session_loop.hpp"
 
+#include <csignal>
+
 #include <pyasync/gather.hpp>
 #include <pyasync/run.hpp>
 #include <pyasync/testing/assertions.hpp>
@@ -78,7 +80,7 @@ int in_process_runner::run(const selection &chosen) {
     const exit_guard guard(*this);
     try {
         py::module_::import("faulthandler").attr("enable")(py::arg("all_threads") = true);
-        install_stop_signal_handlers([this] { on_stop_signal(); });
+        install_stop_signal_handlers([this](int signal_number) { on_stop_signal(signal_number); });
         open_loop();
     } catch (...) {
         return session_did_not_start(opts_);
@@ -175,7 +177,7 @@ void in_process_runner::run_batch_on_loop(std::vector<const case_info *> batch, 
         pyasync::run_until_complete(loop_, run_batch(std::move(batch), iteration));
     } catch (py::error_already_set &error) {
         if (error.matches(PyExc_KeyboardInterrupt)) {
-            on_stop_signal();
+            on_stop_signal(SIGINT);
         } else {
             loop_failure_ = "the event loop failed under the case: " + python_traceback(error);
         }
@@ -266,13 +268,15 @@ void in_process_runner::fail_unfinished_cases(const std::string &why) {
     }
 }
 
-void in_process_runner::on_stop_signal() {
+void in_process_runner::on_stop_signal(int signal_number) {
     if (executor_.interrupted()) {
         exit_interrupted_twice();
     }
     stop_ = true;
-    std::fputs("\npyasync-test: interrupted: cancelling the running case (Ctrl-C again exits at once)\n", stderr);
-    executor_.interrupt(loop_);
+    const std::string reason = describe_stop_signal(signal_number);
+    std::fprintf(stderr, "\npyasync-test: interrupted by %s: cancelling the running case (a second signal exits at once)\n",
+                 reason.c_str());
+    executor_.interrupt(loop_, reason);
 }
 
 int with_in_process_runner(const options &opts, const std::string &program, reporter &report, run_record &record,

@@ -47,7 +47,7 @@ private:
     void end_case(case_result &result);
     /// Fails (and reports) every case that started but has no verdict: the loop under them failed.
     void fail_unfinished_cases(const std::string &why);
-    void on_stop_signal();
+    void on_stop_signal(int signal_number);
     // Serving (serving.cpp).
     /// Opens `info`'s loop (per --loop-scope) and sets its suite up; returns why the loop could
     /// not be opened, or empty.

@@ -34,9 +34,14 @@ extern "C" void count_stop_signal(int signal_number) {
 
 } // namespace
 
-void install_stop_signal_handlers(std::function<void()> on_stop) {
+std::string describe_stop_signal(int signal_number) {
+    return signal_number == SIGTERM ? "SIGTERM" : "Ctrl-C";
+}
+
+void install_stop_signal_handlers(std::function<void(int signal_number)> on_stop) {
     py::module_ signal = py::module_::import("signal");
-    py::cpp_function handler([on_stop = std::move(on_stop)](py::handle, py::handle) { on_stop(); });
+    py::cpp_function handler(
+        [on_stop = std::move(on_stop)](py::handle number, py::handle) { on_stop(number.cast<int>()); });
     struct sigaction counting {};
     counting.sa_handler = count_stop_signal;
     sigemptyset(&counting.sa_mask);

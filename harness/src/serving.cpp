@@ -13,6 +13,7 @@
 #include "capture.hpp"
 #include "in_process.hpp"
 #include "interruption.hpp"
+#include "reporters/json_events.hpp"
 #include "runner.hpp"
 
 #include <pyasync/run.hpp>
@@ -20,7 +21,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <fcntl.h>
 #include <iostream>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -28,17 +32,32 @@
 namespace pyasync::testing::detail {
 
 /// The serving child's reporter: case events as --format json writes them, harness notes as
-/// events too, and the replies of the protocol, all on one stream.
+/// events too, and the replies of the protocol, all on one stream. Every event names the command
+/// it belongs to (`seq`, the command's line number, from 1), and a command gets one reply at most:
+/// a second result for the same `run` (a case that broke the loop ends twice) becomes a note.
 class serve_channel final : public reporter {
 public:
-    explicit serve_channel(std::FILE *out) : out_(out), cases_(make_json_reporter(out)) {}
+    explicit serve_channel(std::FILE *out) : out_(out) {}
+
+    /// A command line was read: what follows answers it.
+    void begin_command() {
+        ++seq_;
+        answered_ = false;
+    }
+    [[nodiscard]] long seq() const { return seq_; }
 
     void run_started(const run_plan_summary &) override {}
     /// The parent knows which case it asked for: no "started" event (a write saved per case).
     void case_started(const case_info &) override {}
     void case_finished(const case_result &result) override {
         flush_all_output(); // what the case printed is in the stderr file before its verdict is out
-        cases_->case_finished(result);
+        nlohmann::json event = case_event(result);
+        if (answered_) {
+            note("a second result for command " + std::to_string(seq_) + " (" + result.info->full_name() +
+                 ", not sent as its answer): " + event.value("event", "") + " " + event.value("message", ""));
+            return;
+        }
+        reply(std::move(event));
     }
     void note(const std::string &text) override {
         notes_.push_back(text);
@@ -46,12 +65,24 @@ public:
     }
     bool run_finished(const std::vector<const case_result *> &, const run_totals &) override { return true; }
 
-    void emit(const nlohmann::json &event) {
+    /// The answer to the current command.
+    void reply(nlohmann::json event) {
+        answered_ = true;
+        emit(std::move(event));
+    }
+    /// Writes `event` with the current command's `seq`. A write that fails means the parent is
+    /// gone (or the pipe broke): nobody can read a verdict any more, so the child ends (status 3)
+    /// rather than run cases blind.
+    void emit(nlohmann::json event) {
         flush_all_output();
-        const std::string line = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-        std::fwrite(line.data(), 1, line.size(), out_);
-        std::fputc('\n', out_);
-        std::fflush(out_);
+        event["seq"] = seq_;
+        const std::string line = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+        if (std::fwrite(line.data(), 1, line.size(), out_) != line.size() || std::fflush(out_) != 0) {
+            const std::string text = "pyasync-test --serve: cannot write to the event pipe (stdout): " +
+                                     std::string(std::strerror(errno)) + "; the parent is gone: stopping\n";
+            [[maybe_unused]] const ssize_t written = write(STDERR_FILENO, text.data(), text.size());
+            _exit(exit_internal);
+        }
     }
     /// The notes since the last call, joined by newlines.
     std::string take_notes() {
@@ -65,15 +96,45 @@ public:
 
 private:
     std::FILE *out_;
-    std::unique_ptr<reporter> cases_;
     std::vector<std::string> notes_;
+    long seq_ = 0;
+    bool answered_ = false;
 };
+
+/// The options a serving child cannot honour, each with what to do instead: the parent chooses
+/// which case runs when, and reports it. Empty when every option can be honoured.
+std::string options_serving_cannot_honour(const options &opts) {
+    std::string refused;
+    const auto refuse = [&refused](const std::string &what) { refused += (refused.empty() ? "" : "; ") + what; };
+    if (opts.repeat != 1) {
+        refuse("--repeat " + std::to_string(opts.repeat) +
+               " (also PYASYNC_TEST_REPEAT): each case runs once per pytest item; repeat the items "
+               "(pytest's --count with pytest-repeat, or `pytest --lf` in a loop), or run the binary directly");
+    }
+    if (opts.test_threads != 1) {
+        refuse("--test-threads " + std::to_string(opts.test_threads) +
+               ": cases run one at a time, as pytest asks for them; use pytest-xdist's -n for parallel cases");
+    }
+    if (opts.isolate) {
+        refuse("--isolate: the plugin already runs a crashing case's successors in a fresh child");
+    }
+    if (opts.order != case_order::declared) {
+        refuse("a shuffled order (--shuffle, --order): pytest chooses the order of its items");
+    }
+    if (opts.fail_fast) {
+        refuse("--fail-fast: use pytest's -x");
+    }
+    if (!opts.junit_paths.empty()) {
+        refuse("--junit: use pytest's --junitxml");
+    }
+    return refused;
+}
 
 int in_process_runner::serve(std::istream &commands, serve_channel &channel) {
     const exit_guard guard(*this);
     try {
         py::module_::import("faulthandler").attr("enable")(py::arg("all_threads") = true);
-        install_stop_signal_handlers([this] { on_stop_signal(); });
+        install_stop_signal_handlers([this](int signal_number) { on_stop_signal(signal_number); });
         open_loop();
     } catch (...) {
         channel.emit({{"type", "serve"},
@@ -95,6 +156,7 @@ int in_process_runner::serve(std::istream &commands, serve_channel &channel) {
     channel.emit({{"type", "serve"}, {"event", "ready"}, {"cases", by_name.size()}, {"python", Py_GetVersion()}});
     std::string line;
     while (!stop_ && loop_failure_.empty() && std::getline(commands, line)) {
+        channel.begin_command();
         channel.take_notes();
         const std::size_t space = line.find(' ');
         const std::string verb = line.substr(0, space);
@@ -104,16 +166,16 @@ int in_process_runner::serve(std::istream &commands, serve_channel &channel) {
             continue;
         }
         if (verb != "setup" && verb != "run") {
-            channel.emit({{"type", "serve"},
-                          {"event", "error"},
+            channel.reply({{"type", "serve"},
+                           {"event", "error"},
                           {"message", "unknown command '" + line +
                                           "': expected 'setup Suite.Case', 'run Suite.Case' or 'teardown Suite'"}});
             continue;
         }
         const auto found = by_name.find(argument);
         if (found == by_name.end()) {
-            channel.emit({{"type", verb == "run" ? "test" : "setup"},
-                          {"event", "failed"},
+            channel.reply({{"type", verb == "run" ? "test" : "setup"},
+                           {"event", "failed"},
                           {"name", argument},
                           {"message", "no case named '" + argument + "' in this binary (see --list)"}});
         } else if (verb == "setup") {
@@ -128,11 +190,15 @@ int in_process_runner::serve(std::istream &commands, serve_channel &channel) {
     globals_.tear_down(loop_);
     close_loop();
     const bool clean = record_.totals.failed == failed_before;
+    // `last_seq`: the last command this child read. A parent that sent a later one knows the child
+    // ended before reading it (a case broke the loop or stopped it): that command is not failed,
+    // it is sent again to a fresh child.
     channel.emit({{"type", "serve"},
                   {"event", "finished"},
                   {"errors", channel.take_notes()},
                   {"interrupted", executor_.interrupted()},
-                  {"loop_failure", loop_failure_}});
+                  {"loop_failure", loop_failure_},
+                  {"last_seq", channel.seq()}});
     if (executor_.interrupted()) {
         return exit_interrupted;
     }
@@ -160,7 +226,7 @@ void in_process_runner::serve_set_up(const case_info &info, serve_channel &chann
     if (!failure.empty()) {
         reply["message"] = failure;
     }
-    channel.emit(reply);
+    channel.reply(std::move(reply));
 }
 
 void in_process_runner::serve_run(const case_info &info) {
@@ -190,10 +256,10 @@ void in_process_runner::serve_tear_down(const std::string &suite, serve_channel 
         ++record_.totals.failed;
     }
     const bool clean = record_.totals.failed == failed_before;
-    channel.emit({{"type", "teardown"},
-                  {"suite", suite},
-                  {"event", clean ? "ok" : "failed"},
-                  {"message", channel.take_notes()}});
+    channel.reply({{"type", "teardown"},
+                   {"suite", suite},
+                   {"event", clean ? "ok" : "failed"},
+                   {"message", channel.take_notes()}});
 }
 
 int run_serving(const options &opts, const std::string &program) {
@@ -202,9 +268,15 @@ int run_serving(const options &opts, const std::string &program) {
     if (getppid() == 1) {
         return exit_interrupted;
     }
-    // stdout carries the events alone: what cases print outside capture goes to stderr.
+    if (const std::string refused = options_serving_cannot_honour(opts); !refused.empty()) {
+        std::fprintf(stderr, "%s: error: --serve cannot honour %s\n", program.c_str(), refused.c_str());
+        return exit_usage;
+    }
+    // stdout carries the events alone: what cases print outside capture goes to stderr. The
+    // event pipe is close-on-exec: a process a case starts must not hold it (the parent would
+    // wait for that process to see the child's end).
     std::fflush(stdout);
-    std::FILE *events = fdopen(dup(STDOUT_FILENO), "w");
+    std::FILE *events = fdopen(fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0), "w");
     dup2(STDERR_FILENO, STDOUT_FILENO);
     serve_channel channel(events);
     run_record record;

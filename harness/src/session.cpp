@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 #include <sys/prctl.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace pyasync::testing {
@@ -161,12 +162,14 @@ int session::run() {
     }
     std::FILE *out = nullptr;
     if (opts.event_fd && opts.isolated_child) {
+        // Close-on-exec: a process the case starts must not hold the parent's event pipe open.
+        fcntl(*opts.event_fd, F_SETFD, FD_CLOEXEC);
         out = fdopen(*opts.event_fd, "w");
     }
     int saved_stdout = -1;
     if (out == nullptr) {
-        saved_stdout = dup(STDOUT_FILENO);
-        out = fdopen(dup(STDOUT_FILENO), "w");
+        saved_stdout = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
+        out = fdopen(fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0), "w");
         if (opts.format == output_format::json) {
             // stdout carries JSON alone: what cases print (uncaptured with -j N or --nocapture)
             // goes to stderr instead of between the events.

@@ -8,6 +8,7 @@
 #include <pyasync/test.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <stdexcept>
 #include <sys/wait.h>
@@ -159,3 +160,29 @@ PYASYNC_TEST(Exits, blocks_the_loop_forever, timeout(300ms))->pyasync::task<> {
     }
 }
 PYASYNC_SENTINEL(11)
+
+// ---- 3. the serving protocol cannot be confused: run through the pytest plugin ---------------
+PYASYNC_TEST(Serve, stops_the_loop)->pyasync::task<> {
+    py::module_::import("asyncio").attr("get_running_loop")().attr("stop")();
+    co_await pyasync::sleep(50ms);
+}
+PYASYNC_TEST(Serve, sigterms_its_own_process)->pyasync::task<> {
+    kill(getpid(), SIGTERM);
+    co_await pyasync::sleep(1000ms);
+}
+PYASYNC_TEST(Serve, closes_every_inherited_descriptor) {
+    for (int fd = 3; fd < 1024; ++fd) {
+        close(fd);
+    }
+}
+PYASYNC_TEST(Serve, starts_a_background_process_then_aborts) {
+    if (std::system("sleep 30 &") != 0) {
+        PYASYNC_FAIL("could not start the background process");
+    }
+    std::abort();
+}
+PYASYNC_TEST(Serve, fails_from_its_second_run_on) {
+    static int runs = 0;
+    PYASYNC_CHECK(++runs == 1);
+}
+PYASYNC_TEST(Serve, sentinel) {}

@@ -1,10 +1,37 @@
 // `--format json`: libtest's JSON event lines (cargo test -Z unstable-options --format json),
 // the contract the pyasync-test driver and --isolate parents read.
-#include "reporter.hpp"
-
-#include <nlohmann/json.hpp>
+#include "json_events.hpp"
 
 namespace pyasync::testing::detail {
+
+nlohmann::json case_event(const case_result &result) {
+    // file and line: what a JUnit file written from these events (the driver's) needs.
+    nlohmann::json event{{"type", "test"},
+                         {"name", result.info->full_name()},
+                         {"exec_time", result.seconds},
+                         {"file", result.info->file},
+                         {"line", result.info->line}};
+    switch (result.status) {
+    case outcome::passed: event["event"] = "ok"; break;
+    case outcome::failed:
+        event["event"] = "failed";
+        event["message"] = result.failure_text();
+        break;
+    case outcome::skipped:
+        event["event"] = "skipped";
+        event["message"] = result.skip_reason;
+        break;
+    case outcome::ignored:
+        event["event"] = "ignored";
+        event["message"] = result.skip_reason;
+        break;
+    }
+    if (!result.output.empty()) {
+        event["stdout"] = result.output;
+    }
+    return event;
+}
+
 namespace {
 
 class json_reporter final : public reporter {
@@ -20,33 +47,7 @@ public:
         emit(nlohmann::json{{"type", "test"}, {"event", "started"}, {"name", info.full_name()}});
     }
 
-    void case_finished(const case_result &result) override {
-        // file and line: what a JUnit file written from these events (the driver's) needs.
-        nlohmann::json event{{"type", "test"},
-                             {"name", result.info->full_name()},
-                             {"exec_time", result.seconds},
-                             {"file", result.info->file},
-                             {"line", result.info->line}};
-        switch (result.status) {
-        case outcome::passed: event["event"] = "ok"; break;
-        case outcome::failed:
-            event["event"] = "failed";
-            event["message"] = result.failure_text();
-            break;
-        case outcome::skipped:
-            event["event"] = "skipped";
-            event["message"] = result.skip_reason;
-            break;
-        case outcome::ignored:
-            event["event"] = "ignored";
-            event["message"] = result.skip_reason;
-            break;
-        }
-        if (!result.output.empty()) {
-            event["stdout"] = result.output;
-        }
-        emit(event);
-    }
+    void case_finished(const case_result &result) override { emit(case_event(result)); }
 
     /// stdout carries events alone: notes go to stderr.
     void note(const std::string &text) override { std::fprintf(stderr, "%s\n", text.c_str()); }

@@ -23,7 +23,7 @@ from typing import Any, List, Optional, Tuple
 import pytest
 
 from pyasync.pytest_plugin._cpp_binaries import Binary, ListingError, list_cases
-from pyasync.pytest_plugin._harness_child import CLOSE_SECONDS, ChildError
+from pyasync.pytest_plugin._harness_child import CLOSE_SECONDS, ChildError, ChildGone
 from pyasync.pytest_plugin._state import STATE
 
 # Tags that would change what pytest does with the item if they became markers of that name.
@@ -107,7 +107,11 @@ class CppCase(pytest.Function):
             child = harness.child_for(self.binary)
             if self.suite in child.ready_suites:
                 return  # `run` opens the case's loop itself: one round trip per case
-            reply = child.command(f"setup {self.name}", _is_setup_reply, self.time_limit())
+            try:
+                reply = child.command(f"setup {self.name}", _is_setup_reply, self.time_limit())
+            except ChildGone:  # the previous case ended that child: this one starts a fresh one
+                child = harness.child_for(self.binary)
+                reply = child.command(f"setup {self.name}", _is_setup_reply, self.time_limit())
         except ChildError as error:
             failure = str(error)
         else:
@@ -119,11 +123,15 @@ class CppCase(pytest.Function):
             pytest.fail(failure, pytrace=False)
 
     def runtest(self) -> None:
-        child = self.config.stash[STATE].harness.live_child(self.binary)
+        harness = self.config.stash[STATE].harness
+        child = harness.live_child(self.binary)
         if child is None:
             pytest.fail(f"{self.binary.path} stopped between the set-up and the call of {self.name}", pytrace=False)
         try:
-            reply = child.command(f"run {self.name}", _is_result, self.time_limit())
+            try:
+                reply = child.command(f"run {self.name}", _is_result, self.time_limit())
+            except ChildGone:  # ended by the case before this one: `run` sets the suite up itself
+                reply = harness.child_for(self.binary).command(f"run {self.name}", _is_result, self.time_limit())
         except ChildError as error:
             failure = f"{self.name} {'timed out' if error.timed_out else 'crashed'}: {error}"
         else:
@@ -163,6 +171,8 @@ class CppCase(pytest.Function):
                 child.ready_suites.discard(suite)
                 try:
                     reply = child.command(f"teardown {suite}", _is_teardown_reply, CLOSE_SECONDS)
+                except ChildGone:
+                    break  # it tore its suites down when it closed
                 except ChildError as error:
                     errors.append(str(error))
                     break

@@ -23,13 +23,23 @@ CLOSE_SECONDS = 30.0  # tearing down suites and global fixtures at the end
 STDERR_TAIL_LINES = 100
 
 
+EXIT_SECONDS = 5.0  # how long a child that closed its event pipe has to exit before it is killed
+
+
 class ChildError(Exception):
-    """The child did not answer: it could not start, died (a signal's name says which) or timed
-    out (``timed_out``). The message says which, with the tail of its stderr."""
+    """The child did not answer: it could not start, died (a signal's name says which), timed
+    out (``timed_out``) or answered out of step. The message says which, with the tail of its
+    stderr."""
 
     def __init__(self, message: str, timed_out: bool = False) -> None:
         super().__init__(message)
         self.timed_out = timed_out
+
+
+class ChildGone(ChildError):
+    """The child ended before it read the command (a case before it broke the loop or stopped
+    it, and the child said so when it closed): the command is not failed, it is sent again to a
+    fresh child."""
 
 
 def describe_status(returncode: Optional[int]) -> str:
@@ -78,6 +88,7 @@ class HarnessChild:
         finally:
             os.unlink(name)
         self._buffer = b""
+        self._seq = 0  # the number of the last command sent: the child numbers its replies alike
         self.ready_suites: Set[str] = set()  # suites set up in this child (its `run` needs no `setup`)
         self._stderr_read = 0  # how much of the stderr file earlier replies took as output
         self._selector = selectors.DefaultSelector()
@@ -92,16 +103,50 @@ class HarnessChild:
         return self._process.poll() is None
 
     def command(self, line: str, done, limit: Optional[float]) -> Reply:
-        """Sends ``line`` and reads events until ``done(event)``. Raises ChildError (the child is
-        then dead) if it dies or overruns ``limit``."""
+        """Sends ``line`` and reads events until ``done(event)`` for an event that answers this
+        command (its ``seq``). Raises ChildGone if the child had ended before reading it, and
+        ChildError (the child is then dead) if it dies, overruns ``limit`` or answers out of step."""
+        self._seq += 1
         try:
             self._process.stdin.write(line.encode() + b"\n")
             self._process.stdin.flush()
         except (BrokenPipeError, OSError):
             pass  # it died: reading says how
-        reply = self._read_reply(done, None if limit is None else limit + GRACE_SECONDS, f"answering '{line}'")
+        what = f"answering '{line}' (command {self._seq})"
+        reply = self._read_reply(self._answers(done, line), None if limit is None else limit + GRACE_SECONDS, what)
         reply.output = self._take_output()
         return reply
+
+    def _answers(self, done, line: str):
+        """``done``, checked against the command in flight: an answer to another command, or the
+        child's closing event in the middle of this one, ends the child with the reason."""
+        seq = self._seq
+
+        def answers(event: dict) -> bool:
+            if event.get("type") == "serve" and event.get("event") == "finished":
+                last = event.get("last_seq")
+                tail = self._end()
+                if isinstance(last, int) and last < seq:
+                    raise ChildGone(f"{self.path} had ended before it read '{line}' ({self._why_it_ended(event)})")
+                raise ChildError(f"{self.path} stopped while answering '{line}' without answering it "
+                                 f"({self._why_it_ended(event)}){tail}")
+            if not done(event):
+                return False
+            if event.get("seq") != seq:
+                tail = self._end()
+                raise ChildError(f"{self.path} answered command {event.get('seq')} while command {seq} ('{line}') "
+                                 f"was in flight: out of step, it was stopped; the answer was {event}{tail}")
+            return True
+
+        return answers
+
+    @staticmethod
+    def _why_it_ended(event: dict) -> str:
+        if event.get("loop_failure"):
+            return f"its event loop failed: {event['loop_failure']}"
+        if event.get("interrupted"):
+            return "it was interrupted by a stop signal"
+        return "it closed"
 
     def close(self, timeout: float = CLOSE_SECONDS) -> Tuple[Optional[Reply], str]:
         """Ends the input and waits for the child's closing event (suites and global fixtures torn
@@ -185,7 +230,14 @@ class HarnessChild:
                 continue  # without a deadline, the read below waits
             chunk = os.read(self._process.stdout.fileno(), 65536)
             if not chunk:
-                self._process.wait()
+                # End of file: a child that closed its event pipe (a case closed the descriptor)
+                # but lives on waits for a command it can never answer. Bounded, then killed.
+                try:
+                    self._process.wait(timeout=EXIT_SECONDS)
+                except subprocess.TimeoutExpired:
+                    tail = self._end()
+                    raise ChildError(f"{self.path} closed its event pipe while {what} but did not exit within "
+                                     f"{EXIT_SECONDS:g} s; it was killed{tail}") from None
                 status = describe_status(self._process.returncode)
                 tail = self._end()
                 raise ChildError(f"{self.path} {status} while {what}{tail}")

@@ -1,0 +1,75 @@
+"""The serving protocol between the pytest plugin and a harness child cannot be confused (issue
+29): a case that breaks the loop, stops its own process, closes the event pipe or leaves a
+background process behind fails itself, and the case after it (Serve.sentinel) runs in a fresh
+child with its own verdict; options the child cannot honour are refused, not dropped."""
+import os
+import re
+
+import pytest
+
+from plugin_support import CAPTURE
+
+PROBE = os.environ.get("PYASYNC_ESCAPE_PROBE")
+pytestmark = pytest.mark.skipif(PROBE is None, reason="run through ctest (PYASYNC_ESCAPE_PROBE)")
+BASE_ARGS = ("-p", "pyasync", "-p", "no:cacheprovider", "-o", "pyasync_fixture_modules=", *CAPTURE)
+SENTINEL = "Serve.sentinel"
+
+
+@pytest.fixture
+def served(pytester):
+    pytester.makeini(f"[pytest]\npyasync_binaries = {PROBE}\n")
+    return pytester
+
+
+def run(pytester, *args):
+    # A subprocess with a time limit: a confused protocol shows as a hang, which this bounds.
+    return pytester.runpytest_subprocess(*BASE_ARGS, "-v", *args, timeout=60)
+
+
+def verdicts(result):
+    """Suite.Case -> PASSED/FAILED/ERROR, from -v's lines."""
+    found = {}
+    for line in result.outlines:
+        match = re.search(r"::(Serve\.\w+) (PASSED|FAILED|ERROR|SKIPPED)", line)
+        if match:
+            found.setdefault(match.group(1), match.group(2))
+    return found
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("Serve.stops_the_loop", "Event loop stopped before Future completed"),
+    ("Serve.sigterms_its_own_process", "interrupted by SIGTERM"),
+])
+def test_a_case_that_breaks_its_child_fails_itself_and_the_next_case_runs_fresh(served, case, reason):
+    result = run(served, "-k", f"{case.split('.')[1]} or sentinel")
+    assert verdicts(result) == {case: "FAILED", SENTINEL: "PASSED"}, result.stdout.str()
+    result.stdout.fnmatch_lines([f"*{reason}*"])
+    result.stdout.no_fnmatch_line("*interrupted by Ctrl-C*")
+
+
+def test_a_case_that_closes_the_event_pipe_fails_and_nothing_hangs(served):
+    result = run(served, "-k", "closes_every_inherited_descriptor or sentinel")
+    assert verdicts(result) == {"Serve.closes_every_inherited_descriptor": "FAILED", SENTINEL: "PASSED"}
+    result.stdout.fnmatch_lines(["*Serve.closes_every_inherited_descriptor crashed*",
+                                 "*cannot write to the event pipe*"])
+
+
+def test_a_background_process_does_not_hold_the_verdict_of_a_crash(served):
+    # The background `sleep 30` must not hold the event pipe: the crash is seen at once (the
+    # run's time limit, 60 s, is the hang guard; the sleep would hold it for 30 s per case).
+    result = run(served, "-k", "starts_a_background_process_then_aborts or sentinel", "--durations=0")
+    assert verdicts(result) == {"Serve.starts_a_background_process_then_aborts": "FAILED", SENTINEL: "PASSED"}
+    result.stdout.fnmatch_lines(["*starts_a_background_process_then_aborts crashed*SIGABRT*"])
+    durations = [line for line in result.outlines if "call" in line and "starts_a_background_process" in line]
+    assert durations and float(durations[0].split("s", 1)[0]) < 20, durations
+
+
+@pytest.mark.parametrize("how", ["ini", "environment"])
+def test_repeat_cannot_be_honoured_by_a_serving_child_and_is_refused(served, monkeypatch, how):
+    if how == "ini":
+        served.makeini(f"[pytest]\npyasync_binaries = {PROBE}\npyasync_harness_args = --repeat 2\n")
+    else:
+        monkeypatch.setenv("PYASYNC_TEST_REPEAT", "2")
+    result = run(served, "-k", "fails_from_its_second_run_on")
+    assert verdicts(result) == {"Serve.fails_from_its_second_run_on": "ERROR"}
+    result.stdout.fnmatch_lines(["*--serve cannot honour --repeat 2 (also PYASYNC_TEST_REPEAT)*"])
