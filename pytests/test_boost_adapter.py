@@ -310,3 +310,11 @@ def test_ctest_discovery_registers_one_test_per_case_with_labels_disabled_and_ti
     assert passing.returncode == 0, passing.stdout
     failing = subprocess.run(["ctest", "-R", "^probe.net/check_fails$"], cwd=tmp_path, capture_output=True, text=True)
     assert failing.returncode != 0
+
+
+def test_a_tree_listing_lost_to_a_full_disk_is_an_error():
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([PROBE, "--", "--list-json"], stdout=full, stderr=subprocess.PIPE, text=True,
+                                timeout=60)
+    assert result.returncode != 0
+    assert "cannot write the test tree (--list-json) to stdout: No space left on device" in result.stderr

@@ -173,3 +173,12 @@ def test_the_driver_reports_each_misbehaving_case_failed_and_each_sentinel_passe
     words = dict((name.split("::")[-1], word) for word, name in
                  re.findall(r"^\[ *(OK|FAILED|SKIPPED) *\] (\S+::\S+)", result.stdout, re.M))
     assert words == {name: "FAILED" if must_fail(name) else "OK" for name in together()}
+
+
+@pytest.mark.parametrize("args, what", [(["--list", "--format", "json"], "cannot write the listing to stdout"),
+                                        (["--format", "json", "Sentinel.after_1"], "cannot write the run's JSON events"),
+                                        (["Sentinel.after_1"], "cannot write the run's report to stdout")])
+def test_output_lost_to_a_full_disk_is_an_error(args, what):
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([PROBE, *args], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert result.returncode == 3 and what in result.stderr and "No space left on device" in result.stderr

@@ -11,6 +11,7 @@
 #include <boost/cstdlib.hpp>
 #include <pybind11/embed.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -41,6 +42,10 @@ int list_tree(char *program) {
         return boost::exit_exception_failure;
     }
     ut::framework::shutdown();
+    if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+        std::fprintf(stderr, "pyasync: cannot write the test tree (--list-json) to stdout: %s\n", std::strerror(errno));
+        return boost::exit_exception_failure;
+    }
     return boost::exit_success;
 }
 

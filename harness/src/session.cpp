@@ -4,7 +4,9 @@
 
 #include <pyasync/testing/session.hpp>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -136,6 +138,11 @@ int session::run() {
     if (opts.list != list_format::none) {
         detail::write_listing(std::cout, chosen, opts);
         std::cout.flush();
+        if (!std::cout) { // a full disk, a closed pipe: a listing nobody can read is no listing
+            std::fprintf(stderr, "%s: cannot write the listing to stdout: %s\n", program_.c_str(),
+                         std::strerror(errno));
+            return exit_internal;
+        }
         return exit_ok;
     }
     if (opts.shard_count) {
@@ -208,6 +215,15 @@ int session::run() {
     }
     if (!delivered && status == exit_ok) {
         status = exit_internal; // a report CI relies on is missing
+    }
+    if (std::fflush(out) != 0 || std::ferror(out) != 0) {
+        // Events or lines lost to a full disk or a closed pipe: the run's report is incomplete.
+        std::fprintf(stderr, "%s: cannot write the run's %s to %s: %s\n", program_.c_str(),
+                     opts.format == output_format::json ? "JSON events" : "report",
+                     opts.event_fd && opts.isolated_child ? "the parent's event pipe" : "stdout", std::strerror(errno));
+        if (status == exit_ok) {
+            status = exit_internal;
+        }
     }
     std::fclose(out);
     if (saved_stdout >= 0) {
