@@ -226,8 +226,23 @@ def test_sigterm_stops_the_run_like_ctrl_c_and_writes_the_junit(tmp_path):
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 2, stdout + stderr
-    assert json.loads(stdout.splitlines()[-1])["interrupted"] is True
+    summary = json.loads(stdout.splitlines()[-1])
+    assert summary["interrupted"] is True and summary["interrupted_by"] == "SIGTERM"
+    verdicts = verdict_events(stdout.splitlines())
+    assert "interrupted by SIGTERM" in verdicts[0]["message"] and "Ctrl-C" not in verdicts[0]["message"]
     assert len(list(ElementTree.parse(junit).getroot().iter("failure"))) == 1
+
+
+def test_sigterm_is_named_in_the_pretty_summary():
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(OWN_VARIABLES)}
+    process = subprocess.Popen([sys.executable, str(DRIVER), "-b", PROBE, "--include-ignored", "--color", "never",
+                                "--exact", "Hang.async_sleeps_forever"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=environment)
+    time.sleep(1.5)  # no start event to wait for in the pretty output: the case is well under way
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2, stdout + stderr
+    assert "interrupted: the run was stopped by SIGTERM" in stdout
 
 
 def test_a_binary_that_ignores_the_interruption_is_killed_after_the_grace_period():
@@ -237,7 +252,10 @@ def test_a_binary_that_ignores_the_interruption_is_killed_after_the_grace_period
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 2, stdout + stderr
     verdicts = verdict_events(stdout.splitlines())
+    # The driver killed it itself: an interruption, not a crash to rerun with --isolate.
     assert verdicts[0]["event"] == "failed" and "was killed by SIGKILL" in verdicts[0]["message"]
+    assert verdicts[0]["message"].startswith("interrupted by SIGTERM: the driver stopped harness_probe_")
+    assert "--isolate" not in verdicts[0]["message"]
 
 
 @pytest.mark.parametrize("target", ["/dev/full", "directory"])

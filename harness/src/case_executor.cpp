@@ -232,8 +232,8 @@ void case_executor::judge_by_the_clock(case_result &result, std::optional<double
         return;
     }
     result.timed_out = true;
-    result.fail(failure_location(result) + "timed out: ran " + format_seconds(result.seconds) + " against its limit of " +
-                format_seconds(*limit) + " (over by " + format_seconds(result.seconds - *limit) + "); " + how);
+    result.fail(failure_location(result) + "timed out after " + format_seconds(*limit) + " (it ran " +
+                format_seconds(result.seconds) + ", over by " + format_seconds(result.seconds - *limit) + "); " + how);
 }
 
 // ---- sync cases --------------------------------------------------------------------------

@@ -50,6 +50,8 @@ public:
     /// and when a sync case's Python code is running, raises KeyboardInterrupt into it (throws).
     void interrupt(py::handle loop, std::string reason = "Ctrl-C");
     [[nodiscard]] bool interrupted() const { return interrupted_; }
+    /// What interrupted the run: "Ctrl-C" or "SIGTERM".
+    [[nodiscard]] const std::string &interrupt_reason() const { return interrupt_reason_; }
 
 private:
     /// The case's Task: runs the case, then resolves `done` (what run_async awaits) itself and

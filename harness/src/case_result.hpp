@@ -51,6 +51,7 @@ struct run_totals {
     std::size_t passed = 0, failed = 0, skipped = 0, ignored = 0, filtered_out = 0;
     double seconds = 0;
     bool interrupted = false;
+    std::string interrupted_by; ///< what stopped it: "Ctrl-C" (also when empty) or "SIGTERM"
     std::string session_error; ///< why the run failed outside any case (a global fixture, the loop); else empty
 };
 

@@ -108,6 +108,7 @@ int in_process_runner::run(const selection &chosen) {
     close_loop();
     fail_unfinished_cases("the run stopped before the case finished");
     record_.totals.interrupted = executor_.interrupted();
+    record_.totals.interrupted_by = executor_.interrupt_reason();
     record_.totals.session_error = loop_failure_;
     if (executor_.interrupted()) {
         return exit_interrupted;

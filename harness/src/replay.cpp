@@ -122,6 +122,7 @@ bool event_replay::handle(const std::string &line) {
         totals_.ignored = event.value("ignored", totals_.ignored);
         totals_.filtered_out = event.value("filtered_out", std::size_t{0});
         totals_.interrupted = event.value("interrupted", false);
+        totals_.interrupted_by = event.value("interrupted_by", "");
         totals_.session_error = event.value("error", std::string());
         totals_.seconds = event.value("exec_time", 0.0);
         return false;

@@ -64,7 +64,8 @@ void write_closing_lines(console &out, const options &opts, const std::vector<co
         }
     }
     if (totals.interrupted) {
-        out.emit(out.paint(colors::red, "interrupted") + ": the run was stopped by Ctrl-C");
+        out.emit(out.paint(colors::red, "interrupted") + ": the run was stopped by " +
+                 (totals.interrupted_by.empty() ? std::string("Ctrl-C") : totals.interrupted_by));
     }
     if (!totals.session_error.empty()) {
         out.emit(out.paint(colors::red, "error") + ": " + totals.session_error);

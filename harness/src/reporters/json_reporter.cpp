@@ -64,6 +64,7 @@ public:
                             {"measured", 0},
                             {"filtered_out", totals.filtered_out},
                             {"interrupted", totals.interrupted},
+                            {"interrupted_by", totals.interrupted ? totals.interrupted_by : ""},
                             {"exec_time", totals.seconds}});
         return true;
     }
