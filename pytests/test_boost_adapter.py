@@ -18,12 +18,13 @@ HERE = pathlib.Path(__file__).resolve().parent
 PASSING = {"net/fetches", "net/sync_sees_the_loop", "timing/healthy_after", "fixtures/with_server",
            "hygiene/leaks_a_task", "hygiene/after_the_leak", "hygiene/calls_asyncio_run",
            "hygiene/async_after_asyncio_run", "hygiene/prints_in_order", "Mirrored/sync_passes",
-           "Mirrored/async_passes"}
+           "Mirrored/async_passes", "overruns/healthy_after_them"}
 FAILING = {"net/check_fails", "net/requires_deep", "net/http_fail", "net/python_raises",
            "fixtures/body_fails_teardown_runs", "hygiene/callback_raises", "hygiene/unretrieved_task_exception",
            "Mirrored/expect_fails"}
 TIMED_OUT = {"timing/boost_timeout", "timing/sub_second_timeout", "timing/fixture_times_out",
-             "slow_suite/longer_than_its_suite", "Mirrored/times_out"}
+             "slow_suite/longer_than_its_suite", "Mirrored/times_out", "overruns/swallows_the_cancellation",
+             "overruns/blocks_the_loop_then_returns"}
 NOT_RUN = {"hygiene/interrupts_itself", "Mirrored/ignored_one"}  # disabled, ignored
 
 
@@ -114,6 +115,17 @@ def test_timeouts_cancel_through_asyncio_run_tear_down_and_leave_the_interpreter
     # The fixture's tear-down ran although its case was cancelled; the next case ran fine.
     assert run.log.count("fixture torn down") == 1 and run.log.count("fixture destroyed") == 1
     assert verdicts["timing/healthy_after"] == "passed" and "ran timing/healthy_after" in run.log
+
+
+def test_a_case_that_swallows_its_cancellation_or_blocks_the_loop_times_out_all_the_same(tmp_path):
+    run = run_probe(tmp_path, "--run_test=overruns")
+    assert run.returncode == 201
+    verdicts = {name: verdict for name, verdict in run.verdicts().items() if name.startswith("overruns/")}
+    assert verdicts == {"overruns/swallows_the_cancellation": "error", "overruns/blocks_the_loop_then_returns": "error",
+                        "overruns/healthy_after_them": "passed"}
+    assert "overruns/swallows_the_cancellation returned" in run.log  # it did return, late
+    assert "overruns/blocks_the_loop_then_returns returned" in run.log
+    assert "timed out after 0.3 s (it ran 0.7" in run.stdout
 
 
 def test_an_async_fixture_runs_in_the_case_task_and_tears_down_after_a_failure(tmp_path):

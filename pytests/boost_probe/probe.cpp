@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string_view>
+#include <thread>
 #include <unistd.h>
 
 using namespace std::chrono_literals;
@@ -145,6 +146,33 @@ PYASYNC_BOOST_FIXTURE_TEST_CASE(fixture_times_out, async_server, *pyasync::boost
 PYASYNC_BOOST_TEST_CASE(healthy_after) -> pyasync::task<> {
     co_await pyasync::sleep(0.01);
     log("ran timing/healthy_after");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Overruns the cancellation never ended in time: the verdict reads the clock (issue 29).
+BOOST_AUTO_TEST_SUITE(overruns)
+
+PYASYNC_BOOST_TEST_CASE(swallows_the_cancellation, *pyasync::boost_test::timeout(300ms)) -> pyasync::task<> {
+    try {
+        co_await pyasync::sleep(3);
+    } catch (const pyasync::cancelled_error &) {
+    }
+    co_await pyasync::sleep(0.4);
+    log("overruns/swallows_the_cancellation returned");
+}
+
+PYASYNC_BOOST_TEST_CASE(blocks_the_loop_then_returns, *pyasync::boost_test::timeout(300ms)) -> pyasync::task<> {
+    co_await pyasync::sleep(0);
+    {
+        pybind11::gil_scoped_release release;
+        std::this_thread::sleep_for(700ms);
+    }
+    log("overruns/blocks_the_loop_then_returns returned");
+}
+
+PYASYNC_BOOST_TEST_CASE(healthy_after_them) -> pyasync::task<> {
+    co_await pyasync::sleep(0.01);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
