@@ -166,7 +166,7 @@ def test_hung_cases_end_at_their_time_limit_and_the_rest_run(probe):
     result.assert_outcomes(passed=1, failed=3, skipped=1)
     result.stdout.fnmatch_lines(["*Hang.async_sleeps failed*", "*1 s*"])
     result.stdout.fnmatch_lines(["*Hang.sync_blocks crashed: *SIGABRT*"])
-    result.stdout.fnmatch_lines(["*Hang.outlives_its_watchdog timed out: *was still answering*after 4 s*"])
+    result.stdout.fnmatch_lines(["*Hang.outlives_its_watchdog timed out: *was still answering*after 6 s*"])
     assert ran(probe)[-1] == "ran Hang.after"
 
 
@@ -324,7 +324,7 @@ def test_ctrl_c_leaves_no_child_behind(probe):
 def test_a_command_the_child_refuses_is_an_error_not_a_hang():
     from pyasync.pytest_plugin._harness_child import ChildError, HarnessChild
 
-    child = HarnessChild(PROBE, [], dict(os.environ))
+    child = HarnessChild(PROBE, [], dict(os.environ), reply_margin=5.0)
     with pytest.raises(ChildError, match="refused a command while answering 'bogus': unknown command 'bogus'"):
         child.command("bogus", lambda event: False, None)
     assert not child.alive()

@@ -15,9 +15,6 @@ import tempfile
 import time
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-# How long a reply may take beyond a case's own time limit: the harness enforces the limit
-# itself (it cancels an async case; its watchdog aborts a sync one) and then answers.
-GRACE_SECONDS = 3.0
 STARTUP_SECONDS = 120.0  # interpreter, imports and global fixtures
 CLOSE_SECONDS = 30.0  # tearing down suites and global fixtures at the end
 STDERR_TAIL_LINES = 100
@@ -70,8 +67,12 @@ class Reply:
 class HarnessChild:
     """A running ``BINARY --serve``. Main thread only."""
 
-    def __init__(self, path: str, args: Sequence[str], environment: Dict[str, str]) -> None:
+    def __init__(self, path: str, args: Sequence[str], environment: Dict[str, str], reply_margin: float) -> None:
+        """``reply_margin``: how long a reply may take beyond a case's own time limit. The harness
+        enforces the limit itself (it cancels an async case; its watchdog aborts a sync one, or
+        an async one that blocks the loop past the grace period, with the stacks) and answers."""
         self.path = path
+        self.reply_margin = reply_margin
         # The child appends to its stderr file through a descriptor of its own: reading ours
         # (seeking) must not move where it writes.
         descriptor, name = tempfile.mkstemp(prefix="pyasync-serve-", suffix=".stderr")
@@ -112,8 +113,8 @@ class HarnessChild:
             self._process.stdin.flush()
         except (BrokenPipeError, OSError):
             pass  # it died: reading says how
-        what = f"answering '{line}' (command {self._seq})"
-        reply = self._read_reply(self._answers(done, line), None if limit is None else limit + GRACE_SECONDS, what)
+        what = f"answering '{line}'"
+        reply = self._read_reply(self._answers(done, line), None if limit is None else limit + self.reply_margin, what)
         reply.output = self._take_output()
         return reply
 

@@ -10,8 +10,9 @@ from pyasync.pytest_plugin._harness_child import ChildError, HarnessChild
 
 
 class HarnessPool:
-    def __init__(self, args: Sequence[str]) -> None:
+    def __init__(self, args: Sequence[str], reply_margin: float) -> None:
         self.args = tuple(args)
+        self.reply_margin = reply_margin
         self.children: Dict[str, HarnessChild] = {}
         self.startup_failures: Dict[str, str] = {}
 
@@ -27,7 +28,7 @@ class HarnessPool:
         if child is not None:
             child.kill()  # reap what died between commands
         try:
-            child = HarnessChild(key, self.args, binary.child_environment())
+            child = HarnessChild(key, self.args, binary.child_environment(), self.reply_margin)
         except (ChildError, OSError) as error:
             message = str(error) if isinstance(error, ChildError) else f"{key} cannot be started: {error}"
             self.startup_failures[key] = message

@@ -25,6 +25,8 @@ def harness_arguments(settings: Settings) -> Tuple[Tuple[str, ...], Optional[flo
     if limit is None and settings.timeout is not None:
         args += ("--timeout", f"{settings.timeout:g}")
         limit = settings.timeout
+    if not any(word == "--timeout-grace" or word.startswith("--timeout-grace=") for word in args):
+        args += ("--timeout-grace", f"{settings.timeout_grace:g}")
     return args, limit
 
 
@@ -53,7 +55,9 @@ class PluginState:
         self.binaries: Dict[Path, Binary] = {}
         self.collected_binaries: Set[Path] = set()
         args, self.harness_timeout = harness_arguments(settings)
-        self.harness = HarnessPool(args)
+        # A child's own watchdog ends a case that blocks its loop at the limit plus twice the
+        # grace period, with the stacks: the plugin waits that long, and a second more, for them.
+        self.harness = HarnessPool(args, reply_margin=2 * settings.timeout_grace + 1)
         self._tag_markers: Set[str] = set()
         # The loop each live async fixture was set up on (by fixture definition).
         self.fixture_loops: Dict[Any, SharedLoop] = {}
