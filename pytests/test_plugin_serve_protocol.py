@@ -73,3 +73,13 @@ def test_repeat_cannot_be_honoured_by_a_serving_child_and_is_refused(served, mon
     result = run(served, "-k", "fails_from_its_second_run_on")
     assert verdicts(result) == {"Serve.fails_from_its_second_run_on": "ERROR"}
     result.stdout.fnmatch_lines(["*--serve cannot honour --repeat 2 (also PYASYNC_TEST_REPEAT)*"])
+
+
+def test_a_case_that_blocks_the_childs_loop_for_good_fails_with_the_stacks(served):
+    result = run(served, "-o", "pyasync_timeout_grace=0.2", "-k", "blocks_the_loop_forever or Serve.sentinel")
+    verdicts_found = verdicts(result)
+    assert verdicts_found == {SENTINEL: "PASSED"}, result.stdout.str()
+    result.stdout.fnmatch_lines(["*Exits.blocks_the_loop_forever FAILED*"])
+    result.stdout.fnmatch_lines(["*Exits.blocks_the_loop_forever crashed*SIGABRT*",
+                                 "*TIMEOUT  ] Exits.blocks_the_loop_forever: async case overran its timeout of 0.3 s*",
+                                 "*Python stacks follow*"])
