@@ -2,7 +2,6 @@
 swallows it, blocks the loop past its limit, or hangs in a fixture's set-up fails as timed out,
 on asyncio and trio, and one that never gives the loop back ends pytest with the stacks dumped.
 Each misbehaving test is followed by one that must pass: what the first did must not reach it."""
-import sys
 
 import pytest
 from plugin_support import run_plugin, fixture_log
@@ -190,3 +189,29 @@ async def test_sentinel():
 """)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*Failed: stopped from outside*"])
+
+
+def test_a_test_that_ignores_every_cancellation_is_abandoned_after_the_grace_period(pytester):
+    pytester.makepyfile(test_a="""
+import asyncio, time, pytest
+
+@pytest.mark.pyasync(timeout=0.2)
+async def test_ignores_every_cancellation():
+    end = time.monotonic() + 3
+    while time.monotonic() < end:
+        try:
+            await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            pass
+
+@pytest.mark.pyasync
+async def test_sentinel():
+    await asyncio.sleep(0)
+""")
+    # The run's time limit is the hang guard; the abandoned task ends by itself after 3 s.
+    result = pytester.runpytest_subprocess("-p", "pyasync", "-p", "no:cacheprovider", "-o",
+                                           "pyasync_timeout_grace=0.3", timeout=60)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*TestTimeout: test_a.py::test_ignores_every_cancellation timed out after 0.2 s "
+                                 "(it ran 0.5*) and ignored its cancellation for the grace period of 0.3 s "
+                                 "(pyasync_timeout_grace): abandoned, its task left pending on the loop*"])

@@ -15,7 +15,8 @@ import os
 import sys
 import threading
 import time
-from typing import Callable, List, Optional
+import weakref
+from typing import Any, Callable, List, Optional
 
 _PLUGIN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 # Set by the plugin while pytest runs: gives the terminal back from pytest's capture.
@@ -38,13 +39,31 @@ def suspension_chain(coroutine: object) -> str:
     return "\n".join(lines)
 
 
-class Deadline:
-    """Started when a phase starts; ``expire`` is called from a thread when its limit passes."""
+class TestTimeout(Exception):
+    """A test, or an async fixture's set-up or tear-down, ran longer than its pyasync timeout."""
 
-    def __init__(self, limit: float, grace: float, what: str, expire: Callable[[], None]) -> None:
+
+# The deadline of each phase task that has one: SharedLoop.run looks up an abandoned one there.
+_of_task: "weakref.WeakKeyDictionary[Any, Deadline]" = weakref.WeakKeyDictionary()
+
+
+def abandoned_deadline(task: Any) -> "Optional[Deadline]":
+    """The deadline of ``task`` if it abandoned the task (its phase then failed as timed out)."""
+    deadline = _of_task.get(task)
+    return deadline if deadline is not None and deadline.abandoned else None
+
+
+class Deadline:
+    """Started when a phase starts. From threads: ``expire`` when its limit passes (cancel the
+    phase), ``abandon`` a grace period later (stop waiting for a phase that ignores its
+    cancellation; the loop must answer), and after a second grace period the process ends."""
+
+    def __init__(self, limit: float, grace: float, what: str, expire: Callable[[], None],
+                 abandon: Optional[Callable[[], None]] = None) -> None:
         self.limit = limit
         self.what = what
         self.expired = threading.Event()
+        self.abandoned = False  # set on the loop's thread when it stopped waiting for the phase
         self.where = ""  # the suspension chain when it expired, if the loop answered
         self._started = time.monotonic()
         self._finished = threading.Event()
@@ -54,10 +73,16 @@ class Deadline:
             expire()
 
         self._timers = [threading.Timer(limit, on_limit), threading.Timer(limit + 2 * grace, self._end_the_process)]
+        if abandon is not None:
+            self._timers.append(threading.Timer(limit + grace, abandon))
         self._grace = grace
         for timer in self._timers:
             timer.daemon = True
             timer.start()
+
+    def watch(self, task: Any) -> None:
+        """Lets SharedLoop.run find this deadline when it abandons ``task``."""
+        _of_task[task] = self
 
     def finish(self) -> None:
         self._finished.set()
@@ -71,6 +96,9 @@ class Deadline:
         elapsed = time.monotonic() - self._started
         text = (f"{self.what} timed out after {self.limit:g} s (it ran {elapsed:.2f} s, over by "
                 f"{max(elapsed - self.limit, 0):.2f} s)")
+        if self.abandoned:
+            text += (f" and ignored its cancellation for the grace period of {self._grace:g} s "
+                     "(pyasync_timeout_grace): abandoned, its task left pending on the loop")
         if self.where:
             return f"{text}: cancelled while suspended at:\n{self.where}\n(pyasync timeout)"
         return (f"{text}: its cancellation never reached it in time: it blocked the event loop (a blocking "

@@ -21,6 +21,7 @@ from typing import Any, Coroutine, Dict, List, Optional, Tuple
 
 import pytest
 
+from pyasync.pytest_plugin._deadline import TestTimeout, abandoned_deadline
 from pyasync.pytest_plugin._settings import LoopChoice
 
 
@@ -89,6 +90,11 @@ class SharedLoop:
         try:
             result = loop.run_until_complete(task)
         except BaseException as error:
+            abandoned = abandoned_deadline(task) if isinstance(error, RuntimeError) else None
+            if abandoned is not None:  # the phase ignored its cancellation: fail it, leave it pending
+                abandoned.finish()
+                self.raise_reports(also_failing=True)
+                raise TestTimeout(abandoned.message()) from None
             if not task.done():
                 # Something outside the plugin ended the phase (pytest-timeout's signal method,
                 # Ctrl-C): its task must not run on under the next test on this shared loop.

@@ -2,19 +2,16 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Any, Callable, Generator, Optional
 
 import pytest
 
+from pyasync.pytest_plugin._deadline import Deadline, TestTimeout, suspension_chain
 from pyasync.pytest_plugin._loops import SharedLoop, context_of, scope_node
-from pyasync.pytest_plugin._deadline import Deadline, suspension_chain
 from pyasync.pytest_plugin._state import PluginState
 from pyasync.pytest_plugin._trio_runs import TrioRuns, timed as trio_timed
 
 
-class TestTimeout(Exception):
-    """A test, or an async fixture's set-up or tear-down, ran longer than its pyasync timeout."""
 
 
 class LeakedTasks(Exception):
@@ -39,22 +36,32 @@ async def _timed(coroutine: Any, timeout: Optional[float], grace: float, what: s
             deadline.where = suspension_chain(task.get_coro())
             task.cancel()
 
-    def expire() -> None:
-        try:
-            loop.call_soon_threadsafe(cancel_in_loop)
-        except RuntimeError:
-            pass  # the loop closed meanwhile: the phase is over
+    def abandon_in_loop() -> None:
+        if not task.done():  # it ignored its cancellation for the grace period: SharedLoop.run
+            deadline.abandoned = True  # stops waiting for it and fails the phase
+            loop.stop()
 
-    deadline = Deadline(timeout, grace, what, expire)
+    def in_loop(callback: Any) -> Callable[[], None]:
+        def call() -> None:
+            try:
+                loop.call_soon_threadsafe(callback)
+            except RuntimeError:
+                pass  # the loop closed meanwhile: the phase is over
+        return call
+
+    deadline = Deadline(timeout, grace, what, in_loop(cancel_in_loop), abandon=in_loop(abandon_in_loop))
+    deadline.watch(task)
     try:
         result = await coroutine
     except BaseException as error:
         deadline.finish()
+        if deadline.abandoned:
+            return None  # its phase already failed (SharedLoop.run); nobody awaits this any more
         if deadline.overran() and not isinstance(error, (KeyboardInterrupt, SystemExit)):
             raise TestTimeout(deadline.message()) from (None if isinstance(error, asyncio.CancelledError) else error)
         raise
     deadline.finish()
-    if deadline.overran():
+    if deadline.overran() and not deadline.abandoned:
         raise TestTimeout(deadline.message())
     return result
 

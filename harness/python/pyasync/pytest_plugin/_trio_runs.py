@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextvars
 import os
 import queue
-import threading
 from typing import Any, Callable, Coroutine, Dict, List, Optional
 
 from pyasync.pytest_plugin._deadline import Deadline
