@@ -55,13 +55,11 @@ def test_a_case_that_closes_the_event_pipe_fails_and_nothing_hangs(served):
 
 
 def test_a_background_process_does_not_hold_the_verdict_of_a_crash(served):
-    # The background `sleep 30` must not hold the event pipe: the crash is seen at once (the
-    # run's time limit, 60 s, is the hang guard; the sleep would hold it for 30 s per case).
-    result = run(served, "-k", "starts_a_background_process_then_aborts or sentinel", "--durations=0")
+    # The case's background `sleep 120` must not hold the event pipe, or the plugin would wait for
+    # it to see the crash: the run's time limit (60 s) is the hang guard.
+    result = run(served, "-k", "starts_a_background_process_then_aborts or sentinel")
     assert verdicts(result) == {"Serve.starts_a_background_process_then_aborts": "FAILED", SENTINEL: "PASSED"}
     result.stdout.fnmatch_lines(["*starts_a_background_process_then_aborts crashed*SIGABRT*"])
-    durations = [line for line in result.outlines if "call" in line and "starts_a_background_process" in line]
-    assert durations and float(durations[0].split("s", 1)[0]) < 20, durations
 
 
 @pytest.mark.parametrize("how", ["ini", "environment"])

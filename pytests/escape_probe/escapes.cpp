@@ -176,7 +176,7 @@ PYASYNC_TEST(Serve, closes_every_inherited_descriptor) {
     }
 }
 PYASYNC_TEST(Serve, starts_a_background_process_then_aborts) {
-    if (std::system("sleep 30 &") != 0) {
+    if (std::system("sleep 120 &") != 0) {
         PYASYNC_FAIL("could not start the background process");
     }
     std::abort();
