@@ -38,9 +38,10 @@ def test_every_case_gets_its_verdict_and_the_run_fails(verdicts):
         "TrioFails.a_python_error": "failed",
         "TrioFails.runs_past_its_timeout": "failed",
         "TrioFails.swallows_its_timeout": "failed",
+        "TrioFails.blocks_the_run_past_its_timeout": "failed",
         "TrioHang.sleeps_forever": "ignored",
     }
-    assert events[-1]["passed"] == 4 and events[-1]["failed"] == 4 and events[-1]["error"] == ""
+    assert events[-1]["passed"] == 4 and events[-1]["failed"] == 5 and events[-1]["error"] == ""
 
 
 def failure_text(case):
@@ -60,6 +61,13 @@ def test_a_timeout_cancels_the_case_through_its_trio_cancel_scope(verdicts):
         text = failure_text(cases[name])
         assert "timed out after 0.2 s; cancelled through trio" in text, text
         assert "let the cancellation escape" not in text
+
+
+def test_a_case_that_blocks_the_trio_run_past_its_timeout_fails_as_timed_out(verdicts):
+    _, _, cases = verdicts
+    # trio's deadline is itself a clock: the scope reads as cancelled although no checkpoint ran.
+    text = failure_text(cases["TrioFails.blocks_the_run_past_its_timeout"])
+    assert "timed out after 0.2 s" in text, text
 
 
 def test_ctrl_c_cancels_the_running_case_through_trio_and_stops_the_run():

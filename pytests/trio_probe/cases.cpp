@@ -98,6 +98,11 @@ PYASYNC_TEST(TrioFails, swallows_its_timeout, timeout(200ms))->pyasync::task<> {
     }
 }
 
+PYASYNC_TEST(TrioFails, blocks_the_run_past_its_timeout, timeout(200ms))->pyasync::task<> {
+    co_await pyasync::sleep(0ms);
+    py::module_::import("time").attr("sleep")(0.5); // no checkpoint after: trio never cancels it
+}
+
 PYASYNC_TEST(TrioHang, sleeps_forever, ignore("hangs: interrupted with Ctrl-C by test_harness_trio.py"))
     ->pyasync::task<> {
     co_await pyasync::loop_sleep(3600.0); // trio.sleep: Ctrl-C must reach it through trio
