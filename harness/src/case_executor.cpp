@@ -412,8 +412,9 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
     if (stuck_loop) {
         stuck_loop->disarm();
     }
-    judge_by_the_clock(result, limit, "its cancellation never reached it in time: it blocked the event loop "
-                                      "(a blocking call on the loop's thread) or finished a swallowed cancellation");
+    judge_by_the_clock(result, limit,
+                       "its cancellation never reached it in time: it blocked the event loop "
+                       "(a blocking call on the loop's thread) or finished a swallowed cancellation");
     running_tasks_.erase(case_task.ptr());
     for (py::object *handle : {&timer, &grace_timer}) {
         if (*handle) {
@@ -469,8 +470,9 @@ task<> case_executor::run_async_under_trio(const case_info &info, case_result &r
             result.fail(failure_location(result) + "timed out after " + format_seconds(*limit) +
                         "; cancelled through trio (the deadline of the case's cancel scope)");
         }
-        judge_by_the_clock(result, limit, "trio never cancelled it in time: it blocked the trio run "
-                                          "(a blocking call on its thread) or swallowed the cancellation");
+        judge_by_the_clock(result, limit,
+                           "trio never cancelled it in time: it blocked the trio run "
+                           "(a blocking call on its thread) or swallowed the cancellation");
         hygiene_.check_unawaited_coroutines(result, unawaited);
     } catch (...) {
         absorb_exception(result);

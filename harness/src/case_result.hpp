@@ -23,9 +23,9 @@ struct case_result {
     std::string output; ///< captured stdout + stderr
     double seconds = 0;
     bool fatal_raised = false; ///< a REQUIRE already recorded why the case ended
-    bool skip_raised = false; ///< PYASYNC_SKIP was called (the case may have caught it)
-    bool skip_ended = false;  ///< the skip is what ended the case: only then is it skipped
-    bool finished = false; ///< failures after this are "late" (a leftover task)
+    bool skip_raised = false;  ///< PYASYNC_SKIP was called (the case may have caught it)
+    bool skip_ended = false;   ///< the skip is what ended the case: only then is it skipped
+    bool finished = false;     ///< failures after this are "late" (a leftover task)
     bool timed_out = false;
     bool interrupted = false;
 
@@ -52,7 +52,7 @@ struct run_totals {
     double seconds = 0;
     bool interrupted = false;
     std::string interrupted_by; ///< what stopped it: "Ctrl-C" (also when empty) or "SIGTERM"
-    std::string session_error; ///< why the run failed outside any case (a global fixture, the loop); else empty
+    std::string session_error;  ///< why the run failed outside any case (a global fixture, the loop); else empty
 };
 
 /// Collects results and totals for one run, whichever way the cases run.

@@ -275,7 +275,8 @@ void in_process_runner::on_stop_signal(int signal_number) {
     }
     stop_ = true;
     const std::string reason = describe_stop_signal(signal_number);
-    std::fprintf(stderr, "\npyasync-test: interrupted by %s: cancelling the running case (a second signal exits at once)\n",
+    std::fprintf(stderr,
+                 "\npyasync-test: interrupted by %s: cancelling the running case (a second signal exits at once)\n",
                  reason.c_str());
     executor_.interrupt(loop_, reason);
 }

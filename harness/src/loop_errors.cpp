@@ -14,8 +14,8 @@ int case_in_context(py::handle context) {
     if (!context || context.is_none() || !PyContext_CheckExact(context.ptr())) {
         return -1;
     }
-    py::object found = py::reinterpret_steal<py::object>(
-        PyObject_CallMethod(context.ptr(), "get", "O", case_variable().ptr()));
+    py::object found =
+        py::reinterpret_steal<py::object>(PyObject_CallMethod(context.ptr(), "get", "O", case_variable().ptr()));
     if (!found) {
         PyErr_Clear();
         return -1;
@@ -60,9 +60,9 @@ int case_of(const py::dict &details, const result_table &table) {
 
 /// The handler's text of what it received: the message, then the exception's traceback.
 std::string describe(const py::dict &details) {
-    std::string text = "the event loop's exception handler received an error during the case: " +
-                       py::str(details.contains("message") ? details["message"] : py::str("(no message)"))
-                           .cast<std::string>();
+    std::string text =
+        "the event loop's exception handler received an error during the case: " +
+        py::str(details.contains("message") ? details["message"] : py::str("(no message)")).cast<std::string>();
     if (details.contains("exception")) {
         py::object lines = py::module_::import("traceback").attr("format_exception")(details["exception"]);
         text += "\n" + py::str("").attr("join")(lines).cast<std::string>();
@@ -70,7 +70,7 @@ std::string describe(const py::dict &details) {
     return text;
 }
 
-void handle_loop_error(py::object loop, py::dict details) {
+void handle_loop_error(const py::object &loop, const py::dict &details) {
     auto &table = results();
     const std::string text = describe(details);
     std::lock_guard lock(table.mutex);

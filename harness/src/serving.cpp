@@ -78,8 +78,9 @@ public:
         event["seq"] = seq_;
         const std::string line = event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
         if (std::fwrite(line.data(), 1, line.size(), out_) != line.size() || std::fflush(out_) != 0) {
-            const std::string text = "pyasync-test --serve: cannot write to the event pipe (stdout): " +
-                                     std::string(std::strerror(errno)) + "; the parent is gone: stopping\n";
+            const std::string text =
+                "pyasync-test --serve: cannot write to the event pipe (stdout): " + std::string(std::strerror(errno)) +
+                "; the parent is gone: stopping\n";
             [[maybe_unused]] const ssize_t written = write(STDERR_FILENO, text.data(), text.size());
             _exit(exit_internal);
         }
@@ -168,16 +169,16 @@ int in_process_runner::serve(std::istream &commands, serve_channel &channel) {
         if (verb != "setup" && verb != "run") {
             channel.reply({{"type", "serve"},
                            {"event", "error"},
-                          {"message", "unknown command '" + line +
-                                          "': expected 'setup Suite.Case', 'run Suite.Case' or 'teardown Suite'"}});
+                           {"message", "unknown command '" + line +
+                                           "': expected 'setup Suite.Case', 'run Suite.Case' or 'teardown Suite'"}});
             continue;
         }
         const auto found = by_name.find(argument);
         if (found == by_name.end()) {
             channel.reply({{"type", verb == "run" ? "test" : "setup"},
                            {"event", "failed"},
-                          {"name", argument},
-                          {"message", "no case named '" + argument + "' in this binary (see --list)"}});
+                           {"name", argument},
+                           {"message", "no case named '" + argument + "' in this binary (see --list)"}});
         } else if (verb == "setup") {
             serve_set_up(*found->second, channel);
         } else {

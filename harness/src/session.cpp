@@ -6,15 +6,15 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <iostream>
 #include <random>
 #include <set>
 #include <sys/prctl.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 namespace pyasync::testing {

@@ -146,7 +146,9 @@ const std::vector<flag> &flags() {
          "after a timeout's cancellation, seconds an async case has to finish before it\n"
          "is abandoned; a loop still blocked after twice this is ended by the watchdog\n"
          "(stacks dumped, reports written, the process aborts) (default 2)",
-         [](parse_state &p, const std::string &v, const std::string &f) { p.o.timeout_grace_seconds = to_seconds(v, f); }},
+         [](parse_state &p, const std::string &v, const std::string &f) {
+             p.o.timeout_grace_seconds = to_seconds(v, f);
+         }},
         {section::running,
          {"--loop-factory"},
          "asyncio|uvloop|trio|module:callable",
