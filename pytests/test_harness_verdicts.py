@@ -13,23 +13,18 @@ import time
 import xml.etree.ElementTree as ElementTree
 
 import pytest
+from probe_support import listed, must_fail, run_binary
 
 PROBE = os.environ.get("PYASYNC_VERDICT_PROBE")
 pytestmark = pytest.mark.skipif(PROBE is None, reason="run through ctest (PYASYNC_VERDICT_PROBE)")
 
 
 def run_probe(*args, timeout=120):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYASYNC_TEST_", "TEST_", "GTEST_"))}
-    return subprocess.run([PROBE, *args], capture_output=True, text=True, errors="replace", env=environment,
-                          timeout=timeout)
+    return run_binary(PROBE, *args, timeout=timeout)
 
 
 def listed_cases():
-    return [case["name"] for case in json.loads(run_probe("--list", "--format", "json").stdout)["cases"]]
-
-
-def must_fail(name):
-    return not name.startswith("Sentinel.")
+    return listed(PROBE)
 
 
 def test_the_probe_has_failures_of_every_kind_each_followed_by_a_sentinel():

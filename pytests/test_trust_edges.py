@@ -12,6 +12,7 @@ import sys
 import xml.etree.ElementTree as ElementTree
 
 import pytest
+from probe_support import finished_events, listed, must_fail, run_binary
 
 PROBE = os.environ.get("PYASYNC_ESCAPE_PROBE")
 BUILD = os.environ.get("PYASYNC_BUILD_DIR")
@@ -23,17 +24,11 @@ ONE_AT_A_TIME = "Exits"
 
 
 def run_probe(*args, timeout=60):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYASYNC_TEST_", "TEST_", "GTEST_"))}
-    return subprocess.run([PROBE, *args], capture_output=True, text=True, errors="replace", env=environment,
-                          timeout=timeout)
+    return run_binary(PROBE, *args, timeout=timeout)
 
 
 def listed_cases():
-    return [case["name"] for case in json.loads(run_probe("--list", "--format", "json").stdout)["cases"]]
-
-
-def must_fail(name):
-    return not name.startswith("Sentinel.")
+    return listed(PROBE)
 
 
 def together():
@@ -54,8 +49,7 @@ def test_every_misbehaving_case_fails_once_and_every_sentinel_passes_once(extra,
     junit = tmp_path / "escapes.xml"
     result = run_probe(*together(), "--exact", "--format", "json", "--junit", str(junit), *extra)
     assert result.returncode == 1, result.stderr
-    events = [json.loads(line) for line in result.stdout.splitlines()]
-    finished = [(e["name"], e["event"]) for e in events if e.get("type") == "test" and e["event"] != "started"]
+    finished = finished_events(result.stdout)
     # Once each: a forked child that came back into the harness reports nothing and runs nothing.
     assert [name for name, _ in finished] == together()
     wrong = {name: verdict for name, verdict in finished if verdict != ("failed" if must_fail(name) else "ok")}
@@ -91,8 +85,7 @@ def test_a_case_that_installs_its_own_exception_handler_does_not_decide_the_next
     # The first leaves a silent handler on the shared loop; the harness puts its own back.
     result = run_probe("--exact", "LoopError.installs_a_silent_handler_then_fails", "LoopError.a_callback_raises",
                        "--format", "json")
-    verdicts = {e["name"]: e["event"] for e in map(json.loads, result.stdout.splitlines())
-                if e.get("type") == "test" and e["event"] != "started"}
+    verdicts = dict(finished_events(result.stdout))
     assert verdicts == {"LoopError.installs_a_silent_handler_then_fails": "failed",
                         "LoopError.a_callback_raises": "failed"}
 
@@ -115,8 +108,7 @@ def test_exit_zero_inside_a_case_fails_it_and_the_run(name, tmp_path):
 def test_a_case_that_ends_the_process_fails_under_isolate_and_its_sentinel_runs(name):
     result = run_probe("--exact", name, "Sentinel.after_11", "--isolate", "--format", "json")
     assert result.returncode == 1
-    verdicts = {e["name"]: e["event"] for e in map(json.loads, result.stdout.splitlines())
-                if e.get("type") == "test" and e["event"] != "started"}
+    verdicts = dict(finished_events(result.stdout))
     assert verdicts == {name: "failed", "Sentinel.after_11": "ok"}
 
 
@@ -154,8 +146,7 @@ def test_a_case_that_blocks_the_loop_for_good_is_ended_by_the_watchdog_with_its_
 def test_under_isolate_a_blocked_loop_fails_its_case_and_the_sentinel_runs():
     result = run_probe("--exact", "Exits.blocks_the_loop_forever", "Sentinel.after_11", "--timeout-grace", "0.2",
                        "--isolate", "--format", "json")
-    verdicts = {e["name"]: e["event"] for e in map(json.loads, result.stdout.splitlines())
-                if e.get("type") == "test" and e["event"] != "started"}
+    verdicts = dict(finished_events(result.stdout))
     assert verdicts == {"Exits.blocks_the_loop_forever": "failed", "Sentinel.after_11": "ok"}
 
 
