@@ -37,7 +37,11 @@ fi
 /usr/bin/python3 - "$format_failure" "$tidy_failure" <<'PY'
 import sys
 from xml.sax.saxutils import escape, quoteattr
-cases = [("clang-format", sys.argv[1]), ("clang-tidy", sys.argv[2])]
+import re
+# clang-tidy colours its findings: terminal escapes and other control characters are not XML 1.0.
+def plain(text):
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text))
+cases = [("clang-format", plain(sys.argv[1])), ("clang-tidy", plain(sys.argv[2]))]
 failures = sum(1 for _, text in cases if text)
 with open("build/lint/junit/lint.xml", "w") as out:
     out.write(f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites><testsuite name="lint" tests="2" failures="{failures}">\n')

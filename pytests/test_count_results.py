@@ -66,3 +66,25 @@ def test_a_failure_its_report_records_is_counted_once(tmp_path):
 
 def test_nothing_run_is_a_failure_of_the_command(tmp_path):
     assert count(build_dir(tmp_path)) == (1, ["0 passed, 0 failed, 0 skipped"])
+
+
+def test_a_report_that_is_not_well_formed_counts_as_one_failed_case_and_the_line_is_printed(tmp_path):
+    junit = build_dir(tmp_path)
+    pytest_report(junit / "pytest.test_a.xml", tests=3)
+    (junit / "lint.xml").write_text('<testsuites><testsuite name="lint" tests="1" failures="1">\x1b[1m</testsuite>')
+    status, lines = count(junit)
+    assert status == 1
+    assert lines[0].startswith(f"count_results: {junit / 'lint.xml'} cannot be read (not well-formed")
+    assert lines[-1] == "3 passed, 1 failed, 0 skipped"
+
+
+def test_lint_findings_in_colour_make_a_well_formed_report(tmp_path):
+    # ci/lint.sh's report writer, fed a clang-tidy finding with its terminal escapes.
+    script = pathlib.Path(__file__).resolve().parents[1] / "ci" / "lint.sh"
+    source = script.read_text()
+    writer = source[source.index("<<'PY'\n") + len("<<'PY'\n"):source.index("\nPY\n")]
+    finding = "\x1b[1m/x.cpp:73:35: \x1b[0m\x1b[0;1;31merror: \x1b[0mcopied for each invocation"
+    (tmp_path / "build/lint/junit").mkdir(parents=True)
+    subprocess.run([sys.executable, "-", "", finding], input=writer, text=True, check=True, cwd=tmp_path)
+    status, lines = count(tmp_path / "build/lint/junit")
+    assert lines[-1] == "1 passed, 1 failed, 0 skipped"

@@ -31,18 +31,34 @@ def failed_ctest_tests(ctest_report):
             if case.get("status") == "fail" or case.find("failure") is not None]
 
 
+def tally_or_fail(report):
+    """tally(report); a report that cannot be read counts as one failed case, named (never a crash
+    that loses the closing line)."""
+    try:
+        return tally(report)
+    except (ElementTree.ParseError, OSError, ValueError) as error:
+        print(f"count_results: {report} cannot be read ({error}): counted as one failed case")
+        return 0, 1, 0
+
+
 def main(folders):
     passed = failed = skipped = 0
     for folder in map(pathlib.Path, folders):
         for report in sorted(folder.glob("*.xml")):
-            counts = tally(report)
+            counts = tally_or_fail(report)
             passed, failed, skipped = passed + counts[0], failed + counts[1], skipped + counts[2]
         ctest_report = folder.parent / "ctest.xml"
         if not ctest_report.exists():
             continue
-        for name in failed_ctest_tests(ctest_report):
+        try:
+            failed_tests = failed_ctest_tests(ctest_report)
+        except (ElementTree.ParseError, OSError) as error:
+            print(f"count_results: {ctest_report} cannot be read ({error}): counted as one failed case")
+            failed += 1
+            continue
+        for name in failed_tests:
             own = folder / f"{name}.xml"
-            if own.exists() and tally(own)[1] > 0:
+            if own.exists() and tally_or_fail(own)[1] > 0:
                 continue
             failed += 1
             why = "its report claims success" if own.exists() else "it wrote no report"
