@@ -20,6 +20,10 @@
 #include <asio/post.hpp>
 #include <asio/strand.hpp>
 
+#if !defined(ASIO_HAS_CO_AWAIT)
+#    error "pyasync/asio.hpp needs Asio's co_await support (ASIO_HAS_CO_AWAIT). Under Clang with libstdc++, Asio does not detect it: define ASIO_HAS_CO_AWAIT=1 for every file (the pyasync::bridge CMake target does)"
+#endif
+
 #include <exception>
 #include <memory>
 #include <mutex>

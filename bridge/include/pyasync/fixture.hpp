@@ -48,7 +48,9 @@ using fixture = async_generator<T>;
 
 /// The `pytest --fixtures` text of a fixture, given among PYASYNC_FIXTURE's requests.
 struct fixture_doc {
-    const char *text;
+    constexpr fixture_doc() = default;
+    constexpr explicit fixture_doc(const char *text) : text(text) {} // Clang 14: no aggregate from ()
+    const char *text = nullptr;
 };
 
 namespace detail {

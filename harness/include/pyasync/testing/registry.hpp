@@ -65,24 +65,30 @@ struct case_info {
 // ---- Attributes: extra arguments of PYASYNC_TEST(Suite, Case, attributes...) ----
 
 /// Catch2-style tags: `tags("[net][slow]")`. A tag `[.]` or `[!ignore]` ignores the case.
+// Each attribute has a constructor: Clang before 16 cannot build an aggregate from parentheses
+// (C++20's P0960), and `tags("[net]")` is how they are written.
 struct tags {
+    constexpr explicit tags(std::string_view spec) : spec(spec) {}
     std::string_view spec;
     void apply(case_info &info) const;
 };
 /// Registers the case as ignored (libtest's `#[ignore = "why"]`): it runs only with `--ignored`
 /// or `--include-ignored`, and ctest marks it DISABLED.
 struct ignore {
+    constexpr explicit ignore(std::string_view reason) : reason(reason) {}
     std::string_view reason;
     void apply(case_info &info) const;
 };
 /// A per-case timeout, overriding `--timeout`: an async case is cancelled through asyncio, a
 /// sync case is stopped by a watchdog. Exported to ctest's TIMEOUT (plus a margin).
 struct timeout {
+    constexpr explicit timeout(std::chrono::duration<double> limit) : limit(limit) {}
     std::chrono::duration<double> limit;
     void apply(case_info &info) const { info.timeout_seconds = limit.count(); }
 };
 /// A named resource the case needs alone: exported to ctest's RESOURCE_LOCK.
 struct resource_lock {
+    constexpr explicit resource_lock(std::string_view name) : name(name) {}
     std::string_view name;
     void apply(case_info &info) const { info.resource_locks.emplace_back(name); }
 };
