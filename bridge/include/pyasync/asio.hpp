@@ -20,8 +20,9 @@
 #include <asio/post.hpp>
 #include <asio/strand.hpp>
 
+// Asio does not detect co_await under Clang with libstdc++ (pyasync::bridge's CMake target defines it).
 #if !defined(ASIO_HAS_CO_AWAIT)
-#    error "pyasync/asio.hpp needs Asio's co_await support (ASIO_HAS_CO_AWAIT). Under Clang with libstdc++, Asio does not detect it: define ASIO_HAS_CO_AWAIT=1 for every file (the pyasync::bridge CMake target does)"
+#    error "pyasync/asio.hpp needs Asio's co_await: define ASIO_HAS_CO_AWAIT=1 for every file (Clang)"
 #endif
 
 #include <exception>
