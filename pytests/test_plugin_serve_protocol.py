@@ -81,3 +81,16 @@ def test_a_case_that_blocks_the_childs_loop_for_good_fails_with_the_stacks(serve
     result.stdout.fnmatch_lines(["*Exits.blocks_the_loop_forever crashed*SIGABRT*",
                                  "*TIMEOUT  ] Exits.blocks_the_loop_forever: async case overran its timeout of 0.3 s*",
                                  "*Python stacks follow*"])
+
+
+def test_through_the_plugin_overruns_forks_and_caught_skips_fail_and_their_sentinels_pass(served):
+    # The escape probe's cases run in one process, as ctest would not run them: through --serve.
+    result = run(served, "-k", "Overrun or skip_caught or forks or LoopError or (Sentinel and not after_11 and not Serve)")
+    found = {}
+    for line in result.outlines:
+        match = re.search(r"::((?:Overrun|Escape|LoopError|Sentinel)\.\w+) (PASSED|FAILED|ERROR)", line)
+        if match:
+            found.setdefault(match.group(1), match.group(2))
+    assert found and all(verdict == ("PASSED" if name.startswith("Sentinel.") else "FAILED")
+                         for name, verdict in found.items()), found
+    assert len(found) == 20  # each once: a forked child that came back reported nothing
