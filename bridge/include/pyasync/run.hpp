@@ -10,6 +10,7 @@
 
 #include <pybind11/embed.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,20 +41,22 @@ struct run_outcome {
 };
 
 /// Awaits `work` and keeps its C++ value or exception for the caller of `run`; a cancellation
-/// propagates so that asyncio.Runner turns Ctrl-C into KeyboardInterrupt.
+/// propagates so that asyncio.Runner turns Ctrl-C into KeyboardInterrupt. The outcome is shared:
+/// when the loop stops before `work` is done (a `loop.stop()` inside it), the caller has returned
+/// with the error and `work` may still finish later, when the loop runs again to close.
 template <typename T>
-task<void> keep_outcome(task<T> work, run_outcome<T> &outcome) {
+task<void> keep_outcome(task<T> work, std::shared_ptr<run_outcome<T>> outcome) {
     try {
         if constexpr (std::is_void_v<T>) {
             co_await std::move(work);
-            outcome.value.emplace(true);
+            outcome->value.emplace(true);
         } else {
-            outcome.value.emplace(co_await std::move(work));
+            outcome->value.emplace(co_await std::move(work));
         }
     } catch (const cancelled_error &) {
         throw;
     } catch (...) {
-        outcome.failure = std::current_exception();
+        outcome->failure = std::current_exception();
     }
 }
 
@@ -94,18 +97,18 @@ PYASYNC_API run_options main_options(run_options options);
 /// and throws `python_error` holding KeyboardInterrupt. GIL held by the caller, no loop running.
 template <typename T>
 T run(task<T> work, const run_options &options = {}) {
-    detail::run_outcome<T> outcome;
+    auto outcome = std::make_shared<detail::run_outcome<T>>();
     detail::run_with_runner(make_coroutine(detail::keep_outcome(std::move(work), outcome), {}), options);
-    return detail::take_outcome(outcome);
+    return detail::take_outcome(*outcome);
 }
 
 /// Runs `work` on the existing, not running, `loop` (`loop.run_until_complete`) and returns its
 /// value. The loop is left open. GIL held by the caller.
 template <typename T>
 T run_until_complete(py::handle loop, task<T> work) {
-    detail::run_outcome<T> outcome;
+    auto outcome = std::make_shared<detail::run_outcome<T>>();
     detail::run_on_loop(loop, make_coroutine(detail::keep_outcome(std::move(work), outcome), {}));
-    return detail::take_outcome(outcome);
+    return detail::take_outcome(*outcome);
 }
 
 /// A whole program: starts the interpreter (signal handlers installed, `sys.argv` set), gives
