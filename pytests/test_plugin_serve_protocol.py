@@ -94,3 +94,11 @@ def test_through_the_plugin_overruns_forks_and_caught_skips_fail_and_their_senti
     assert found and all(verdict == ("PASSED" if name.startswith("Sentinel.") else "FAILED")
                          for name, verdict in found.items()), found
     assert len(found) == 20  # each once: a forked child that came back reported nothing
+
+
+@pytest.mark.parametrize("case", ["Exits.exit_zero_in_a_sync_case", "Exits.exit_zero_after_a_co_await"])
+def test_exit_inside_a_served_case_fails_it_and_the_next_case_runs_fresh(served, case):
+    result = run(served, "-k", f"{case.split('.')[1]} or Serve.sentinel")
+    found = dict(re.findall(r"::((?:Exits|Serve)\.\w+) (PASSED|FAILED|ERROR)", result.stdout.str()))
+    assert found == {case: "FAILED", SENTINEL: "PASSED"}, result.stdout.str()
+    result.stdout.fnmatch_lines([f"*the process exited with status 0 during {case}*"])

@@ -63,7 +63,19 @@ public:
         notes_.push_back(text);
         emit({{"type", "note"}, {"text", text}});
     }
-    bool run_finished(const std::vector<const case_result *> &, const run_totals &) override { return true; }
+    /// Called only when the process ends inside a case (exit() during it: see
+    /// in_process_runner::exited_during_run), after the case's answer: the closing event tells
+    /// the parent that this child reads no further command, which then goes to a fresh child.
+    bool run_finished(const std::vector<const case_result *> &, const run_totals &totals) override {
+        emit({{"type", "serve"},
+              {"event", "finished"},
+              {"errors", take_notes()},
+              {"interrupted", false},
+              {"loop_failure", ""},
+              {"exited", totals.session_error},
+              {"last_seq", seq_}});
+        return true;
+    }
 
     /// The answer to the current command.
     void reply(nlohmann::json event) {

@@ -143,6 +143,8 @@ class HarnessChild:
 
     @staticmethod
     def _why_it_ended(event: dict) -> str:
+        if event.get("exited"):
+            return str(event["exited"])
         if event.get("loop_failure"):
             return f"its event loop failed: {event['loop_failure']}"
         if event.get("interrupted"):
