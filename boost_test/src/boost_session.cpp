@@ -4,6 +4,7 @@
 #include "boost_session.hpp"
 
 #include "interruption.hpp"
+#include "loop_errors.hpp"
 #include "session_loop.hpp"
 
 #include <pyasync/run.hpp>
@@ -90,8 +91,8 @@ boost_session::boost_session(const adapter_options &opts) : opts_(opts), notes_(
     loop_ = testing::detail::open_session_loop(opts_.harness);
     set_event_loop_ = py::module_::import("asyncio").attr("set_event_loop");
     if (!testing::detail::is_trio_session(loop_)) { // trio has no exception handler: errors reach the case
-        loop_.attr("set_exception_handler")(
-            py::cpp_function([this](py::handle, py::handle context) { on_loop_exception(context); }));
+        testing::detail::install_loop_error_handler(
+            loop_, py::cpp_function([this](py::handle, py::handle context) { on_loop_exception(context); }));
     }
     testing::detail::install_stop_signal_handlers([this](int) {
         if (executor_->interrupted()) {

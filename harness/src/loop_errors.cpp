@@ -89,22 +89,34 @@ void handle_loop_error(const py::object &loop, const py::dict &details) {
     result.fail(failure_location(result) + text);
 }
 
-/// The handler, made once (kept for the session: loops outlive no interpreter).
-py::handle handler() {
+/// The harness's handler, made once (kept for the session: loops outlive no interpreter).
+py::handle harness_handler() {
     static py::object *made = new py::object(py::cpp_function(&handle_loop_error));
     return *made;
 }
 
+/// The handler the session installed last (the harness's, or a front end's own): what a case's
+/// replacement is undone to. Kept, as above.
+py::object *session_handler = nullptr;
+
 } // namespace
 
-void install_loop_error_handler(py::handle loop) {
-    loop.attr("set_exception_handler")(handler());
+void install_loop_error_handler(py::handle loop, py::handle handler) {
+    const py::handle chosen = handler ? handler : harness_handler();
+    if (session_handler == nullptr) {
+        session_handler = new py::object();
+    }
+    *session_handler = py::reinterpret_borrow<py::object>(chosen);
+    loop.attr("set_exception_handler")(chosen);
 }
 
 void restore_loop_error_handler(py::handle loop) {
+    if (session_handler == nullptr || !*session_handler) {
+        return; // no session handler was installed on this loop (trio has none)
+    }
     py::object current = loop.attr("get_exception_handler")();
-    if (current.ptr() != handler().ptr()) {
-        install_loop_error_handler(loop);
+    if (current.ptr() != session_handler->ptr()) {
+        loop.attr("set_exception_handler")(*session_handler);
     }
 }
 

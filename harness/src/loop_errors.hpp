@@ -9,9 +9,11 @@ namespace pyasync::testing::detail {
 
 namespace py = pybind11;
 
-/// Installs the harness's exception handler on `loop` (an asyncio loop).
-void install_loop_error_handler(py::handle loop);
-/// Puts the harness's handler back when a case replaced it (`loop.set_exception_handler`): what
+/// Installs `handler` (default: the harness's, which fails the case an error belongs to) as the
+/// exception handler of `loop` (an asyncio loop), and as the one restore_loop_error_handler
+/// puts back. A front end with a handler of its own (the Boost.Test adapter) installs it here.
+void install_loop_error_handler(py::handle loop, py::handle handler = py::handle());
+/// Puts the session's handler back when a case replaced it (`loop.set_exception_handler`): what
 /// one case does to a shared loop must not decide the next one's verdict. Costs one call when
 /// nothing changed.
 void restore_loop_error_handler(py::handle loop);

@@ -223,6 +223,13 @@ PYASYNC_BOOST_TEST_CASE(after_the_leak) -> pyasync::task<> {
     log("ran hygiene/after_the_leak");
 }
 
+// Leaves a silent exception handler on the shared loop: the next case's error must still fail it.
+PYASYNC_BOOST_TEST_CASE(installs_a_silent_handler) -> pyasync::task<> {
+    py::object loop = py::module_::import("asyncio").attr("get_running_loop")();
+    loop.attr("set_exception_handler")(py::cpp_function([](py::handle, py::handle) {}));
+    co_await pyasync::sleep(0.01);
+}
+
 PYASYNC_BOOST_TEST_CASE(callback_raises, *ut::label("fails")) -> pyasync::task<> {
     py::object loop = py::module_::import("asyncio").attr("get_running_loop")();
     loop.attr("call_soon")(py::module_::import("operator").attr("truediv"), 1, 0);
