@@ -26,7 +26,7 @@ FAILING = {"net/check_fails", "net/requires_deep", "net/http_fail", "net/python_
 TIMED_OUT = {"timing/boost_timeout", "timing/sub_second_timeout", "timing/fixture_times_out",
              "slow_suite/longer_than_its_suite", "Mirrored/times_out", "overruns/swallows_the_cancellation",
              "overruns/blocks_the_loop_then_returns"}
-NOT_RUN = {"hygiene/interrupts_itself", "Mirrored/ignored_one"}  # disabled, ignored
+NOT_RUN = {"hygiene/interrupts_itself", "hygiene/exits_zero", "Mirrored/ignored_one"}  # disabled, ignored
 
 
 class Run:
@@ -331,3 +331,10 @@ def test_a_tree_listing_lost_to_a_full_disk_is_an_error():
                                 timeout=60)
     assert result.returncode != 0
     assert "cannot write the test tree (--list-json) to stdout: No space left on device" in result.stderr
+
+
+def test_exit_zero_inside_a_case_fails_the_run_naming_the_case(tmp_path):
+    run = run_probe(tmp_path, "--run_test=hygiene/exits_zero")
+    assert run.returncode == 201, run.stdout + run.stderr
+    expected = "the process exited with status 0 during hygiene.exits_zero"
+    assert expected in run.stdout and expected in run.stderr

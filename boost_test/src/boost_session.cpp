@@ -24,6 +24,14 @@ namespace tt = boost::test_tools::tt_detail;
 
 boost_session *running_session = nullptr;
 
+/// Run by exit() (glibc's on_exit hands it the status): a case that calls exit() must not end
+/// the Boost run with the case's status, as if every case had passed.
+void exit_during_a_case(int status, void *) {
+    if (running_session != nullptr) {
+        running_session->exited_during_case(status);
+    }
+}
+
 /// A harness failure ("file:line: Failure\n  message") split for Boost's log.
 struct located_failure {
     std::string file;
@@ -103,7 +111,27 @@ boost_session::boost_session(const adapter_options &opts) : opts_(opts), notes_(
         executor_->interrupt(loop_);
     });
     boost::unit_test::framework::register_observer(*this);
+    // Exit handlers run in reverse order of registration, static destructors among them: the
+    // result table the handler reads must exist before it is registered.
+    (void)testing::detail::results();
+    static const bool exit_handler_registered = on_exit(exit_during_a_case, nullptr) == 0;
+    (void)exit_handler_registered;
     running_session = this;
+}
+
+void boost_session::exited_during_case(int status) {
+    if (running_ == nullptr || getpid() != owner_process_) {
+        return; // exit() outside a case, or a forked child's own exit
+    }
+    // Boost writes its reports when the test tree ends, which it never will: say it here, on
+    // both streams (its log goes to stdout), and fail the run.
+    const std::string text = "pyasync: the process exited with status " + std::to_string(status) + " during " +
+                             running_->info->full_name() +
+                             " (exit() was called inside the case: nothing after the call ran); the run fails\n";
+    std::fflush(nullptr);
+    [[maybe_unused]] const ssize_t to_stdout = write(STDOUT_FILENO, text.data(), text.size());
+    [[maybe_unused]] const ssize_t to_stderr = write(STDERR_FILENO, text.data(), text.size());
+    _exit(status == 0 ? boost::exit_test_failure : status);
 }
 
 boost_session::~boost_session() {

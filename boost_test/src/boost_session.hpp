@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unistd.h>
 
 namespace pyasync::boost_test::detail {
 
@@ -70,6 +71,10 @@ public:
     void run_case(const case_info &base);
     /// Runs `work` to completion on the loop.
     void run_to_completion(task<> work);
+    /// Called by exit() while the session lives: when a case is running (in the process that
+    /// runs the cases), says on stdout and stderr that the process exited during it and ends the
+    /// process with Boost's failure status (or `status`, when not 0). Boost's reports are lost.
+    void exited_during_case(int status);
 
 private:
     void test_unit_aborted(const boost::unit_test::test_unit &unit) override;
@@ -86,6 +91,7 @@ private:
     std::optional<testing::detail::case_executor> executor_;
     py::object loop_;
     testing::detail::case_result *running_ = nullptr;
+    pid_t owner_process_ = getpid(); ///< the process that runs the cases
     py::object set_event_loop_; ///< asyncio.set_event_loop, looked up once: called before every case
     bool stop_ = false;
     std::string last_timeout_;      ///< the message of the timeout being thrown (Boost keeps a view of it)

@@ -270,6 +270,11 @@ PYASYNC_BOOST_TEST_CASE(interrupts_itself, *ut::label("interrupt") * ut::disable
     log("interrupts_itself not cancelled");
 }
 
+PYASYNC_BOOST_TEST_CASE(exits_zero, *ut::label("exits") * ut::disabled()) -> pyasync::task<> {
+    co_await pyasync::sleep(0.01);
+    std::exit(0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // Mirrored from pyasync's own registry: suite Mirrored, tags as labels (':', ',', '/' and spaces
