@@ -92,7 +92,7 @@ private:
     py::object loop_;
     testing::detail::case_result *running_ = nullptr;
     pid_t owner_process_ = getpid(); ///< the process that runs the cases
-    py::object set_event_loop_; ///< asyncio.set_event_loop, looked up once: called before every case
+    py::object set_event_loop_;      ///< asyncio.set_event_loop, looked up once: called before every case
     bool stop_ = false;
     std::string last_timeout_;      ///< the message of the timeout being thrown (Boost keeps a view of it)
     std::string last_timeout_file_; ///< and its file
