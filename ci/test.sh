@@ -16,6 +16,10 @@ export CCACHE_NOHASHDIR=1
 # objects while the run still needs them.
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-12G}"
 status=0
+# Each step says how long it took (the closing note of a change that adds steps quotes them).
+step_started=$SECONDS
+step_done() { echo "=== ($1 took $((SECONDS - step_started)) s)"; step_started=$SECONDS; }
+step_done "installing what is missing"
 for preset in dev asan; do
   echo "=== preset ${preset}: configure, build, test"
   rm -rf "build/${preset}/junit" "build/${preset}/ctest.xml"
@@ -25,6 +29,7 @@ for preset in dev asan; do
     cmake --build --preset dev --target bench_harness_cases bench_runtime_native bench_boost_cases bench_boost_floor || exit 1 # they keep compiling
   fi
   ctest --preset "${preset}" -j2 --output-junit ctest.xml || status=1
+  step_done "preset ${preset}"
 done
 echo "=== preset tsan: configure, build what the threads tests load, test"
 rm -rf build/tsan/junit build/tsan/ctest.xml
@@ -32,19 +37,23 @@ cmake --preset tsan >/dev/null || exit 1
 cmake --build --preset tsan --target _pyasync_tests _pyasync_peer _pyasync_abi_mismatch pyasync_examples pyasync_core \
   pyasync_fixtures_module main_probe_ || exit 1
 ctest --preset tsan --output-junit ctest.xml || status=1
+step_done "preset tsan"
 echo "=== preset pydebug: the bridge's Python tests under Debian's debug interpreter (python3-dbg)"
 rm -rf build/pydebug/junit build/pydebug/ctest.xml
 cmake --preset pydebug >/dev/null || exit 1
 cmake --build --preset pydebug || exit 1
 ctest --preset pydebug -j2 --output-junit ctest.xml || status=1
+step_done "preset pydebug"
 echo "=== consumers: the quickstart project against an installed prefix, by add_subdirectory and by FetchContent; pip install"
 python="$(grep -m1 '^Python3_EXECUTABLE:' build/dev/CMakeCache.txt | cut -d= -f2)"
 rm -rf build/consumers
 PYASYNC_BUILD_DIR=build/dev "$python" -m pytest ci/consumers/test_consumers.py -q -p no:cacheprovider \
   --junitxml=build/consumers/junit/consumers.xml || status=1
+step_done "consumers"
 echo "=== checks: clang-format and clang-tidy over bridge/, harness/ and boost_test/ (ci/lint.sh)"
 rm -rf build/lint/junit
 bash ci/lint.sh || status=1
+step_done "checks"
 python3 tools/count_results.py build/dev/junit build/asan/junit build/tsan/junit build/pydebug/junit build/consumers/junit build/lint/junit ||
   status=1
 exit $status
