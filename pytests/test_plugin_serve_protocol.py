@@ -85,7 +85,8 @@ def test_a_case_that_blocks_the_childs_loop_for_good_fails_with_the_stacks(serve
 
 def test_through_the_plugin_overruns_forks_and_caught_skips_fail_and_their_sentinels_pass(served):
     # The escape probe's cases run in one process, as ctest would not run them: through --serve.
-    result = run(served, "-k", "Overrun or skip_caught or forks or LoopError or (Sentinel and not after_11 and not Serve)")
+    selection = "Overrun or skip_caught or forks or LoopError or (Sentinel and not after_11 and not Serve)"
+    result = run(served, "-k", selection)
     found = {}
     for line in result.outlines:
         match = re.search(r"::((?:Overrun|Escape|LoopError|Sentinel)\.\w+) (PASSED|FAILED|ERROR)", line)

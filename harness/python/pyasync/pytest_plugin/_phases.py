@@ -12,8 +12,6 @@ from pyasync.pytest_plugin._state import PluginState
 from pyasync.pytest_plugin._trio_runs import TrioRuns, timed as trio_timed
 
 
-
-
 class LeakedTasks(Exception):
     """A test left tasks running under pyasync_strict_tasks; they were cancelled."""
 
