@@ -47,7 +47,7 @@ def test_the_probe_pairs_each_misbehaving_case_with_a_sentinel():
 @pytest.mark.parametrize("extra", [[], ["--isolate"]], ids=["direct", "isolated"])
 def test_every_misbehaving_case_fails_once_and_every_sentinel_passes_once(extra, tmp_path):
     junit = tmp_path / "escapes.xml"
-    result = run_probe(*together(), "--exact", "--format", "json", "--junit", str(junit), *extra)
+    result = run_probe(*together(), "--exact", "--format", "json", "--junit", str(junit), *extra, timeout=180)
     assert result.returncode == 1, result.stderr
     finished = finished_events(result.stdout)
     # Once each: a forked child that came back into the harness reports nothing and runs nothing.
