@@ -21,9 +21,17 @@ from setuptools.command.build_ext import build_ext
 ROOT = pathlib.Path(__file__).resolve().parent
 
 
+VERSION_HEADER = (ROOT / "bridge/include/pyasync/version.hpp").read_text()
+
+
 def version():
-    header = (ROOT / "bridge/include/pyasync/version.hpp").read_text()
-    return re.search(r'#define PYASYNC_VERSION_STRING "([^"]+)"', header).group(1)
+    return re.search(r'#define PYASYNC_VERSION_STRING "([^"]+)"', VERSION_HEADER).group(1)
+
+
+def python_minimum():
+    major, minor = (re.search(rf"#define PYASYNC_PYTHON_MINIMUM_{part} (\d+)", VERSION_HEADER).group(1)
+                    for part in ("MAJOR", "MINOR"))
+    return f"{major}.{minor}"
 
 
 class CMakeExtension(Extension):
@@ -74,6 +82,6 @@ setup(
     ext_modules=[CMakeExtension("pyasync._core")],
     cmdclass={"build_ext": BuildWithCMake},
     scripts=["tools/pyasync-test"],
-    python_requires=">=3.10",
+    python_requires=f">={python_minimum()}",
     zip_safe=False,
 )

@@ -2,13 +2,14 @@
 # Installs what is missing, builds, and runs every test: the developer build (Debug, -Werror),
 # the same suite under AddressSanitizer + UndefinedBehaviorSanitizer, and the runtime and
 # cross-thread tests under ThreadSanitizer, and the bridge's Python tests under Debian's debug
-# interpreter; then the quickstart project consumed three ways and a pip install (ci/consumers);
+# interpreter, all on Debian's CPython 3.11 with GCC; the whole suite again on the image's
+# CPython 3.12 built with Clang 14 and on 3.13 with GCC (ci/other-python.sh); then the quickstart project consumed three ways and a pip install (ci/consumers);
 # then the checks on the C++ (clang-format, clang-tidy: ci/lint.sh). Ends with one
 # line counting every test case run, where a ctest test that crashed before its report counts
 # as one failed case (tools/count_results.py): "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash ci/install-deps.sh --with-lint || exit 1
+bash ci/install-deps.sh --for-tests || exit 1
 # Objects compiled with -g are cached whatever the build directory: the consumers of
 # ci/consumers compile pyasync's sources again in their own trees and take them from the cache.
 export CCACHE_NOHASHDIR=1
@@ -44,6 +45,15 @@ cmake --preset pydebug >/dev/null || exit 1
 cmake --build --preset pydebug || exit 1
 ctest --preset pydebug -j2 --output-junit ctest.xml || status=1
 step_done "preset pydebug"
+# The image's other CPythons (found by version), each a build of its own with the dev preset's
+# settings: 3.12 built with Clang 14 (so Clang costs no build of its own), 3.13 with GCC.
+for version_and_compiler in 3.12:clang++-14 3.13:g++; do
+  version="${version_and_compiler%%:*}"
+  compiler="${version_and_compiler##*:}"
+  echo "=== CPython ${version} with ${compiler}: configure, build, test (ci/other-python.sh)"
+  bash ci/other-python.sh "${version}" "${compiler}" || status=1
+  step_done "CPython ${version} with ${compiler}"
+done
 echo "=== consumers: the quickstart project against an installed prefix, by add_subdirectory and by FetchContent; pip install"
 python="$(grep -m1 '^Python3_EXECUTABLE:' build/dev/CMakeCache.txt | cut -d= -f2)"
 rm -rf build/consumers
@@ -54,6 +64,7 @@ echo "=== checks: clang-format and clang-tidy over bridge/, harness/ and boost_t
 rm -rf build/lint/junit
 bash ci/lint.sh || status=1
 step_done "checks"
-python3 tools/count_results.py build/dev/junit build/asan/junit build/tsan/junit build/pydebug/junit build/consumers/junit build/lint/junit ||
+python3 tools/count_results.py build/dev/junit build/asan/junit build/tsan/junit build/pydebug/junit build/py3.12/junit \
+  build/py3.13/junit build/consumers/junit build/lint/junit ||
   status=1
 exit $status

@@ -4,12 +4,16 @@ reviewed in the diff."""
 import os
 import pathlib
 import re
+import sysconfig
 
 APPROVED = pathlib.Path(__file__).parent / "approved"
 
 
 def normalise(text):
-    """Times, absolute paths and addresses vary from run to run: replace them with placeholders."""
+    """Times, absolute paths and addresses vary from run to run, and lines in CPython's own
+    modules from one CPython to the next: replace them with placeholders."""
+    stdlib = re.escape(sysconfig.get_paths()["stdlib"])
+    text = re.sub(rf"{stdlib}/[^\s:'\"]*?(\w+\.py):\d+", r"\1:<cpython line>", text)
     text = re.sub(r"\((\d+) ms( total)?\)", r"(T ms\2)", text)
     text = re.sub(r"finished in [0-9.]+s", "finished in Ts", text)
     text = re.sub(r"/[^\s:'\"]*/(\w+\.(cpp|py))", r"\1", text)

@@ -6,21 +6,23 @@ import time
 
 import pytest
 
+import dependencies
+
 # pytester: the pytest plugin's tests (test_plugin_*.py) run pytest in-process.
 pytest_plugins = ["pytester"]
 
-LOOPS = {"asyncio": None}
-try:
-    import uvloop
-
-    LOOPS["uvloop"] = uvloop.new_event_loop
-except ImportError:  # pragma: no cover - Debian's python3-uvloop is a test dependency
-    pass
+LOOPS = ("asyncio", "uvloop")
 
 
-@pytest.fixture(params=sorted(LOOPS))
+@pytest.fixture(params=LOOPS)
 def loop_name(request):
+    if request.param == "uvloop":
+        dependencies.require("uvloop")  # skipped with the reason where uvloop may be missing
     return request.param
+
+
+def loop_factory(name):
+    return None if name == "asyncio" else dependencies.require("uvloop").new_event_loop
 
 
 @pytest.fixture
@@ -28,7 +30,7 @@ def run(loop_name):
     """run(coroutine) -> result, on a fresh loop of the parametrised kind (like asyncio.run)."""
 
     def runner(coroutine, *, debug=False):
-        with asyncio.Runner(loop_factory=LOOPS[loop_name], debug=debug) as r:
+        with asyncio.Runner(loop_factory=loop_factory(loop_name), debug=debug) as r:
             return r.run(coroutine)
 
     return runner

@@ -10,6 +10,8 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 
+import dependencies
+
 PROBE = os.environ.get("PYASYNC_BOOST_PROBE")
 BUILD_DIR = os.environ.get("PYASYNC_BUILD_DIR")
 pytestmark = pytest.mark.skipif(PROBE is None, reason="run through ctest (PYASYNC_BOOST_PROBE)")
@@ -229,7 +231,7 @@ def test_ctrl_c_cancels_the_running_case_stops_the_run_and_writes_the_report(tmp
 
 @pytest.mark.parametrize("factory", ["asyncio", "uvloop"])
 def test_the_loop_factory_option_after_the_double_dash(tmp_path, factory):
-    pytest.importorskip(factory)
+    dependencies.require(factory)
     run = run_probe(tmp_path, "--run_test=net/fetches:hygiene/leaks_a_task", log_level="message",
                     pyasync_args=["--loop-factory", factory, "--asyncio-debug"])
     assert run.returncode == 0, run.stdout + run.stderr
@@ -237,7 +239,7 @@ def test_the_loop_factory_option_after_the_double_dash(tmp_path, factory):
 
 
 def test_under_trio_async_cases_pass_and_a_timeout_cancels_through_the_cases_cancel_scope(tmp_path):
-    pytest.importorskip("trio")
+    dependencies.require("trio")
     run = run_probe(tmp_path, "--run_test=net/fetches:timing/sub_second_timeout", log_level="message",
                     pyasync_args=["--loop-factory", "trio"])
     assert run.returncode == 201, run.stdout + run.stderr

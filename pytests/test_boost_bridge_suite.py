@@ -31,7 +31,9 @@ def test_the_mirrored_bridge_suite_has_the_same_cases_and_outcomes_as_under_the_
     completed = subprocess.run([BOOST_SUITE, f"--logger=HRF,error,stdout:JUNIT,error,{tmp_path / 'boost.xml'}"],
                                capture_output=True, text=True, timeout=600)
     found = outcomes(tmp_path / "boost.xml")
-    assert found == expected
+    # Boost.Test 1.74 has no skip at run time: the adapter passes a skipped case with a message
+    # naming the reason (uvloop's cases where uvloop may be missing, suite/dependencies.hpp).
+    assert found == {name: "passed" if outcome == "skipped" else outcome for name, outcome in expected.items()}
     assert len(found) >= 20 and set(found.values()) == {"passed"}
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "*** No errors detected" in completed.stderr  # Boost reports on stderr

@@ -158,11 +158,11 @@ def test_list_json_is_merged_and_other_layouts_are_per_binary():
 
 def test_json_events_name_their_binary_and_the_suite_event_sums_them():
     result = driver("--build-dir", BUILD, "-b", PROBE, "--format", "json", "Probe.passes", "Probe.skipped",
-                    "Matrix.runs_on_uvloop")
+                    "Matrix.sleeps_on_both_sides")
     events = [json.loads(line) for line in result.stdout.splitlines()]
     done = {e["name"]: e["event"] for e in events if e["type"] == "test" and e["event"] != "started"}
     assert done == {"harness_probe_::Probe.passes": "ok", "harness_probe_::Probe.skipped": "skipped",
-                    "pyasync_bridge_suite::Matrix.runs_on_uvloop": "ok"}
+                    "pyasync_bridge_suite::Matrix.sleeps_on_both_sides": "ok"}
     assert (events[0]["type"], events[0]["event"], events[0]["test_count"], events[0]["suite_count"]) == \
         ("suite", "started", 3, 2)
     assert all(e["file"].endswith((".cpp")) and e["line"] > 0 for e in events

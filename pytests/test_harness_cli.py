@@ -9,6 +9,8 @@ import time
 import xml.etree.ElementTree as ElementTree
 
 import pytest
+
+import dependencies
 from approval import check_approved
 
 PROBE = os.environ.get("PYASYNC_HARNESS_PROBE")
@@ -216,8 +218,9 @@ def test_loop_scope_and_loop_factory():
     assert session[0] == session[1] and session[0][0] == "asyncio.unix_events"
     per_test = loop_lines("--loop-scope", "test")
     assert len(per_test) == 2  # a fresh loop each (ids may be reused after close, so types only)
-    assert {module for module, _ in loop_lines("--loop-factory", "uvloop")} == {"uvloop"}
     assert "debug=1" in probe("Loop.reports_its_loop", "--nocapture", "--asyncio-debug").stdout
+    dependencies.require("uvloop")
+    assert {module for module, _ in loop_lines("--loop-factory", "uvloop")} == {"uvloop"}
     # uvloop's debug mode records a Python stack per handle: the harness gives it a frame.
     debug_uvloop = probe("Loop.reports_its_loop", "--nocapture", "--asyncio-debug", "--loop-factory", "uvloop")
     assert debug_uvloop.returncode == 0, debug_uvloop.stdout + debug_uvloop.stderr

@@ -7,9 +7,11 @@ import subprocess
 
 import pytest
 
+import dependencies
+
 PROBE = os.environ.get("PYASYNC_TRIO_PROBE")
-pytestmark = [pytest.mark.skipif(PROBE is None, reason="run through ctest (PYASYNC_TRIO_PROBE)")]
-pytest.importorskip("trio")
+pytestmark = [pytest.mark.skipif(PROBE is None, reason="run through ctest (PYASYNC_TRIO_PROBE)"),
+              dependencies.needs("trio")]
 
 
 def run_probe(*args):

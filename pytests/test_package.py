@@ -6,6 +6,7 @@ import pathlib
 
 import pytest
 
+import dependencies
 from conftest import fresh_python as python
 
 import pyasync
@@ -73,8 +74,9 @@ def test_run_drives_a_cpp_coroutine_on_the_named_loop():
         return type(asyncio.get_running_loop()).__module__
 
     assert pyasync.run(loop_kind(), loop_factory="asyncio").startswith("asyncio")
-    assert pyasync.run(loop_kind(), loop_factory="uvloop") == "uvloop"
     assert pyasync.run(loop_kind(), loop_factory=asyncio.new_event_loop).startswith("asyncio")
+    dependencies.require("uvloop")
+    assert pyasync.run(loop_kind(), loop_factory="uvloop") == "uvloop"
 
 
 def test_run_cancels_leftover_tasks_and_closes_its_loop():
@@ -103,9 +105,9 @@ def test_run_raises_what_the_coroutine_raises():
 
 def test_loop_factory_resolves_names_callables_and_module_paths():
     assert pyasync.loop_factory(None) is None and pyasync.loop_factory("asyncio") is None
-    import uvloop
-    assert pyasync.loop_factory("uvloop") is uvloop.new_event_loop
     assert pyasync.loop_factory("asyncio:new_event_loop") is asyncio.new_event_loop
+    uvloop = dependencies.require("uvloop")
+    assert pyasync.loop_factory("uvloop") is uvloop.new_event_loop
     assert pyasync.loop_factory(uvloop.new_event_loop) is uvloop.new_event_loop
     loop = pyasync.new_event_loop("uvloop")
     try:

@@ -3,9 +3,11 @@ runs exactly once, on the loop of the plugin that owns it, and pyasync's loop su
 pytest-asyncio's event_loop fixture."""
 import pytest
 
+import dependencies
+
 from plugin_support import PLUGIN_ARGS, run_plugin
 
-pytest.importorskip("pytest_asyncio")
+pytestmark = dependencies.needs("pytest_asyncio")
 
 MIXED = """
 import asyncio, pytest
@@ -92,7 +94,7 @@ async def test_ours(ours, ex_session_loop):
 
 
 def test_under_xdist_every_test_runs_once(pytester):
-    pytest.importorskip("xdist")
+    dependencies.require("xdist")
     pytester.makepyfile(**{f"test_{n}": MIXED for n in "ab"})
     result = pytester.runpytest_subprocess(*PLUGIN_ARGS, "-n", "2", "--dist", "loadfile")
     result.assert_outcomes(passed=8)

@@ -3,6 +3,8 @@ async fixtures whatever the scopes, loop choice, contexts, timeouts, leaked task
 loop's exception handler receives."""
 import pytest
 
+import dependencies
+
 from plugin_support import fixture_log, run_plugin
 
 LOOP_IDS = """
@@ -86,7 +88,7 @@ def test_a_session_cpp_fixture_used_in_two_modules_is_set_up_once_on_one_loop(py
 
 
 def test_a_loop_can_be_chosen_by_option_and_by_marker(pytester):
-    pytest.importorskip("uvloop")
+    dependencies.require("uvloop")
     result = run_plugin(pytester, "-o", "pyasync_loop=uvloop", test_a="""
 import asyncio, pytest
 
@@ -102,7 +104,7 @@ async def test_marked():
 
 
 def test_a_test_on_another_loop_than_its_fixture_is_an_error_naming_both_loops(pytester):
-    pytest.importorskip("uvloop")
+    dependencies.require("uvloop")
     result = run_plugin(pytester, test_a="""
 import pytest
 
@@ -275,7 +277,7 @@ async def test_a_marker_picks_asyncio_back():
 
 
 def test_pyasync_loop_trio_runs_tests_and_fixtures_under_trio(pytester):
-    pytest.importorskip("trio")
+    dependencies.require("trio")
     result = run_plugin(pytester, "-o", "pyasync_loop=trio", test_a=TRIO_TESTS)
     result.assert_outcomes(passed=3, failed=2)
     result.stdout.fnmatch_lines(["*ValueError: failed on purpose under trio*",
@@ -345,7 +347,7 @@ def test_the_order_of_events():
 
 
 def test_under_trio_a_fixture_holds_a_nursery_across_its_yield(pytester):
-    pytest.importorskip("trio")
+    dependencies.require("trio")
     result = run_plugin(pytester, "-o", "pyasync_loop=trio", "-p", "no:anyio", test_a=TRIO_NURSERY_TESTS)
     result.assert_outcomes(passed=4, failed=1, errors=1)
     result.stdout.fnmatch_lines([

@@ -2,6 +2,8 @@
 pyasync_virtual_clock, pyasync_echo_server and pyasync_counted."""
 import pytest
 
+import dependencies
+
 from plugin_support import run_plugin
 
 DEFAULT_MODULES = ("-o", "pyasync_fixture_modules=pyasync_fixtures pyasync_examples")
@@ -97,7 +99,7 @@ def test_one_kept(pyasync_counted):
 
 
 def test_the_virtual_clock_on_uvloop_is_an_error_naming_the_fix(pytester):
-    pytest.importorskip("uvloop")
+    dependencies.require("uvloop")
     result = run_plugin(pytester, *DEFAULT_MODULES, "-o", "pyasync_loop=uvloop", test_a="""
 import pytest
 

@@ -4,6 +4,8 @@ on asyncio and trio, and one that never gives the loop back ends pytest with the
 Each misbehaving test is followed by one that must pass: what the first did must not reach it."""
 
 import pytest
+
+import dependencies
 from plugin_support import run_plugin, fixture_log
 
 SWALLOWS = """
@@ -67,7 +69,7 @@ async def test_waits():
 
 
 def test_under_trio_a_test_that_blocks_past_its_limit_fails_as_timed_out(pytester):
-    pytest.importorskip("trio")
+    dependencies.require("trio")
     result = run_plugin(pytester, "-o", "pyasync_loop=trio", test_a="""
 import time, pytest, trio
 

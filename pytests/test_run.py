@@ -1,14 +1,19 @@
 """Applications: pyasync::run, run_until_complete, PYASYNC_MAIN (the demo and a probe program)."""
 import asyncio
+import gc
 import os
 import subprocess
 
 import pytest
 from _pyasync_tests import run as r
 
+import dependencies
+
 
 @pytest.mark.parametrize("factory, module", [("asyncio", "asyncio.unix_events"), ("uvloop", "uvloop")])
 def test_run_twice_in_a_row_with_values_of_any_cpp_type(factory, module):
+    if factory == "uvloop":
+        dependencies.require("uvloop")
     assert r.run_twice(factory) == (3, 7, 17, module)
 
 
@@ -28,6 +33,8 @@ def test_run_until_complete_on_a_given_loop():
 def test_an_unknown_loop_factory_names_the_accepted_forms():
     with pytest.raises(ValueError, match="expected 'asyncio', 'uvloop' or 'module:callable'"):
         r.resolve_loop_factory("tokio")
+    assert r.resolve_loop_factory("asyncio:new_event_loop") is asyncio.new_event_loop
+    dependencies.require("uvloop")
     assert r.resolve_loop_factory("uvloop:new_event_loop") is not None
 
 
@@ -81,6 +88,8 @@ def test_pyasync_main_cpp_error_names_its_origin():
 
 @pytest.mark.parametrize("factory, module", [("uvloop", "uvloop"), ("asyncio", "asyncio.unix_events")])
 def test_pyasync_main_loop_factory_from_the_environment(factory, module):
+    if factory == "uvloop":
+        dependencies.require("uvloop")
     done = run_program("PYASYNC_MAIN_PROBE", "loop", PYASYNC_LOOP=factory)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == module
@@ -90,3 +99,16 @@ def test_pyasync_main_rejects_an_unknown_loop_factory():
     done = run_program("PYASYNC_MAIN_PROBE", "loop", PYASYNC_LOOP="nonsense")
     assert done.returncode == 1
     assert "unknown loop factory 'nonsense'" in done.stderr
+
+
+def test_a_loop_factory_that_does_not_import_leaves_no_coroutine_unawaited(unraisable):
+    # The coroutine run() wraps the C++ task in never starts: it is closed, not left for the
+    # garbage collector to report as "never awaited" in whatever test runs next.
+    with pytest.raises(ModuleNotFoundError, match="no_such_loop_module"):
+        r.run_twice("no_such_loop_module:new_event_loop")
+    gc.collect()
+    assert [str(report.exc_value) for report in unraisable] == []
+    done = run_program("PYASYNC_MAIN_PROBE", "loop", PYASYNC_LOOP="no_such_loop_module:new_event_loop")
+    assert done.returncode == 1
+    assert "No module named 'no_such_loop_module'" in done.stderr
+    assert "never awaited" not in done.stderr, done.stderr

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import settle
+from conftest import loop_factory, settle
 import pyasync_examples as ex
 from _pyasync_tests import runtime as r
 
@@ -90,11 +90,7 @@ def test_a_completion_after_its_loop_closed_is_dropped_and_counted(loop_name):
     async def main():
         asyncio.ensure_future(r.blocking_sleep(0.2))  # still running when the loop closes
         await asyncio.sleep(0.01)
-    if loop_name == "uvloop":
-        import uvloop
-        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
-    else:
-        runner = asyncio.Runner()
+    runner = asyncio.Runner(loop_factory=loop_factory(loop_name))
     with runner:
         runner.run(main())
     del runner

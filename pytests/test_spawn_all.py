@@ -5,6 +5,8 @@ import asyncio
 
 import pytest
 
+import dependencies
+
 import pyasync
 import pyasync_examples as ex
 from _pyasync_tests import spawn_all as s
@@ -85,7 +87,7 @@ def test_cancelling_the_task_resumes_it_at_once_and_stops_every_job(run):
 
 
 class TestUnderTrio:
-    trio = pytest.importorskip("trio")
+    trio = dependencies.require("trio")
 
     def test_ten_thousand_completions_wake_one_trio_task_once(self):
         values = list(range(10_000))
@@ -113,5 +115,5 @@ class TestUnderTrio:
         assert (s.jobs_stopped() - before, ex.pending()) == (8, 0)
 
     def test_under_anyio_on_trio(self):
-        anyio = pytest.importorskip("anyio")
+        anyio = dependencies.require("anyio")
         assert anyio.run(ex.threaded_ready_all, ["x", "y"], backend="trio") == ["x", "y"]

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from stress_runtime import KINDS, stress
-from conftest import LOOPS
+from conftest import loop_factory
 
 # Sanitized builds run 10x slower: a smaller count still mixes every kind and cancellation.
 COUNT = 2_000 if os.environ.get("PYASYNC_SANITIZED") else 20_000
@@ -13,7 +13,7 @@ COUNT = 2_000 if os.environ.get("PYASYNC_SANITIZED") else 20_000
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_concurrent_operations_with_random_cancellations_end_exactly_once(loop_name, seed):
-    tally = stress(COUNT, seed, LOOPS[loop_name])
+    tally = stress(COUNT, seed, loop_factory(loop_name))
     assert tally.problems == []
     assert sum(tally.ends) == COUNT
     outcomes = {outcome for (_, outcome) in tally.outcomes}

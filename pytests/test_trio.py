@@ -5,8 +5,12 @@ import time
 
 import pytest
 
-trio = pytest.importorskip("trio")
-import trio.testing  # noqa: E402
+import dependencies
+
+trio = dependencies.load("trio")
+if trio is not None:
+    import trio.testing
+pytestmark = dependencies.needs("trio")
 
 import pyasync_examples as ex  # noqa: E402
 from _pyasync_tests import away  # noqa: E402
@@ -488,7 +492,7 @@ def test_outside_any_async_library_parking_names_both_libraries():
 
 
 def test_anyio_on_the_trio_backend():
-    anyio = pytest.importorskip("anyio")
+    anyio = dependencies.require("anyio")
 
     async def main():
         results = []

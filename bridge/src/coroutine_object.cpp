@@ -5,6 +5,7 @@
 #include <pyasync/detail/python_compat.hpp>
 #include <pyasync/detail/type_object.hpp>
 
+#include "function_name.hpp"
 #include "object_free_list.hpp"
 #include "recursion_guard.hpp"
 #include "thrown_exception.hpp"
@@ -33,59 +34,16 @@ coroutine_object *as_coroutine(PyObject *self) {
     return reinterpret_cast<coroutine_object *>(self);
 }
 
-/// "ns::Class::method" from GCC's function_name ("pyasync::task<int> ns::Class::method(int)").
-std::string_view cpp_qualified_name(std::string_view signature) {
-    int depth = 0;
-    std::size_t open = signature.size();
-    for (std::size_t i = 0; i < signature.size(); ++i) {
-        const char c = signature[i];
-        if (c == '<') {
-            ++depth;
-        } else if (c == '>') {
-            --depth;
-        } else if (c == '(' && depth == 0) {
-            open = i;
-            break;
-        }
-    }
-    std::string_view head = signature.substr(0, open);
-    depth = 0;
-    for (std::size_t i = head.size(); i-- > 0;) {
-        const char c = head[i];
-        if (c == '>') {
-            ++depth;
-        } else if (c == '<') {
-            --depth;
-        } else if (c == ' ' && depth == 0) {
-            return head.substr(i + 1);
-        }
-    }
-    return head;
-}
-
 void derive_names(coroutine_object *self) {
     if (self->name != nullptr && self->qualname != nullptr) {
         return;
     }
-    std::string qualified = "<cpp coroutine>";
-    if (!self->drive.frameless()) {
-        qualified = std::string(cpp_qualified_name(self->drive.location().function_name()));
-    }
-    std::string dotted;
-    for (std::size_t i = 0; i < qualified.size(); ++i) {
-        if (qualified.compare(i, 2, "::") == 0) {
-            dotted += '.';
-            ++i;
-        } else {
-            dotted += qualified[i];
-        }
-    }
-    const auto last_dot = dotted.rfind('.');
+    const std::string name = self->drive.frameless() ? std::string("<cpp coroutine>")
+                                                     : coroutine_function_name(self->drive.location().function_name());
     if (self->qualname == nullptr) {
-        self->qualname = PyUnicode_FromStringAndSize(dotted.data(), static_cast<Py_ssize_t>(dotted.size()));
+        self->qualname = PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
     }
     if (self->name == nullptr) {
-        const std::string name = last_dot == std::string::npos ? dotted : dotted.substr(last_dot + 1);
         self->name = PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
     }
 }

@@ -5,6 +5,8 @@
 #include <pyasync/detail/python_compat.hpp>
 #include <pyasync/errors.hpp>
 
+#include "function_name.hpp"
+
 #include <asio/error.hpp>
 
 #include <cxxabi.h>
@@ -13,7 +15,9 @@
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace pyasync {
@@ -69,7 +73,7 @@ void add_origin_note(const detail::source_location &origin, const char *coroutin
         return;
     }
     std::string note = "raised in C++ coroutine ";
-    note += coroutine_name != nullptr ? coroutine_name : origin.function_name();
+    note += coroutine_name != nullptr ? std::string(coroutine_name) : coroutine_function_name(origin.function_name());
     note += " at ";
     note += origin.file_name();
     note += ':';
@@ -142,16 +146,63 @@ bool is_utf8(const std::string &text) noexcept {
     return decoded != nullptr;
 }
 
-/// A translator raises with PyErr_SetString, which cannot decode a message that is not UTF-8
-/// and leaves the exception without one: give it back its message, undecodable bytes escaped.
-void restore_a_lost_message(const std::string &text) noexcept {
+/// The Python type pybind11's standard translator gives a std exception: what a non-UTF-8
+/// message's exception is raised as once CPython has lost the type (3.12+, below).
+PyObject *standard_python_type(const std::exception_ptr &error) noexcept {
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::bad_alloc &) {
+        return PyExc_MemoryError;
+    } catch (const std::out_of_range &) {
+        return PyExc_IndexError;
+    } catch (const std::overflow_error &) {
+        return PyExc_OverflowError;
+    } catch (const std::domain_error &) {
+        return PyExc_ValueError;
+    } catch (const std::invalid_argument &) {
+        return PyExc_ValueError;
+    } catch (const std::length_error &) {
+        return PyExc_ValueError;
+    } catch (const std::range_error &) {
+        return PyExc_ValueError;
+    } catch (...) {
+        return PyExc_RuntimeError;
+    }
+}
+
+/// Whether the pending error is the UnicodeDecodeError CPython raised decoding `text` itself.
+bool is_decode_error_of(PyObject *type, PyObject *value, const std::string &text) noexcept {
+    if (type == nullptr || value == nullptr || !PyErr_GivenExceptionMatches(type, PyExc_UnicodeDecodeError)) {
+        return false;
+    }
+    PyObject *object = PyObject_GetAttrString(value, "object");
+    const bool same =
+        object != nullptr && PyBytes_Check(object) &&
+        std::string_view(PyBytes_AS_STRING(object), static_cast<std::size_t>(PyBytes_GET_SIZE(object))) == text;
+    Py_XDECREF(object);
+    PyErr_Clear();
+    return same;
+}
+
+/// A translator raises with PyErr_SetString, which cannot decode a message that is not UTF-8.
+/// Up to 3.11 that leaves the intended exception without a message; from 3.12 it leaves the
+/// UnicodeDecodeError instead, and the intended type is gone: raise it as pybind11's standard
+/// translator types the exception. Either way the message comes back, undecodable bytes escaped.
+void restore_a_lost_message(const std::string &text, const std::exception_ptr &error) noexcept {
     if (is_utf8(text)) {
         return; // the translator had a message it could use
     }
     PyObject *type = nullptr, *value = nullptr, *traceback = nullptr;
     PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    PyErr_Clear();
     bool lost = value == nullptr || value == Py_None;
-    if (!lost && PyExceptionInstance_Check(value)) {
+    if (is_decode_error_of(type, value, text)) {
+        lost = true;
+        Py_XSETREF(type, Py_NewRef(standard_python_type(error)));
+        Py_CLEAR(value);
+        Py_CLEAR(traceback);
+    } else if (!lost && PyExceptionInstance_Check(value)) {
         PyObject *args = PyObject_GetAttrString(value, "args");
         lost = args != nullptr && PyTuple_Check(args) && PyTuple_GET_SIZE(args) == 0;
         Py_XDECREF(args);
@@ -161,6 +212,7 @@ void restore_a_lost_message(const std::string &text) noexcept {
         if (PyObject *message =
                 PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "backslashreplace")) {
             Py_XSETREF(value, message); // normalised into type(message) when read
+            Py_CLEAR(traceback);
         }
         PyErr_Clear();
     }
@@ -229,7 +281,7 @@ void raise_in_python(const std::exception_ptr &error, const detail::source_locat
             }
         }
         if (!unknown && is_std_exception) {
-            restore_a_lost_message(error_text);
+            restore_a_lost_message(error_text, error);
         }
         if (unknown) {
             PyErr_Clear();

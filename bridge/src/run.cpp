@@ -38,7 +38,19 @@ py::object resolve_loop_factory(const std::string &spec) {
 namespace detail {
 
 py::object run_with_runner(const py::object &coroutine, const run_options &options) {
-    return run_with_runner(coroutine, resolve_loop_factory(options.loop_factory), py::bool_(options.debug));
+    try {
+        return run_with_runner(coroutine, resolve_loop_factory(options.loop_factory), py::bool_(options.debug));
+    } catch (...) {
+        // The coroutine is pyasync's wrapper of the caller's C++ task: when no loop could be made
+        // (a loop factory that does not import) it never started, and Python would warn that
+        // it "was never awaited" at a random later point. Closing a finished one does nothing.
+        try {
+            coroutine.attr("close")();
+        } catch (py::error_already_set &close_error) {
+            close_error.discard_as_unraisable("pyasync::run closing its coroutine after an error");
+        }
+        throw;
+    }
 }
 
 py::object run_with_runner(const py::object &coroutine, const py::object &loop_factory, const py::object &debug) {

@@ -6,6 +6,8 @@
 #include <pyasync/pyasync.hpp>
 #include <pyasync/test.hpp>
 
+#include "dependencies.hpp"
+
 #include <cmath>
 #include <fstream>
 
@@ -140,7 +142,7 @@ PYASYNC_TEST(VirtualClock, refuses_uvloop_and_a_sync_case_with_a_clear_error) {
         co_return;
     };
     py::object runner = py::module_::import("asyncio").attr("Runner")(
-        py::arg("loop_factory") = py::module_::import("uvloop").attr("new_event_loop"));
+        py::arg("loop_factory") = suite::require_module("uvloop").attr("new_event_loop"));
     PYASYNC_CHECK_THROWS_WITH(runner.attr("run")(pyasync::make_coroutine(install())),
                               "virtual_clock needs an asyncio selector event loop, got uvloop.Loop");
     runner.attr("close")();

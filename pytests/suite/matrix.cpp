@@ -6,6 +6,8 @@
 #include <pyasync/run.hpp>
 #include <pyasync/test.hpp>
 
+#include "dependencies.hpp"
+
 #include <chrono>
 #include <random>
 #include <stdexcept>
@@ -172,6 +174,7 @@ PYASYNC_TEST(Matrix, contextvars_flow_through_cpp) {
 
 // test_*_uvloop: the bridge on uvloop.
 PYASYNC_TEST(Matrix, runs_on_uvloop) {
+    suite::require_module("uvloop");
     pyasync::run_options options;
     options.loop_factory = "uvloop";
     const std::string loop_type = pyasync::run(

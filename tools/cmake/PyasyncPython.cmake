@@ -40,16 +40,16 @@ elseif(NOT DEFINED Python3_EXECUTABLE)
     endif()
     execute_process(
       COMMAND "${candidate}" -c
-              "import os, sysconfig, pytest; assert os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h'))"
+              "import os, sys, sysconfig, pytest; assert sys.version_info >= tuple(map(int, '${PYASYNC_PYTHON_MINIMUM}'.split('.'))); assert os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h'))"
       RESULT_VARIABLE _pyasync_ok OUTPUT_QUIET ERROR_QUIET)
     if(_pyasync_ok EQUAL 0)
       set(Python3_EXECUTABLE "${candidate}" CACHE FILEPATH "Python interpreter pyasync builds against")
       break()
     endif()
-    message(STATUS "pyasync: skipping ${candidate} (no Python.h or no pytest)")
+    message(STATUS "pyasync: skipping ${candidate} (older than ${PYASYNC_PYTHON_MINIMUM}, no Python.h or no pytest)")
   endforeach()
   if(NOT DEFINED Python3_EXECUTABLE)
-    message(FATAL_ERROR "pyasync: no Python 3 with development headers and pytest found "
+    message(FATAL_ERROR "pyasync: no Python ${PYASYNC_PYTHON_MINIMUM} or newer with development headers and pytest found "
                         "(tried: ${_pyasync_candidates}). Install python3-dev and python3-pytest "
                         "(ci/install-deps.sh), or pass -DPython3_EXECUTABLE=/path/to/python3.")
   endif()
@@ -57,7 +57,12 @@ endif()
 # Imported targets made global, so that a project including pyasync with add_subdirectory or
 # FetchContent sees Python3::Module and pybind11's targets in its own directories.
 set(CMAKE_FIND_PACKAGE_TARGETS_GLOBAL ON)
-find_package(Python3 3.10 REQUIRED COMPONENTS Interpreter ${PYASYNC_PYTHON_COMPONENTS})
+find_package(Python3 REQUIRED COMPONENTS Interpreter ${PYASYNC_PYTHON_COMPONENTS})
+if(Python3_VERSION VERSION_LESS PYASYNC_PYTHON_MINIMUM)
+  message(FATAL_ERROR "pyasync needs CPython ${PYASYNC_PYTHON_MINIMUM} or newer, but ${Python3_EXECUTABLE} is "
+                      "${Python3_VERSION}. Pass -DPython3_EXECUTABLE=/path/to/python3 "
+                      "(any CPython ${PYASYNC_PYTHON_MINIMUM} or newer with its headers).")
+endif()
 if(NOT DEFINED PYASYNC_RECORDED_PYTHON)
   message(STATUS "pyasync: using Python ${Python3_VERSION} at ${Python3_EXECUTABLE} "
                  "(override with -DPython3_EXECUTABLE=...)")

@@ -12,9 +12,12 @@
 #if __cplusplus < 202002L
 #    error "pyasync needs C++20 (coroutines, concepts): compile with -std=c++20"
 #endif
-#if PY_VERSION_HEX < 0x030A0000
-#    error "pyasync needs Python 3.10 or newer (am_send / PyIter_Send)"
-#endif
+#define PYASYNC_STRINGIZE_(x) #x
+#define PYASYNC_STRINGIZE(x) PYASYNC_STRINGIZE_(x)
+static_assert(PY_VERSION_HEX >= ((PYASYNC_PYTHON_MINIMUM_MAJOR << 24) | (PYASYNC_PYTHON_MINIMUM_MINOR << 16)),
+              "pyasync needs CPython " PYASYNC_STRINGIZE(PYASYNC_PYTHON_MINIMUM_MAJOR) "." PYASYNC_STRINGIZE(
+                  PYASYNC_PYTHON_MINIMUM_MINOR) " or newer: these are the headers of " PY_VERSION
+                                                " (configure with -DPython3_EXECUTABLE=/path/to/a/newer/python3)");
 
 // pyasync's namespace carries no visibility attribute (unlike pybind11's): GCC 12 then warns
 // that coroutine frame types of pyasync templates have "greater visibility than their fields".

@@ -13,3 +13,10 @@
 /// library. A module whose headers and loaded library disagree refuses to import
 /// (`PYASYNC_MODULE`), naming both versions.
 #define PYASYNC_ABI_VERSION 1
+
+/// The oldest CPython pyasync supports (3.11: `asyncio.Runner`, `asyncio.timeout`, `TaskGroup`,
+/// `create_task(context=)`; 3.10 reached its end of life in October 2026). CMake refuses an older
+/// interpreter at configure time, the headers at compile time, pip at install time and the
+/// package at import time, each naming this version.
+#define PYASYNC_PYTHON_MINIMUM_MAJOR 3
+#define PYASYNC_PYTHON_MINIMUM_MINOR 11

@@ -10,16 +10,41 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Callable, Coroutine, Optional, TypeVar, Union
 
-from pyasync._core import (
-    CppError,
-    __version__,
-    abi_version,
-    async_generator,
-    coroutine,
-    library_path,
-    pending,
-    runtime_info,
-)
+
+def _explain_missing_core(error: ImportError) -> ImportError:
+    """The ImportError to raise when the native core does not load: most often the package was
+    built for another interpreter (CMake and pip build it for one), so name both."""
+    import pathlib
+    import sys
+    import sysconfig
+
+    here = pathlib.Path(__file__).resolve().parent
+    built = sorted(path.name for path in here.glob("_core*.so"))
+    this = f"CPython {sys.version.split()[0]} at {sys.executable} (expects {sysconfig.get_config_var('EXT_SUFFIX')})"
+    if not built:
+        return ImportError(f"pyasync's native core (_core) is missing from {here}: build or install pyasync ({error})")
+    return ImportError(
+        f"pyasync's native core did not load in {this}: {here} holds {', '.join(built)}. pyasync's native "
+        f"parts are built for one interpreter: build or install it with this one (CMake: "
+        f"-DPython3_EXECUTABLE={sys.executable}; pip: {sys.executable} -m pip install ...). ({error})"
+    )
+
+
+try:
+    from pyasync._core import (
+        CppError,
+        __version__,
+        abi_version,
+        async_generator,
+        coroutine,
+        library_path,
+        pending,
+        runtime_info,
+    )
+except ImportError as _error:
+    if getattr(_error, "name", None) not in ("pyasync._core", None):
+        raise
+    raise _explain_missing_core(_error) from _error
 from pyasync import _core
 
 __all__ = [
