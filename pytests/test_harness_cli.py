@@ -248,7 +248,7 @@ def test_strict_tasks_fails_a_case_that_never_awaits_a_coroutine():
     assert lenient.returncode == 0, lenient.stdout
     assert ("warning: Unawaited.drops_a_python_coroutine: 1 coroutine(s) never awaited:\n"
             "  coroutine 'forgotten' was never awaited") in lenient.stdout
-    assert "coroutine '{anonymous}.forgotten_in_cpp' was never awaited" in lenient.stdout  # a C++ coroutine too
+    assert "coroutine 'forgotten_in_cpp' was never awaited" in lenient.stdout  # a C++ coroutine too
     strict = probe("Unawaited.", "--strict-tasks")
     assert strict.returncode == 1
     assert names_failed(strict.stdout) == ["Unawaited.drops_a_python_coroutine", "Unawaited.drops_a_cpp_coroutine",

@@ -1,5 +1,6 @@
 """The declared minimum CPython is the real one: CMake, the headers and the package each refuse an
 older interpreter with one message naming the minimum (read here, as everywhere, from version.hpp)."""
+import os
 import pathlib
 import re
 import subprocess
@@ -83,3 +84,40 @@ def test_pip_refuses_an_older_interpreter_by_the_same_minimum(tmp_path):
                    capture_output=True, check=True)
     metadata = (tmp_path / "pyasync.egg-info" / "PKG-INFO").read_text()
     assert f"Requires-Python: >={MINIMUM_TEXT}\n" in metadata
+
+
+def test_a_test_dependency_that_does_not_import_fails_unless_it_may_be_missing(monkeypatch):
+    import dependencies
+
+    monkeypatch.setattr(dependencies, "MAY_BE_MISSING", frozenset())
+    with pytest.raises(ImportError, match=r"^the test dependency no_such_test_dependency does not import in Python "
+                                          r"3\.\d+ \(ModuleNotFoundError: No module named 'no_such_test_dependency'\): "
+                                          r"install it \(ci/install-deps\.sh\), or, for an interpreter it is not built "
+                                          r"for, name it in PYASYNC_OPTIONAL_TEST_MODULES$"):
+        dependencies.load("no_such_test_dependency")
+    monkeypatch.setattr(dependencies, "MAY_BE_MISSING", frozenset({"no_such_test_dependency"}))
+    assert dependencies.load("no_such_test_dependency") is None
+    with pytest.raises(pytest.skip.Exception, match=r"^no_such_test_dependency does not import in Python 3\.\d+: "
+                                                    r"ModuleNotFoundError: No module named 'no_such_test_dependency'$"):
+        dependencies.require("no_such_test_dependency")
+    mark = dependencies.needs("no_such_test_dependency", "asyncio")
+    assert mark.args == (True,) and mark.kwargs["reason"].startswith("no_such_test_dependency does not import")
+    assert dependencies.needs("asyncio").args == (False,)
+
+
+def test_a_module_whose_dependency_may_be_missing_is_collected_and_skipped_not_empty(pytester, monkeypatch):
+    # A module-level importorskip leaves pytest nothing collected (exit status 5, which ctest
+    # counts as a failure); dependencies.needs marks each test skipped instead.
+    monkeypatch.setenv("PYTHONPATH", f"{pathlib.Path(__file__).parent}:{os.environ.get('PYTHONPATH', '')}")
+    monkeypatch.setenv("PYASYNC_OPTIONAL_TEST_MODULES", "no_such_test_dependency")
+    pytester.makepyfile(test_needs="""
+        import dependencies
+        pytestmark = dependencies.needs("no_such_test_dependency")
+
+        def test_one():
+            pass
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:pyasync", "-rs")
+    assert result.ret == 0
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED *no_such_test_dependency does not import in Python 3.*"])

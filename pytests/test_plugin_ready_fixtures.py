@@ -1,7 +1,5 @@
 """The ready-made C++ fixtures of pyasync_fixtures, which the plugin exposes by default:
 pyasync_virtual_clock, pyasync_echo_server and pyasync_counted."""
-import pytest
-
 import dependencies
 
 from plugin_support import run_plugin

@@ -3,8 +3,6 @@ swallows it, blocks the loop past its limit, or hangs in a fixture's set-up fail
 on asyncio and trio, and one that never gives the loop back ends pytest with the stacks dumped.
 Each misbehaving test is followed by one that must pass: what the first did must not reach it."""
 
-import pytest
-
 import dependencies
 from plugin_support import run_plugin, fixture_log
 

@@ -86,8 +86,9 @@ def test_cancelling_the_task_resumes_it_at_once_and_stops_every_job(run):
     run(main())
 
 
+@dependencies.needs("trio")
 class TestUnderTrio:
-    trio = dependencies.require("trio")
+    trio = dependencies.load("trio")
 
     def test_ten_thousand_completions_wake_one_trio_task_once(self):
         values = list(range(10_000))
