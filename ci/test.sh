@@ -3,10 +3,11 @@
 # the same suite under AddressSanitizer + UndefinedBehaviorSanitizer, and the runtime and
 # cross-thread tests under ThreadSanitizer, and the bridge's Python tests under Debian's debug
 # interpreter, all on Debian's CPython 3.11 with GCC; the whole suite again on the image's
-# CPython 3.12 built with Clang 14 and on 3.13 with GCC (ci/other-python.sh); then the quickstart project consumed three ways and a pip install (ci/consumers);
-# then the checks on the C++ (clang-format, clang-tidy: ci/lint.sh). Ends with one
-# line counting every test case run, where a ctest test that crashed before its report counts
-# as one failed case (tools/count_results.py): "N passed, N failed, N skipped".
+# CPython 3.12 built with Clang 14 and on 3.13 with GCC (ci/other-python.sh); then the
+# quickstart project consumed three ways and a pip install (ci/consumers); then the checks on
+# the C++ (clang-format, clang-tidy: ci/lint.sh). Ends with one line counting every test case
+# run, where a ctest test that crashed before its report counts as one failed case
+# (tools/count_results.py): "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash ci/install-deps.sh --for-tests || exit 1

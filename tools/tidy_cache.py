@@ -4,7 +4,8 @@ ci/lint.sh runs clang-tidy only over what changed (as ccache does for the compil
 
 A unit's key hashes what clang-tidy's verdict depends on: its preprocessed text (its own source
 and every header it includes, pyasync's and the system's), its compile command, .clang-tidy and
-clang-tidy's version. A unit is marked clean only after a run with no findings.
+clang-tidy's version, with the checkout's own path left out. A unit is marked clean only after a
+run with no findings.
 
     tidy_cache.py stale <compile_commands.json> <unit>...   prints the units to check
     tidy_cache.py clean <compile_commands.json> <unit>...   marks them clean
@@ -34,8 +35,11 @@ def key(entry, config, version):
         elif argument != "-c":
             preprocess.append(argument)
     text = subprocess.run(preprocess + ["-E", "-P"], cwd=entry["directory"], capture_output=True, check=True).stdout
+    # Where the checkout lies changes no verdict: a fresh clone elsewhere reuses the markers.
+    root = str(ROOT).encode()
+    text, command = text.replace(root, b"<root>"), entry["command"].encode().replace(root, b"<root>")
     digest = hashlib.sha256()
-    for part in (text, entry["command"].encode(), config, version):
+    for part in (text, command, config, version):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()
 
