@@ -59,12 +59,15 @@ def test_independent():
     pass
 """)
     result.assert_outcomes(passed=1, errors=1)
+    # The report is the error's text, the C++ origin in its first lines; none of the plugin's frames.
     result.stdout.fnmatch_lines([
-        f"E *FixtureError: C++ fixture 'ex_broken_setup' (example_fixtures.cpp:{line_of('ex_broken_setup')}) "
+        "*_ ERROR at setup of test_needs_it _*",
+        f"FixtureError: C++ fixture 'ex_broken_setup' (example_fixtures.cpp:{line_of('ex_broken_setup')}) "
         "failed in set-up: ValueError: broken on purpose",
-        "E * raised in C++ coroutine * at *example_fixtures.cpp:*",
-        "ERROR test_a.py::test_needs_it - *",
+        "    raised in C++ coroutine <lambda> at *example_fixtures.cpp:*",
+        "ERROR test_a.py::test_needs_it - FixtureError: C++ fixture 'ex_broken_setup' *",
     ])
+    assert "drive_fixture" not in result.stdout.str() and "_phases.py" not in result.stdout.str()
     assert fixture_log() == ["setup ex_broken_setup"]
 
 
@@ -74,9 +77,9 @@ def test_uses_it(ex_broken_teardown):
     assert ex_broken_teardown == 1
 """)
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(["E *C++ fixture 'ex_broken_teardown' (*) failed in tear-down: RuntimeError: "
-                                 "teardown broke",
-                                 "ERROR test_a.py::test_uses_it - *"])
+    result.stdout.fnmatch_lines(["FixtureError: C++ fixture 'ex_broken_teardown' (*) failed in tear-down: "
+                                 "RuntimeError: teardown broke",
+                                 "ERROR test_a.py::test_uses_it - FixtureError: *"])
     assert fixture_log() == ["setup ex_broken_teardown", "teardown ex_broken_teardown"]
 
 

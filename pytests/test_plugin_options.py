@@ -52,7 +52,8 @@ def test_the_command_line_overrides_the_ini_file(pytester):
     ("pytest.mark.pyasync(loop_scope='eon')", "loop_scope= of @pytest.mark.pyasync of test_a.py::test_marked must be"),
     ("pytest.mark.pyasync(timeout=0)", "timeout= of @pytest.mark.pyasync of test_a.py::test_marked must be a positive"),
     ("pytest.mark.pyasync(timeout=1e10)", "must be a positive number of seconds, at most 1000000 (11.5 days); got 10000000000.0"),
-    ("pytest.mark.pyasync(retries=3)", "has unknown argument(s) retries; expected loop=, loop_scope=, timeout="),
+    ("pytest.mark.pyasync(retries=3)", "has unknown argument(s) retries; expected loop=, loop_scope=, timeout=, "
+     "loop_errors="),
     ("pytest.mark.pyasync('uvloop')", "takes keyword arguments only"),
 ])
 def test_a_bad_marker_is_a_usage_error_naming_the_test(pytester, marker, expected):
@@ -63,7 +64,19 @@ def test_a_bad_marker_is_a_usage_error_naming_the_test(pytester, marker, expecte
 def test_the_report_header_shows_the_effective_configuration(pytester):
     result = run_plugin(pytester, "--pyasync-timeout=2.5", "-o", "pyasync_strict_tasks=true", test_a=PASSING)
     result.stdout.fnmatch_lines(["pyasync: mode=strict, loop=asyncio, loop_scope=session, timeout=2.5 s, "
-                                 "strict_tasks=on, C++ fixtures: pyasync_examples (8 fixtures)"])
+                                 "strict_tasks=on, loop_errors=fail, C++ fixtures: pyasync_fixtures (3 fixtures), "
+                                 "pyasync_examples (8 fixtures)"])
+
+
+@pytest.mark.parametrize("modules, header", [
+    ("pyasync_examples", "pyasync_fixtures (3 fixtures), pyasync_examples (8 fixtures)"),
+    ("no:pyasync_fixtures, pyasync_examples", "pyasync_examples (8 fixtures)"),
+    ("no:pyasync_fixtures", "none"),
+])
+def test_naming_fixture_modules_adds_to_the_ready_made_ones_unless_told(pytester, modules, header):
+    pytester.makepyfile(test_a=PASSING)
+    result = pytester.runpytest("-p", "pyasync", "-p", "no:cacheprovider", "-o", f"pyasync_fixture_modules={modules}")
+    result.stdout.fnmatch_lines([f"pyasync: *, C++ fixtures: {header}"])
 
 
 def test_a_fixture_module_that_does_not_import_is_a_usage_error(pytester):

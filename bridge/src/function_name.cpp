@@ -59,8 +59,10 @@ std::string coroutine_function_name(std::string_view function_name) {
     if (function_name.find("<lambda") != std::string_view::npos) {
         return "<lambda>";
     }
+    // A call operator: Clang 14's bare "operator()", or GCC's "ns::Functor::operator()(int)";
+    // both reach here as "operator" (the name ends where its parameter list starts).
     std::string_view name = last_component(qualified_name(function_name));
-    if (name.substr(0, 10) == "operator()") {
+    if (name == "operator" || name.substr(0, 10) == "operator()") {
         return "<lambda>";
     }
     return std::string(name);

@@ -269,3 +269,17 @@ def test_the_readme_quickstart_is_the_project_built_here(name):
     readme = (ROOT / "README.md").read_text()
     language = {"CMakeLists.txt": "cmake", "test_greeter.py": "python"}.get(name, "cpp")
     assert f"`{name}`:\n\n```{language}\n{(HERE / 'quickstart' / name).read_text()}```" in readme
+
+
+def test_the_readme_command_that_imports_the_installed_quickstart_runs(installed, prefix):
+    # The README's command, with its install prefix and build directory replaced by this test's.
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index('    PYTHONPATH="build/greeter:')
+    lines = readme[start:].split("\n")[:2]
+    script = " ".join(line.strip().rstrip("\\") for line in lines)
+    site_packages = next(prefix.glob("lib/python3*/site-packages"))
+    script = script.replace("$HOME/.local/pyasync/lib/python3.11/site-packages", str(site_packages)) \
+        .replace("build/greeter", str(OUT / "installed"))
+    done = command("bash", "-c", script, env=clean_environment())
+    assert done.stdout.strip() == "5", done.stdout + done.stderr
+

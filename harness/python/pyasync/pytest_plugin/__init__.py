@@ -15,30 +15,42 @@ from __future__ import annotations
 
 import inspect
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Generator, List, Optional
 
 import pytest
 
-from pyasync.pytest_plugin import _async_fixtures, _cpp_cases, _cpp_collection, _cpp_fixtures, _deadline, _settings
-from pyasync.pytest_plugin._loops import LoopError
-from pyasync.pytest_plugin._phases import FixtureError, LeakedTasks, TestTimeout, run_test
+from pyasync.pytest_plugin import _async_fixtures, _asyncio_vocabulary, _cpp_cases, _cpp_collection, _cpp_fixtures, \
+    _deadline, _never_silent, _settings
+from pyasync.pytest_plugin._loops import LoopError, LoopErrorWarning
+from pyasync.pytest_plugin._phases import ConciseError, FixtureError, LeakedTasks, TestTimeout, run_test
 from pyasync.pytest_plugin._state import STATE, PluginState
 
-__all__ = ["FixtureError", "LeakedTasks", "LoopError", "TestTimeout"]
+__all__ = ["FixtureError", "LeakedTasks", "LoopError", "LoopErrorWarning", "TestTimeout"]
 
 _OWNED = pytest.StashKey[bool]()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     _settings.add_options(parser)
+    _asyncio_vocabulary.add_options(parser, pluginmanager)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "pyasync(loop=None, loop_scope=None, timeout=None): run this async test on pyasync's loop "
-        "(loop: asyncio, uvloop, trio or module:callable; loop_scope: function ... session; timeout: seconds)")
-    state = PluginState(_settings.read_settings(config))
+        "markers", "pyasync(loop=None, loop_scope=None, timeout=None, loop_errors=None): run this async test on "
+        "pyasync's loop (loop: asyncio, uvloop, trio or module:callable; loop_scope: function ... session; "
+        "timeout: seconds; loop_errors: fail, warn or log)")
+    vocabulary = None
+    if not _asyncio_vocabulary.is_active(config.pluginmanager):
+        # pytest-asyncio is not active: its tests, fixtures and ini keys are pyasync's to run.
+        config.addinivalue_line("markers", "asyncio(loop_scope=None): run this async test on pyasync's loop with "
+                                "pytest-asyncio's defaults (pyasync speaks its vocabulary: it is not active)")
+        vocabulary = _asyncio_vocabulary.read_settings(config)
+        _asyncio_vocabulary.register_fixtures(config)
+    state = PluginState(_settings.read_settings(config), vocabulary)
+    _never_silent.register(config)
     config.stash[STATE] = state
     _async_fixtures.activate(state)
     _cpp_fixtures.register(config, state)
@@ -65,9 +77,16 @@ def pytest_report_header(config: pytest.Config) -> List[str]:
     settings = config.stash[STATE].settings
     modules = ", ".join(f"{name} ({count} fixtures)" for name, count in config.stash[STATE].fixture_modules.items())
     timeout = f"{settings.timeout:g} s" if settings.timeout is not None else "none"
-    return [f"pyasync: mode={settings.mode}, loop={settings.loop.name}, loop_scope={settings.loop_scope}, "
-            f"timeout={timeout}, strict_tasks={'on' if settings.strict_tasks else 'off'}, "
-            f"C++ fixtures: {modules or 'none'}"]
+    lines = [f"pyasync: mode={settings.mode}, loop={settings.loop.name}, loop_scope={settings.loop_scope}, "
+             f"timeout={timeout}, strict_tasks={'on' if settings.strict_tasks else 'off'}, "
+             f"loop_errors={settings.loop_errors or 'fail'}, C++ fixtures: {modules or 'none'}"]
+    vocabulary = config.stash[STATE].asyncio_vocabulary
+    if vocabulary is not None:
+        lines.append(f"pyasync: speaks pytest-asyncio's vocabulary (it is not active): asyncio_mode={vocabulary.mode}, "
+                     f"test loop_scope={vocabulary.default_test_loop_scope}, fixture loop_scope="
+                     f"{vocabulary.default_fixture_loop_scope or 'its scope'}, loop_errors="
+                     f"{settings.loop_errors or 'log'}, debug={'on' if vocabulary.debug else 'off'}")
+    return lines
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Optional[pytest.Collector]:
@@ -86,8 +105,11 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
 @pytest.hookimpl(hookwrapper=True)
 def pytest_pycollect_makeitem(collector: Any, name: str, obj: Any) -> Generator[None, Any, None]:
     state = collector.config.stash[STATE]
-    if state.settings.mode == "auto":
-        _async_fixtures.take_auto_fixtures(collector.session, state.processed_fixtures)
+    vocabulary = state.asyncio_vocabulary
+    plain = state.settings.mode == "auto" or vocabulary is not None and vocabulary.mode == "auto"
+    if plain or vocabulary is not None:
+        _async_fixtures.take_async_fixtures(collector.session, state.processed_fixtures, plain=plain,
+                                            asyncio_vocabulary=vocabulary)
     yield
 
 
@@ -111,6 +133,7 @@ def _is_async_test(item: pytest.Item) -> bool:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: List[pytest.Item]) -> None:
     """Claims this plugin's tests, after every other plugin has marked them."""
     state = config.stash[STATE]
+    vocabulary = state.asyncio_vocabulary  # None while pytest-asyncio is active
     for item in items:
         if not isinstance(item, pytest.Function):
             continue
@@ -120,9 +143,15 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             raise pytest.UsageError(
                 f"pyasync: {item.nodeid} is marked both @pytest.mark.pyasync and @pytest.mark.asyncio; "
                 "a test runs on one plugin's loop: keep one of the two markers")
-        if marked:
+        is_async = _is_async_test(item)
+        # pytest-asyncio's vocabulary, when it is not active: its marked tests, and in its auto
+        # mode every unmarked async test (pyasync's own auto mode comes second).
+        in_vocabulary = vocabulary is not None and is_async and not marked and (theirs or vocabulary.mode == "auto")
+        if in_vocabulary:
+            state.take_in_asyncio_vocabulary(item)
+        elif marked:
             state.test_settings(item)  # validates the marker now, as a usage error
-        owned = _is_async_test(item) and (marked or (state.settings.mode == "auto" and not theirs))
+        owned = is_async and (marked or in_vocabulary or (state.settings.mode == "auto" and not theirs))
         if owned:
             item.stash[_OWNED] = True
             # pytest-asyncio's auto mode marked it too: it is ours.
@@ -139,6 +168,17 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]) 
         state.current_item = previous
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Generator[None, Any, None]:
+    """A C++ fixture's error is reported as its message (the fixture, its C++ file:line, the phase,
+    the C++ error with its origin) without the plugin's frames: they say nothing about the C++."""
+    outcome = yield
+    report = outcome.get_result()
+    error = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(error, FixtureError) and report.failed and not item.config.getoption("fulltrace", False):
+        report.longrepr = ConciseError(f"{type(error).__name__}: {error}", getattr(report.longrepr, "reprcrash", None))
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: Optional[pytest.Item]) -> None:
     if isinstance(item, _cpp_cases.CppCase):
@@ -148,6 +188,12 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: Optional[pytest.Item]) 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Optional[bool]:
     if not pyfuncitem.stash.get(_OWNED, False):
+        if pyfuncitem.config.stash[STATE].asyncio_vocabulary is not None and _user_marked_asyncio(pyfuncitem) \
+                and not _is_async_test(pyfuncitem):
+            # As pytest-asyncio warns (a module's pytestmark reaching a sync test, often).
+            warnings.warn(pytest.PytestWarning(
+                f"{pyfuncitem.nodeid} is marked @pytest.mark.asyncio but is not an async def test: remove the "
+                "mark (a module's or class's pytestmark reaches every test in it)"))
         return None
     __tracebackhide__ = True
     run_test(pyfuncitem.config.stash[STATE], pyfuncitem)

@@ -13,6 +13,7 @@ from typing import Any, Callable, List, Optional
 import pytest
 
 from pyasync.pytest_plugin._phases import drive_fixture
+from pyasync.pytest_plugin._settings import LOOP_SCOPES
 from pyasync.pytest_plugin._state import PluginState
 
 _DECLARED = "_pyasync_fixture"
@@ -33,7 +34,7 @@ def is_async(function: Any) -> bool:
     return inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function)
 
 
-def _shim(function: Callable[..., Any]) -> Callable[..., Any]:
+def _shim(function: Callable[..., Any], loop_scope: Optional[str] = None) -> Callable[..., Any]:
     wanted = inspect.signature(function).parameters
     kind = "generator" if inspect.isasyncgenfunction(function) else "awaitable"
 
@@ -46,7 +47,7 @@ def _shim(function: Callable[..., Any]) -> Callable[..., Any]:
         request = kwargs["request"]
         arguments = {name: value for name, value in kwargs.items() if name in wanted}
         yield from drive_fixture(_ACTIVE[-1], request, request._fixturedef, lambda: function(*args, **arguments),
-                                 kind, None)
+                                 kind, None, loop_scope)
 
     parameters = list(wanted.values())
     if "request" not in wanted:
@@ -57,34 +58,50 @@ def _shim(function: Callable[..., Any]) -> Callable[..., Any]:
     return shim
 
 
-def fixture(function: Optional[Callable[..., Any]] = None, *, scope: str = "function", params: Any = None,
-            autouse: bool = False, ids: Any = None, name: Optional[str] = None) -> Any:
+def fixture(function: Optional[Callable[..., Any]] = None, *, scope: str = "function",
+            loop_scope: Optional[str] = None, params: Any = None, autouse: bool = False, ids: Any = None,
+            name: Optional[str] = None) -> Any:
     """Declares an ``async def`` fixture (a coroutine or async generator function) run on pyasync's
-    loop, like ``pytest.fixture`` with the same arguments. Set-up runs up to the ``yield`` and
+    loop, like ``pytest.fixture`` with the same arguments, and those of ``pytest_asyncio.fixture``
+    (a sed from one decorator to the other is always valid). Set-up runs up to the ``yield`` and
     tear-down after it, on the loop of the test that uses the fixture, in the test's context for a
-    function-scoped fixture."""
+    function-scoped fixture. ``loop_scope``: the loop lives at least as long as that scope's node
+    (function ... session), so fixtures and tests up to it share it."""
 
     def declare(function: Callable[..., Any]) -> Any:
         if not is_async(function):
             raise TypeError(f"@pyasync.fixture declares async fixtures; {function.__qualname__} is not an async "
                             "def (use @pytest.fixture for a sync one)")
-        return pytest.fixture(_shim(function), scope=scope, params=params, autouse=autouse, ids=ids, name=name)
+        if loop_scope is not None and loop_scope not in LOOP_SCOPES:
+            raise ValueError(f"@pyasync.fixture(loop_scope={loop_scope!r}) of {function.__qualname__}: expected "
+                             f"one of {', '.join(LOOP_SCOPES)}")
+        return pytest.fixture(_shim(function, loop_scope), scope=scope, params=params, autouse=autouse, ids=ids,
+                              name=name)
 
     return declare(function) if function is not None else declare
 
 
-def take_auto_fixtures(session: pytest.Session, processed: set) -> None:
-    """Auto mode: replaces every plain ``async def`` fixture known so far by its shim, before
-    pytest-asyncio's auto mode looks at it (this runs first, from a hook wrapper)."""
+def take_async_fixtures(session: pytest.Session, processed: set, *, plain: bool, asyncio_vocabulary: Any) -> None:
+    """Replaces the async fixtures known so far that this plugin runs by their shims, before
+    pytest-asyncio's auto mode looks at them (this runs first, from a hook wrapper): every plain
+    ``async def`` fixture when ``plain`` (auto mode), and, when pyasync speaks pytest-asyncio's
+    vocabulary (``asyncio_vocabulary``: its settings), those decorated with
+    ``pytest_asyncio.fixture``. A fixture pytest-asyncio was asked for is otherwise left to it."""
     manager = session._fixturemanager  # type: ignore[attr-defined]
     for definitions in manager._arg2fixturedefs.values():
         for definition in definitions:
             function = definition.func
             if definition in processed or not is_async(function):
                 continue
-            processed.add(definition)
-            if getattr(function, "_force_asyncio_fixture", False):  # @pytest_asyncio.fixture: pytest-asyncio's
+            theirs = getattr(function, "_force_asyncio_fixture", False)  # @pytest_asyncio.fixture
+            if theirs and asyncio_vocabulary is None or not (plain or theirs):
                 continue
-            definition.func = _shim(function)
+            processed.add(definition)
+            loop_scope = None
+            if theirs or asyncio_vocabulary is not None and asyncio_vocabulary.mode == "auto":
+                # pytest-asyncio's default: the fixture's own scope, unless configured.
+                loop_scope = (getattr(function, "_loop_scope", None) or asyncio_vocabulary.default_fixture_loop_scope
+                              or definition.scope)
+            definition.func = _shim(function, loop_scope)
             if "request" not in definition.argnames:
                 definition.argnames += ("request",)

@@ -17,6 +17,7 @@ import asyncio
 import contextvars
 import os
 import types
+import warnings
 from typing import Any, Coroutine, Dict, List, Optional, Tuple
 
 import pytest
@@ -50,6 +51,10 @@ class LoopError(Exception):
     raised) while a test or fixture of this plugin was running: that test or fixture fails."""
 
 
+class LoopErrorWarning(pytest.PytestWarning):
+    """The same, under ``pyasync_loop_errors = warn``: a warning instead of a failure."""
+
+
 class SharedLoop:
     """One loop, its runner and its leases."""
 
@@ -64,16 +69,22 @@ class SharedLoop:
         self._task_factory = self.loop.get_task_factory()
         self.leases = 0
         self.reports: List[Dict[str, Any]] = []
+        self.loop_errors = "fail"  # what the running phase asked for (LOOP_ERRORS)
 
     def _report(self, loop: asyncio.AbstractEventLoop, context: Dict[str, Any]) -> None:
-        self.reports.append(context)
+        if self.loop_errors == "log":
+            loop.default_exception_handler(context)  # asyncio's own: logged on the "asyncio" logger
+        else:
+            self.reports.append(context)
 
     def describe(self) -> str:
         return f"{self.choice.name} loop {type(self.loop).__module__}.{type(self.loop).__qualname__} at {id(self.loop):#x}"
 
-    def run(self, coroutine: Coroutine[Any, Any, Any], context: contextvars.Context) -> Any:
-        """Runs ``coroutine`` to its end in a task in ``context``; then fails if the loop reported
-        an error meanwhile."""
+    def run(self, coroutine: Coroutine[Any, Any, Any], context: contextvars.Context, loop_errors: str = "fail",
+            debug: Optional[bool] = None) -> Any:
+        """Runs ``coroutine`` to its end in a task in ``context``; then fails (or warns, as
+        ``loop_errors`` says) if the loop's exception handler was called meanwhile. ``debug``:
+        asyncio's debug mode for this phase (None: the loop's own setting)."""
         __tracebackhide__ = True
         # The loop directly, not Runner.run: that installs and restores a SIGINT handler on every
         # call, and each signal.signal() call formats the repr of the previous handler's task
@@ -82,8 +93,10 @@ class SharedLoop:
         loop = self.loop
         if loop.get_exception_handler() != self._report:
             loop.set_exception_handler(self._report)
-        if loop.get_debug() != self._debug:
-            loop.set_debug(self._debug)
+        self.loop_errors = loop_errors
+        wanted_debug = self._debug if debug is None else debug
+        if loop.get_debug() != wanted_debug:
+            loop.set_debug(wanted_debug)
         if loop.get_task_factory() is not self._task_factory:
             loop.set_task_factory(self._task_factory)
         task = loop.create_task(coroutine, context=context)
@@ -139,6 +152,9 @@ class SharedLoop:
         text = "\n".join(lines)
         if also_failing:
             print(f"pyasync: {text}")
+            return
+        if self.loop_errors == "warn":
+            warnings.warn(LoopErrorWarning(text), stacklevel=2)
             return
         raise LoopError(text) from cause
 

@@ -11,6 +11,10 @@ import pytest
 
 MODES = ("strict", "auto")
 LOOP_SCOPES = ("function", "class", "module", "package", "session")
+# What an error reaching the loop's exception handler does to the test or fixture that was
+# running: fails it (pyasync's default), warns (LoopErrorWarning), or is logged by asyncio's own
+# handler, as it would be without a plugin (the default in pytest-asyncio's vocabulary).
+LOOP_ERRORS = ("fail", "warn", "log")
 DEFAULT_FIXTURE_MODULES = ("pyasync_fixtures",)
 DEFAULT_TIMEOUT_GRACE = 2.0
 # The longest limit accepted: waits on threads and children take it in milliseconds as a C int
@@ -35,6 +39,7 @@ class Settings:
     loop_scope: str
     timeout: Optional[float]
     timeout_grace: float
+    loop_errors: Optional[str]  # None: the vocabulary's default (fail; log for pytest-asyncio's)
     strict_tasks: bool
     fixture_modules: Tuple[str, ...]
     cpp: "CppSettings"
@@ -68,11 +73,14 @@ def add_options(parser: pytest.Parser) -> None:
     option("pyasync_timeout_grace", "after a timeout, seconds a phase whose cancellation did not end it has "
            "before it is abandoned; a loop still blocked after twice this ends pytest with every thread's "
            f"stack dumped (default {DEFAULT_TIMEOUT_GRACE:g})", default=str(DEFAULT_TIMEOUT_GRACE))
+    option("pyasync_loop_errors", "what an error reaching the loop's exception handler does to the running test "
+           "or fixture: fail (default), warn (LoopErrorWarning) or log (asyncio's own handler logs it; the default "
+           "for tests in pytest-asyncio's vocabulary)", default="")
     option("pyasync_strict_tasks", "true: a test that leaves tasks running fails (they are cancelled); "
            "default false", default="false")
-    option("pyasync_fixture_modules", "extension modules whose C++ fixtures become pytest fixtures "
-           f"(comma or space separated; default: {', '.join(DEFAULT_FIXTURE_MODULES)})",
-           default=" ".join(DEFAULT_FIXTURE_MODULES))
+    option("pyasync_fixture_modules", "extension modules whose C++ fixtures become pytest fixtures, in addition "
+           f"to the ready-made {', '.join(DEFAULT_FIXTURE_MODULES)} (comma or space separated; no:<module> leaves "
+           "one out, e.g. no:pyasync_fixtures)", default="")
     parser.addini("pyasync_binaries", "globs, relative to the rootdir, naming C++ harness binaries whose cases "
                   "pytest collects (one per line), e.g. build/*/tests/*_tests", type="linelist", default=[])
     parser.addini("pyasync_build_dir", "CMake build trees (relative to the rootdir) whose harness binaries, "
@@ -145,8 +153,17 @@ def parse_bool(value: str, where: str) -> bool:
     raise pytest.UsageError(f"pyasync: {where} must be true or false; got {value!r}")
 
 
+def fixture_modules(value: str) -> Tuple[str, ...]:
+    """The defaults plus the modules ``value`` names, less those it names ``no:<module>``: adding a
+    module never drops the ready-made fixtures unasked (the report header lists what loaded)."""
+    words = [part for part in value.replace(",", " ").split() if part]
+    left_out = {word[3:] for word in words if word.startswith("no:")}
+    chosen = [name for name in (*DEFAULT_FIXTURE_MODULES, *words) if not name.startswith("no:")]
+    return tuple(name for k, name in enumerate(chosen) if name not in left_out and name not in chosen[:k])
+
+
 def read_settings(config: pytest.Config) -> Settings:
-    modules = tuple(part for part in _raw(config, "pyasync_fixture_modules").replace(",", " ").split() if part)
+    modules = fixture_modules(_raw(config, "pyasync_fixture_modules"))
     return Settings(
         mode=choose("pyasync_mode", _raw(config, "pyasync_mode"), MODES, _spelling("pyasync_mode")),
         loop=resolve_loop(_raw(config, "pyasync_loop"), _spelling("pyasync_loop")),
@@ -155,6 +172,8 @@ def read_settings(config: pytest.Config) -> Settings:
         timeout=parse_timeout(_raw(config, "pyasync_timeout"), _spelling("pyasync_timeout")),
         timeout_grace=parse_timeout(_raw(config, "pyasync_timeout_grace"), _spelling("pyasync_timeout_grace"))
         or DEFAULT_TIMEOUT_GRACE,
+        loop_errors=choose("pyasync_loop_errors", _raw(config, "pyasync_loop_errors"), LOOP_ERRORS,
+                           _spelling("pyasync_loop_errors")) if _raw(config, "pyasync_loop_errors") else None,
         strict_tasks=parse_bool(_raw(config, "pyasync_strict_tasks"), _spelling("pyasync_strict_tasks")),
         fixture_modules=modules,
         cpp=CppSettings(
@@ -168,29 +187,38 @@ def read_settings(config: pytest.Config) -> Settings:
 
 @dataclasses.dataclass(frozen=True)
 class TestSettings:
-    """What one test runs with: the session's settings overridden by its ``pyasync`` marker."""
+    """What one test runs with: the session's settings overridden by its marker."""
 
     loop: LoopChoice
     loop_scope: str
     timeout: Optional[float]
+    loop_errors: str = "fail"
+    debug: Optional[bool] = None  # None: the loop's own setting
+
+
+MARKER_ARGUMENTS = ("loop", "loop_scope", "timeout", "loop_errors")
 
 
 def for_item(settings: Settings, item: pytest.Item) -> TestSettings:
     loop, loop_scope, timeout = settings.loop, settings.loop_scope, settings.timeout
+    loop_errors = settings.loop_errors or "fail"
     marker = item.get_closest_marker("pyasync")
     if marker is not None:
         where = f"@pytest.mark.pyasync of {item.nodeid}"
+        expected = ", ".join(f"{name}=" for name in MARKER_ARGUMENTS)
         if marker.args:
-            raise pytest.UsageError(f"pyasync: {where} takes keyword arguments only (loop=, loop_scope=, "
-                                    f"timeout=); got positional {marker.args!r}")
-        unknown = sorted(set(marker.kwargs) - {"loop", "loop_scope", "timeout"})
+            raise pytest.UsageError(f"pyasync: {where} takes keyword arguments only ({expected}); got positional "
+                                    f"{marker.args!r}")
+        unknown = sorted(set(marker.kwargs) - set(MARKER_ARGUMENTS))
         if unknown:
             raise pytest.UsageError(f"pyasync: {where} has unknown argument(s) {', '.join(unknown)}; "
-                                    "expected loop=, loop_scope=, timeout=")
+                                    f"expected {expected}")
         if "loop" in marker.kwargs:
             loop = resolve_loop(marker.kwargs["loop"], f"loop= of {where}")
         if "loop_scope" in marker.kwargs:
             loop_scope = choose("loop_scope", marker.kwargs["loop_scope"], LOOP_SCOPES, f"loop_scope= of {where}")
         if "timeout" in marker.kwargs:
             timeout = parse_timeout(marker.kwargs["timeout"], f"timeout= of {where}")
-    return TestSettings(loop, loop_scope, timeout)
+        if "loop_errors" in marker.kwargs:
+            loop_errors = choose("loop_errors", marker.kwargs["loop_errors"], LOOP_ERRORS, f"loop_errors= of {where}")
+    return TestSettings(loop, loop_scope, timeout, loop_errors)

@@ -11,10 +11,15 @@ import pytest
 from pyasync.pytest_plugin._cpp_binaries import Binary
 from pyasync.pytest_plugin._harness_pool import HarnessPool
 from pyasync.pytest_plugin._loops import LoopPool, SharedLoop, scope_node
-from pyasync.pytest_plugin._settings import Settings, TestSettings, for_item
+from pyasync.pytest_plugin import _asyncio_vocabulary as asyncio_vocabulary
+from pyasync.pytest_plugin._asyncio_vocabulary import AsyncioSettings
+from pyasync.pytest_plugin._settings import LoopChoice, Settings, TestSettings, for_item
 
 _HELD_LOOPS = pytest.StashKey[Set[str]]()
 _TEST_SETTINGS = pytest.StashKey[TestSettings]()
+# Tests pyasync runs in pytest-asyncio's vocabulary (marked @pytest.mark.asyncio, or asyncio_mode = auto):
+# the loop scope their mark gives (read at collection, before the mark is taken off the test).
+ASYNCIO_LOOP_SCOPE = pytest.StashKey[str]()
 
 
 def harness_arguments(settings: Settings) -> Tuple[Tuple[str, ...], Optional[float]]:
@@ -47,8 +52,10 @@ def _timeout_in(args: Sequence[str]) -> Optional[float]:
 
 
 class PluginState:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, asyncio_vocabulary: Optional[AsyncioSettings] = None) -> None:
         self.settings = settings
+        # pytest-asyncio's ini keys, when pyasync speaks its vocabulary (it is not active); else None.
+        self.asyncio_vocabulary = asyncio_vocabulary
         self.pool = LoopPool()
         self.current_item: Optional[pytest.Item] = None
         # C++ harness binaries: those the ini names, those collected so far, their children.
@@ -72,10 +79,25 @@ class PluginState:
             config.addinivalue_line("markers", f"{name}: C++ harness cases tagged [{tag}] (pyasync)")
 
     def test_settings(self, item: pytest.Item) -> TestSettings:
+        """What ``item`` runs with; for a test in pytest-asyncio's vocabulary, once set-up has begun
+        (a suite's own ``event_loop_policy`` fixture picks its loop)."""
         cached = item.stash.get(_TEST_SETTINGS, None)
         if cached is None:
-            cached = item.stash[_TEST_SETTINGS] = for_item(self.settings, item)
+            loop_scope = item.stash.get(ASYNCIO_LOOP_SCOPE, None)
+            if loop_scope is not None and self.asyncio_vocabulary is not None:
+                cached = asyncio_vocabulary.for_item(self.settings, self.asyncio_vocabulary, loop_scope,
+                                                     asyncio_vocabulary.policy_loop(item))
+            else:
+                cached = for_item(self.settings, item)
+            item.stash[_TEST_SETTINGS] = cached
         return cached
+
+    def take_in_asyncio_vocabulary(self, item: pytest.Item) -> None:
+        """Marks ``item`` as run in pytest-asyncio's vocabulary, reading its mark's loop scope now
+        (a malformed mark is a UsageError at collection)."""
+        assert self.asyncio_vocabulary is not None
+        item.stash[ASYNCIO_LOOP_SCOPE] = asyncio_vocabulary.mark_loop_scope(
+            item, self.asyncio_vocabulary.default_test_loop_scope)
 
     def item_for(self, what: str) -> pytest.Item:
         if self.current_item is None:
@@ -86,12 +108,16 @@ class PluginState:
         """The loop ``item`` runs on, with a lease held by the node of its loop scope until that
         node ends (the caller takes its own lease for what it runs)."""
         chosen = self.test_settings(item)
-        holder = scope_node(item, chosen.loop_scope)
+        return self.hold_loop(scope_node(item, chosen.loop_scope), chosen.loop)
+
+    def hold_loop(self, holder: Any, choice: LoopChoice) -> SharedLoop:
+        """The live loop of ``choice`` (made if need be), with a lease held by ``holder`` (a node)
+        until it ends: the loop lives at least that long."""
         held = holder.stash.setdefault(_HELD_LOOPS, set())
-        live = self.pool.live.get(chosen.loop.name)
-        if live is None or chosen.loop.name not in held:
-            shared = self.pool.acquire(chosen.loop)
-            held.add(chosen.loop.name)
+        live = self.pool.live.get(choice.name)
+        if live is None or choice.name not in held:
+            shared = self.pool.acquire(choice)
+            held.add(choice.name)
             holder.addfinalizer(functools.partial(self._drop_holder, holder, shared))
             return shared
         return live

@@ -201,7 +201,8 @@ class TrioRuns:
 
     # ---- what the phases call --------------------------------------------------------------
 
-    def run(self, coroutine: Coroutine[Any, Any, Any], context: contextvars.Context) -> Any:
+    def run(self, coroutine: Coroutine[Any, Any, Any], context: contextvars.Context, loop_errors: str = "fail",
+            debug: Optional[bool] = None) -> Any:  # trio has no exception handler or debug mode: both unused
         """Runs ``coroutine`` as a task of the run in a copy of ``context``, then copies back the
         context variables it set; returns its value or raises its error (FixtureCrashed when a
         fixture's failure cancelled it)."""
