@@ -236,3 +236,21 @@ async def test_theirs(theirs, event_loop):
     result.assert_outcomes(passed=1)
     assert "speaks pytest-asyncio's vocabulary" not in result.stdout.str()
     assert PLUGIN_ARGS  # the plugin was loaded (-p pyasync)
+
+
+def test_pytest_asyncio_0_2x_event_loop_fixture_is_the_tests_loop(pytester):
+    result = run_plugin(pytester, "-p", "no:asyncio", test_a="""
+import asyncio, pytest
+
+@pytest.mark.asyncio
+async def test_uses_it(event_loop):
+    assert event_loop is asyncio.get_running_loop()
+    assert await event_loop.run_in_executor(None, sum, [1, 2]) == 3
+
+def test_sync_uses_it(event_loop):
+    async def three():
+        return 3
+    assert event_loop.run_until_complete(three()) == 3
+""")
+    result.assert_outcomes(passed=2)
+

@@ -126,6 +126,16 @@ def _event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
 event_loop_policy = pytest.fixture(scope="session", name="event_loop_policy")(_event_loop_policy)
 
 
+@pytest.fixture
+def event_loop(request: pytest.FixtureRequest) -> Optional[asyncio.AbstractEventLoop]:
+    """The loop the requesting test runs on: pytest-asyncio 0.2x's fixture (1.x removed it), which
+    suites still pass to their tests (``event_loop.run_in_executor``). A suite's own ``event_loop``
+    fixture overrides it, as it did pytest-asyncio's."""
+    from pyasync.pytest_plugin._state import STATE
+
+    return request.config.stash[STATE].loop_for(request.node).loop
+
+
 def policy_loop(item: pytest.Item) -> Optional[LoopChoice]:
     """The loop a suite's own ``event_loop_policy`` fixture picks for ``item``, or None when the
     suite does not override it. Called during ``item``'s set-up (it may set the fixture up)."""
