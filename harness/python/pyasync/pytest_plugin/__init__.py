@@ -25,11 +25,11 @@ from pyasync.pytest_plugin import _async_fixtures, _asyncio_vocabulary, _cpp_cas
     _deadline, _never_silent, _settings
 from pyasync.pytest_plugin._loops import LoopError, LoopErrorWarning
 from pyasync.pytest_plugin._phases import ConciseError, FixtureError, LeakedTasks, TestTimeout, run_test
-from pyasync.pytest_plugin._state import STATE, PluginState
+from pyasync.pytest_plugin._state import OWNED, STATE, PluginState
 
 __all__ = ["FixtureError", "LeakedTasks", "LoopError", "LoopErrorWarning", "TestTimeout"]
 
-_OWNED = pytest.StashKey[bool]()
+_FIXTURES_TAKEN = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
@@ -107,7 +107,9 @@ def pytest_pycollect_makeitem(collector: Any, name: str, obj: Any) -> Generator[
     state = collector.config.stash[STATE]
     vocabulary = state.asyncio_vocabulary
     plain = state.settings.mode == "auto" or vocabulary is not None and vocabulary.mode == "auto"
-    if plain or vocabulary is not None:
+    # Once per module or class: its fixtures are parsed before its first item is made.
+    if (plain or vocabulary is not None) and not collector.stash.get(_FIXTURES_TAKEN, False):
+        collector.stash[_FIXTURES_TAKEN] = True
         _async_fixtures.take_async_fixtures(collector.session, state.processed_fixtures, plain=plain,
                                             asyncio_vocabulary=vocabulary)
     yield
@@ -153,7 +155,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             state.test_settings(item)  # validates the marker now, as a usage error
         owned = is_async and (marked or in_vocabulary or (state.settings.mode == "auto" and not theirs))
         if owned:
-            item.stash[_OWNED] = True
+            item.stash[OWNED] = True
             # pytest-asyncio's auto mode marked it too: it is ours.
             item.own_markers[:] = [mark for mark in item.own_markers if mark.name != "asyncio"]
 
@@ -187,7 +189,7 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: Optional[pytest.Item]) 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Optional[bool]:
-    if not pyfuncitem.stash.get(_OWNED, False):
+    if not pyfuncitem.stash.get(OWNED, False):
         if pyfuncitem.config.stash[STATE].asyncio_vocabulary is not None and _user_marked_asyncio(pyfuncitem) \
                 and not _is_async_test(pyfuncitem):
             # As pytest-asyncio warns (a module's pytestmark reaching a sync test, often).

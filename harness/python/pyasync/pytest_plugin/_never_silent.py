@@ -48,6 +48,11 @@ PYTEST_SKIP_REASON = "no async plugin installed"  # pytest's async_warn_and_skip
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, None]:
+    from pyasync.pytest_plugin._state import OWNED
+
+    if pyfuncitem.stash.get(OWNED, False) or not _is_async(getattr(pyfuncitem, "obj", None)):
+        yield  # run by pyasync, or not async: pytest's skip cannot happen (and this costs nothing)
+        return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pytest.PytestUnhandledCoroutineWarning)
         outcome = yield

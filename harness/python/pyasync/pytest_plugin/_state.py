@@ -17,6 +17,8 @@ from pyasync.pytest_plugin._settings import LoopChoice, Settings, TestSettings, 
 
 _HELD_LOOPS = pytest.StashKey[Set[str]]()
 _TEST_SETTINGS = pytest.StashKey[TestSettings]()
+# The tests this plugin runs (its marker, its auto mode, or pytest-asyncio's vocabulary).
+OWNED = pytest.StashKey[bool]()
 # Tests pyasync runs in pytest-asyncio's vocabulary (marked @pytest.mark.asyncio, or asyncio_mode = auto):
 # the loop scope their mark gives (read at collection, before the mark is taken off the test).
 ASYNCIO_LOOP_SCOPE = pytest.StashKey[str]()
