@@ -37,6 +37,20 @@ py::object resolve_loop_factory(const std::string &spec) {
 
 namespace detail {
 
+namespace {
+
+/// `closable.close()` while another error propagates: what closing raises is reported as
+/// unraisable (`what` says where), never in place of that error.
+void close_after_error(const py::object &closable, const char *what) {
+    try {
+        closable.attr("close")();
+    } catch (py::error_already_set &close_error) {
+        close_error.discard_as_unraisable(what);
+    }
+}
+
+} // namespace
+
 py::object run_with_runner(const py::object &coroutine, const run_options &options) {
     try {
         return run_with_runner(coroutine, resolve_loop_factory(options.loop_factory), py::bool_(options.debug));
@@ -44,11 +58,7 @@ py::object run_with_runner(const py::object &coroutine, const run_options &optio
         // The coroutine is pyasync's wrapper of the caller's C++ task: when no loop could be made
         // (a loop factory that does not import) it never started, and Python would warn that
         // it "was never awaited" at a random later point. Closing a finished one does nothing.
-        try {
-            coroutine.attr("close")();
-        } catch (py::error_already_set &close_error) {
-            close_error.discard_as_unraisable("pyasync::run closing its coroutine after an error");
-        }
+        close_after_error(coroutine, "pyasync::run closing its coroutine after an error");
         throw;
     }
 }
@@ -60,11 +70,7 @@ py::object run_with_runner(const py::object &coroutine, const py::object &loop_f
     try {
         result = runner.attr("run")(coroutine);
     } catch (...) {
-        try {
-            runner.attr("close")();
-        } catch (py::error_already_set &close_error) {
-            close_error.discard_as_unraisable("pyasync::run closing its loop after an error");
-        }
+        close_after_error(runner, "pyasync::run closing its loop after an error");
         throw;
     }
     runner.attr("close")();

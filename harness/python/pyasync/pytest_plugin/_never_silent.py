@@ -14,6 +14,9 @@ from typing import Any, Generator
 
 import pytest
 
+from pyasync.pytest_plugin._asyncio_vocabulary import is_active
+from pyasync.pytest_plugin._state import OWNED
+
 
 def _is_async(function: Any) -> bool:
     if isinstance(function, staticmethod):
@@ -48,8 +51,6 @@ PYTEST_SKIP_REASON = "no async plugin installed"  # pytest's async_warn_and_skip
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, None]:
-    from pyasync.pytest_plugin._state import OWNED
-
     if pyfuncitem.stash.get(OWNED, False) or not _is_async(getattr(pyfuncitem, "obj", None)):
         yield  # run by pyasync, or not async: pytest's skip cannot happen (and this costs nothing)
         return
@@ -59,8 +60,6 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, None
     error = outcome.excinfo[1] if outcome.excinfo else None
     if (isinstance(error, pytest.skip.Exception) and PYTEST_SKIP_REASON in str(error)
             and _is_async(getattr(pyfuncitem, "obj", None))):
-        from pyasync.pytest_plugin._asyncio_vocabulary import is_active
-
         pytest.fail(not_run_message(pyfuncitem, is_active(pyfuncitem.config.pluginmanager)), pytrace=False)
 
 
