@@ -121,7 +121,44 @@ def test_the_fixtures_listing_shows_the_cpp_doc_and_location(pytester):
     assert result.ret == 0
     text = result.stdout.str()
     assert "A fresh pyasync_examples.Counter; suspends once in set-up and tear-down." in text
-    assert re.search(rf"example_fixtures\.cpp:{line_of('ex_counter')}\b", text), text
+    # The listing's own location line names the C++ definition, not the plugin's wrapper.
+    assert re.search(rf"^ex_counter -- \S*example_fixtures\.cpp:{line_of('ex_counter')}$", text, re.MULTILINE), text
+    assert "_cpp_fixtures.py" not in text
+
+
+def test_the_fixtures_per_test_listing_shows_the_cpp_location(pytester):
+    result = run_plugin(pytester, "--fixtures-per-test", test_a="def test_uses(ex_counter):\n    pass\n")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([f"ex_counter -- *example_fixtures.cpp:{line_of('ex_counter')}"])
+
+
+def test_a_cpp_fixture_receives_a_python_fixture_the_suite_defines(pytester):
+    pytester.makeconftest("import pytest\n\n@pytest.fixture\ndef greeting_name():\n    return 'conftest'\n")
+    result = run_plugin(pytester, test_a="def test_greets(ex_greeting):\n    assert ex_greeting == 'hello conftest'\n")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_fixture_missing_from_a_cpp_fixtures_requests_is_reported_at_its_cpp_line(pytester):
+    result = run_plugin(pytester, test_a="""
+def test_greets(ex_greeting):
+    pass
+
+def test_sentinel():
+    pass
+""")
+    result.assert_outcomes(passed=1, errors=1)
+    line = line_of("ex_greeting")
+    result.stdout.fnmatch_lines([
+        "*test_a.py, line 1",
+        "  def test_greets(ex_greeting):",
+        f"file *example_fixtures.cpp, line {line} (C++ fixture 'ex_greeting')",
+        '  PYASYNC_FIXTURE(ex_greeting, pyasync::scope::function, "greeting_name", greeting_doc)*',
+        "E       fixture 'greeting_name' not found",
+        "*",
+        "*",
+        f"*example_fixtures.cpp:{line}",
+    ])
+    assert "_cpp_fixtures.py" not in result.stdout.str()
 
 
 def test_the_setup_plan_shows_the_cpp_requests_and_scopes(pytester):

@@ -173,12 +173,17 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]) 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Generator[None, Any, None]:
     """A C++ fixture's error is reported as its message (the fixture, its C++ file:line, the phase,
-    the C++ error with its origin) without the plugin's frames: they say nothing about the C++."""
+    the C++ error with its origin) without the plugin's frames: they say nothing about the C++. A
+    fixture missing from a C++ fixture's requests is reported at the C++ fixture's file:line."""
     outcome = yield
     report = outcome.get_result()
     error = call.excinfo.value if call.excinfo is not None else None
     if isinstance(error, FixtureError) and report.failed and not item.config.getoption("fulltrace", False):
         report.longrepr = ConciseError(f"{type(error).__name__}: {error}", getattr(report.longrepr, "reprcrash", None))
+    elif isinstance(error, pytest.FixtureLookupError) and report.failed:
+        located = _cpp_fixtures.locate_lookup_error(error, report)
+        if located is not None:
+            report.longrepr = located
 
 
 @pytest.hookimpl(trylast=True)

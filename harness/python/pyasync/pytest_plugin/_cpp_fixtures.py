@@ -10,9 +10,11 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, List, Mapping, Optional
 
 import pytest
+
+from _pytest.fixtures import FixtureLookupErrorRepr  # not public; pytest 7 and 8 both have it
 
 from pyasync.pytest_plugin._phases import drive_fixture
 from pyasync.pytest_plugin._state import PluginState
@@ -28,7 +30,18 @@ def _label(entry: Mapping[str, Any]) -> str:
     return f"C++ fixture {entry['name']!r} ({os.path.basename(entry['file'])}:{entry['line']})"
 
 
-def _make_shim(state: PluginState, entry: Mapping[str, Any], module_name: str) -> Any:
+def _at_the_cpp_source(entry: Mapping[str, Any]) -> Any:
+    """A function whose code says it starts at the fixture's C++ file:line. pytest's fixture listings
+    locate a fixture through ``__wrapped__`` (without reading its source): set on a shim for them,
+    they show the C++ definition instead of this module."""
+    def cpp_fixture() -> None:
+        """Never called."""
+    cpp_fixture.__code__ = cpp_fixture.__code__.replace(
+        co_filename=str(entry["file"]), co_firstlineno=max(int(entry["line"]) - 1, 0), co_name=str(entry["name"]))
+    return cpp_fixture
+
+
+def _make_shim(state: PluginState, entry: Mapping[str, Any], module_name: str, listing: bool) -> Any:
     requests = tuple(entry["requests"])
     factory, kind, label = entry["factory"], entry["kind"], _label(entry)
 
@@ -60,11 +73,16 @@ def _make_shim(state: PluginState, entry: Mapping[str, Any], module_name: str) -
     shim.__module__ = module_name
     doc = entry["doc"] or "(no fixture_doc)"
     shim.__doc__ = f"{doc}\n\n{label} from {module_name}; {entry['file']}:{entry['line']}"
+    shim.__pyasync_cpp_fixture__ = entry  # type: ignore[attr-defined]
+    if listing:
+        # Only for the listings: a failure report reads the source of ``__wrapped__``, which C++ is not.
+        shim.__wrapped__ = _at_the_cpp_source(entry)  # type: ignore[attr-defined]
     return pytest.fixture(shim, scope=entry["scope"], name=entry["name"])
 
 
 def register(config: pytest.Config, state: PluginState) -> None:
     """Imports each module of pyasync_fixture_modules and registers its C++ fixtures."""
+    listing = bool(config.option.showfixtures or config.option.show_fixtures_per_test)
     for module_name in state.settings.fixture_modules:
         try:
             module = importlib.import_module(module_name)
@@ -90,6 +108,52 @@ def register(config: pytest.Config, state: PluginState) -> None:
                     f"pyasync: {_label(entry)} of {module_name!r} requests {', '.join(repeated or [entry['name']])} "
                     f"{'more than once' if repeated else '(itself)'}: name each requested fixture once, "
                     "one per parameter")
-            setattr(holder, entry["name"], _make_shim(state, entry, module_name))
+            setattr(holder, entry["name"], _make_shim(state, entry, module_name, listing))
         config.pluginmanager.register(holder, f"pyasync-fixtures-{module_name}")
         state.fixture_modules[module_name] = len(entries)
+
+
+def _cpp_source_line(entry: Mapping[str, Any]) -> str:
+    try:
+        with open(entry["file"], encoding="utf-8", errors="replace") as source:
+            for number, text in enumerate(source, start=1):
+                if number == entry["line"]:
+                    return text.rstrip()
+    except OSError:
+        pass
+    return f"PYASYNC_FIXTURE({entry['name']}, ...)  (source not available)"
+
+
+def locate_lookup_error(error: pytest.FixtureLookupError, report: Any) -> Optional[FixtureLookupErrorRepr]:
+    """pytest's "fixture 'x' not found" (or recursion) report, with each C++ fixture of the request
+    chain shown at its C++ file:line and PYASYNC_FIXTURE line rather than at this module's shim;
+    None when no C++ fixture takes part or the report is not pytest's usual form."""
+    shown = report.longrepr
+    if not isinstance(shown, FixtureLookupErrorRepr):
+        return None
+    stack = [error.request._pyfuncitem.obj] + [definition.func for definition in error.fixturestack]
+    if error.msg is not None:
+        stack = stack[:-1]  # as pytest: the last fixture raised, shown at its requester
+    entries = [getattr(function, "__pyasync_cpp_fixture__", None) for function in stack]
+    if not any(entries):
+        return None
+    # pytest writes, per function of the chain, "file F, line N" and then its source lines indented.
+    blocks: List[List[str]] = []
+    for line in shown.tblines:
+        if line.startswith("  ") and blocks:
+            blocks[-1].append(line)
+        else:
+            blocks.append([line])
+    if len(blocks) != len(stack):
+        return None
+    lines: List[str] = []
+    for block, entry in zip(blocks, entries):
+        if entry is None:
+            lines += block
+        else:
+            lines += [f"file {entry['file']}, line {entry['line']} (C++ fixture {entry['name']!r})",
+                      f"  {_cpp_source_line(entry)}"]
+    filename, firstlineno = shown.filename, shown.firstlineno
+    if entries[-1] is not None:
+        filename, firstlineno = entries[-1]["file"], int(entries[-1]["line"]) - 1
+    return FixtureLookupErrorRepr(filename, firstlineno, lines, shown.errorstring, shown.argname)
