@@ -5,9 +5,10 @@
 # interpreter, all on Debian's CPython 3.11 with GCC; the whole suite again on the image's
 # CPython 3.12 built with Clang 14 and on 3.13 with GCC (ci/other-python.sh); then the
 # quickstart project consumed three ways and a pip install (ci/consumers); then the checks on
-# the C++ (clang-format, clang-tidy: ci/lint.sh). Ends with one line counting every test case
-# run, where a ctest test that crashed before its report counts as one failed case
-# (tools/count_results.py): "N passed, N failed, N skipped".
+# the C++ (clang-format, clang-tidy: ci/lint.sh). The README's snippets are cut from files this
+# command builds and runs (tools/snippets.py, checked with the consumers). Ends with one line
+# counting every test case run, where a ctest test that crashed before its report counts as one
+# failed case (tools/count_results.py): "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash ci/install-deps.sh --for-tests || exit 1
@@ -55,10 +56,10 @@ for version_and_compiler in 3.12:clang++-14 3.13:g++; do
   bash ci/other-python.sh "${version}" "${compiler}" || status=1
   step_done "CPython ${version} with ${compiler}"
 done
-echo "=== consumers: the quickstart project against an installed prefix, by add_subdirectory and by FetchContent; pip install"
+echo "=== consumers: the quickstart project against an installed prefix, by add_subdirectory and by FetchContent; pip install; the README's snippets"
 python="$(grep -m1 '^Python3_EXECUTABLE:' build/dev/CMakeCache.txt | cut -d= -f2)"
 rm -rf build/consumers
-PYASYNC_BUILD_DIR=build/dev "$python" -m pytest ci/consumers/test_consumers.py -q -p no:cacheprovider \
+PYASYNC_BUILD_DIR=build/dev "$python" -m pytest ci/consumers/test_consumers.py ci/consumers/test_snippets_tool.py -q -p no:cacheprovider \
   --junitxml=build/consumers/junit/consumers.xml || status=1
 step_done "consumers"
 echo "=== checks: clang-format and clang-tidy over bridge/, harness/ and boost_test/ (ci/lint.sh)"

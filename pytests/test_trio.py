@@ -1,6 +1,8 @@
 """C++ coroutines under trio and anyio's trio backend, with no asyncio anywhere: values, errors,
 cancel scopes, a MockClock, streams, runtime completions, resume_on, and the refusals of what
 has no trio meaning."""
+import pathlib
+import runpy
 import time
 
 import pytest
@@ -516,3 +518,7 @@ def test_the_same_functions_still_run_under_asyncio_after_trio():
     trio.run(ex.sleep, 0.001, "trio first")
     assert asyncio.run(ex.sleep(0.001, "asyncio")) == "asyncio"
     assert asyncio.run(ex.loop_sleep(0.001, "loop")) == "loop"
+
+
+def test_the_readme_example_runs():
+    runpy.run_path(str(pathlib.Path(__file__).with_name("readme_trio.py")))

@@ -268,7 +268,22 @@ def test_plain_pytest_loads_the_plugin_from_an_installed_prefix(prefix, tmp_path
 def test_the_readme_quickstart_is_the_project_built_here(name):
     readme = (ROOT / "README.md").read_text()
     language = {"CMakeLists.txt": "cmake", "test_greeter.py": "python"}.get(name, "cpp")
-    assert f"`{name}`:\n\n```{language}\n{(HERE / 'quickstart' / name).read_text()}```" in readme
+    whole_file = (HERE / "quickstart" / name).read_text()
+    assert f"`{name}`:\n\n<!-- checked: ci/consumers/quickstart/{name} -->\n```{language}\n{whole_file}```" in readme
+
+
+def test_the_readme_snippets_project_builds_and_its_cases_pass(prefix):
+    configured, tested = build_and_test(HERE / "snippets", OUT / "snippets", f"-DCMAKE_PREFIX_PATH={prefix}")
+    assert ran(tested) == ["Math.adds", "Net.sleeps", "net/fetches", "net/with_server", "pytest"]
+    # One pytest run: the Python test with its C++ fixture, and both harness cases as items.
+    verbose = command("ctest", "--test-dir", OUT / "snippets", "-R", "^pytest$", "-V", env=clean_environment())
+    assert "3 passed" in verbose.stdout, verbose.stdout
+
+
+def test_every_readme_snippet_is_cut_from_a_checked_source():
+    checked = command(sys.executable, ROOT / "tools/snippets.py", ROOT / "README.md", check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout == ""
 
 
 def test_the_readme_command_that_imports_the_installed_quickstart_runs(installed, prefix):
