@@ -5,7 +5,6 @@ two consumers' modules in one process.
 Run by ci/test.sh after the dev build: PYASYNC_BUILD_DIR (default build/dev) is installed into
 build/consumers/prefix, and every consumer is built under build/consumers with the interpreter
 that build used."""
-import importlib.util
 import os
 import pathlib
 import re
