@@ -98,3 +98,44 @@ def test_under_xdist_every_test_runs_once(pytester):
     pytester.makepyfile(**{f"test_{n}": MIXED for n in "ab"})
     result = pytester.runpytest_subprocess(*PLUGIN_ARGS, "-n", "2", "--dist", "loadfile")
     result.assert_outcomes(passed=8)
+
+
+ANYIO_SUITE = """
+import asyncio, anyio, pytest
+
+pytestmark = pytest.mark.anyio
+
+def running():
+    try:
+        asyncio.get_running_loop()
+        return "asyncio"
+    except RuntimeError:
+        return "trio"
+
+@pytest.fixture
+async def library():
+    await anyio.sleep(0)
+    return running()
+
+async def test_fixture_and_test_on_trio(library):
+    assert (library, running()) == ("trio", "trio")
+"""
+
+
+def test_in_auto_mode_anyios_tests_and_their_async_fixtures_stay_anyios(pytester):
+    dependencies.require("anyio")
+    dependencies.require("trio")
+    pytester.makeconftest("import pytest\n\n@pytest.fixture\ndef anyio_backend():\n    return 'trio'\n")
+    unmarked = ANYIO_SUITE.replace("pytestmark = pytest.mark.anyio", "") + "\nasync def test_unmarked():\n    pass\n"
+    result = run_plugin(pytester, "-o", "pyasync_mode=auto", test_a=unmarked, test_b=ANYIO_SUITE)
+    # test_a: unmarked, pyasync's (its fixture too, on asyncio); test_b: anyio's, on trio.
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["test_a.py F.*", "test_b.py .*", "E  *assert ('asyncio', 'asyncio') == ('trio', 'trio')"])
+
+
+def test_a_suite_moves_off_anyios_plugin_with_its_marks_unchanged(pytester):
+    dependencies.require("trio")
+    pytester.makeconftest("import pytest\n\n@pytest.fixture\ndef anyio_backend():\n    return 'trio'\n")
+    result = run_plugin(pytester, "-p", "no:anyio", "-o", "pyasync_mode=auto", "-o", "pyasync_loop=trio",
+                        "-W", "error::pytest.PytestUnknownMarkWarning", test_a=ANYIO_SUITE)
+    result.assert_outcomes(passed=1)

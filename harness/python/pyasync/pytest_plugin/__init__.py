@@ -49,6 +49,11 @@ def pytest_configure(config: pytest.Config) -> None:
                                 "pytest-asyncio's defaults (pyasync speaks its vocabulary: it is not active)")
         vocabulary = _asyncio_vocabulary.read_settings(config)
         _asyncio_vocabulary.register_fixtures(config)
+    if not config.pluginmanager.has_plugin("anyio"):
+        # A suite moving off anyio's plugin (-p no:anyio) keeps its marks: in pyasync's auto mode
+        # they are pyasync's tests like any other (the loop: pyasync_loop, not anyio_backend).
+        config.addinivalue_line("markers", "anyio: anyio's plugin is not active: in pyasync_mode = auto pyasync runs "
+                                "this async test on its loop (pyasync_loop = trio for anyio's trio backend)")
     state = PluginState(_settings.read_settings(config), vocabulary)
     _never_silent.register(config)
     config.stash[STATE] = state
@@ -115,13 +120,28 @@ def pytest_pycollect_makeitem(collector: Any, name: str, obj: Any) -> Generator[
     yield
 
 
-def _user_marked_asyncio(item: pytest.Function) -> bool:
-    """Whether the user (not pytest-asyncio's auto mode, which marks the item itself) marked
-    ``item`` for pytest-asyncio, on the function, its class or its module."""
+def _user_marks(item: pytest.Function) -> List[str]:
+    """The names of the marks the user put on ``item``, its class or its module (not those
+    pytest-asyncio's auto mode puts on the item itself)."""
     marks = list(getattr(item.obj, "pytestmark", []))
     for node in item.listchain()[:-1]:
         marks += node.own_markers
-    return any(mark.name == "asyncio" for mark in marks)
+    return [mark.name for mark in marks]
+
+
+def _user_marked_asyncio(item: pytest.Function) -> bool:
+    return "asyncio" in _user_marks(item)
+
+
+def _other_plugins_mark(item: pytest.Function) -> Optional[str]:
+    """The mark of another async plugin the user put on ``item``: pytest-asyncio's (active or
+    not: inactive, pyasync speaks its vocabulary) or anyio's while anyio's plugin is active."""
+    names = _user_marks(item)
+    if "asyncio" in names:
+        return "asyncio"
+    if "anyio" in names and item.config.pluginmanager.has_plugin("anyio"):
+        return "anyio"
+    return None
 
 
 def _is_async_test(item: pytest.Item) -> bool:
@@ -140,15 +160,17 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         if not isinstance(item, pytest.Function):
             continue
         marked = item.get_closest_marker("pyasync") is not None
-        theirs = _user_marked_asyncio(item)
+        other = _other_plugins_mark(item)
+        theirs = other is not None
         if marked and theirs:
             raise pytest.UsageError(
-                f"pyasync: {item.nodeid} is marked both @pytest.mark.pyasync and @pytest.mark.asyncio; "
+                f"pyasync: {item.nodeid} is marked both @pytest.mark.pyasync and @pytest.mark.{other}; "
                 "a test runs on one plugin's loop: keep one of the two markers")
         is_async = _is_async_test(item)
         # pytest-asyncio's vocabulary, when it is not active: its marked tests, and in its auto
         # mode every unmarked async test (pyasync's own auto mode comes second).
-        in_vocabulary = vocabulary is not None and is_async and not marked and (theirs or vocabulary.mode == "auto")
+        in_vocabulary = vocabulary is not None and is_async and not marked and \
+            (other == "asyncio" or (other is None and vocabulary.mode == "auto"))
         if in_vocabulary:
             state.take_in_asyncio_vocabulary(item)
         elif marked:

@@ -1,7 +1,8 @@
 """Python async fixtures on pyasync's loop.
 
 ``@pyasync.fixture`` declares one (strict mode); in auto mode every ``async def`` fixture is taken
-too, unless pytest-asyncio was asked for it (``@pytest_asyncio.fixture``). Either way the async
+too, unless pytest-asyncio was asked for it (``@pytest_asyncio.fixture``), and set up by anyio for
+the tests anyio's plugin runs. Either way the async
 function is replaced by a sync generator that runs its set-up and tear-down on the loop of the
 test that requested it, so pytest and other plugins only ever see a sync fixture."""
 from __future__ import annotations
@@ -34,7 +35,25 @@ def is_async(function: Any) -> bool:
     return inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function)
 
 
-def _shim(function: Callable[..., Any], loop_scope: Optional[str] = None) -> Callable[..., Any]:
+def _for_an_anyio_test(request: Any) -> bool:
+    """Whether ``request`` sets up a fixture for a test anyio's active plugin runs (it gave the
+    test its ``anyio_backend`` fixture)."""
+    return "anyio_backend" in request.fixturenames and request.config.pluginmanager.has_plugin("anyio")
+
+
+def _run_as_anyio_would(function: Callable[..., Any], arguments: dict, request: Any) -> Any:
+    """A plain async fixture that auto mode took, set up for a test of anyio's plugin: anyio runs it
+    on that test's backend (as it would without pyasync), never pyasync's loop."""
+    from anyio.pytest_plugin import extract_backend_and_options, get_runner  # anyio is there: it is active
+    name, options = extract_backend_and_options(request.getfixturevalue("anyio_backend"))
+    with get_runner(name, options) as runner:
+        if inspect.isasyncgenfunction(function):
+            yield from runner.run_asyncgen_fixture(function, arguments)
+        else:
+            yield runner.run_fixture(function, arguments)
+
+
+def _shim(function: Callable[..., Any], loop_scope: Optional[str] = None, *, plain: bool = False) -> Callable[..., Any]:
     wanted = inspect.signature(function).parameters
     kind = "generator" if inspect.isasyncgenfunction(function) else "awaitable"
 
@@ -46,6 +65,9 @@ def _shim(function: Callable[..., Any], loop_scope: Optional[str] = None) -> Cal
                                "(it is disabled: -p no:pyasync?)")
         request = kwargs["request"]
         arguments = {name: value for name, value in kwargs.items() if name in wanted}
+        if plain and _for_an_anyio_test(request):
+            yield from _run_as_anyio_would(function, arguments, request)
+            return
         yield from drive_fixture(_ACTIVE[-1], request, request._fixturedef, lambda: function(*args, **arguments),
                                  kind, None, loop_scope)
 
@@ -102,6 +124,6 @@ def take_async_fixtures(session: pytest.Session, processed: set, *, plain: bool,
                 # pytest-asyncio's default: the fixture's own scope, unless configured.
                 loop_scope = (getattr(function, "_loop_scope", None) or asyncio_vocabulary.default_fixture_loop_scope
                               or definition.scope)
-            definition.func = _shim(function, loop_scope)
+            definition.func = _shim(function, loop_scope, plain=not theirs)
             if "request" not in definition.argnames:
                 definition.argnames += ("request",)
