@@ -27,6 +27,7 @@ CHECKED_SOURCES = {
     "ci/consumers/snippets/": "built against the installed prefix and run by ctest (ci/consumers)",
     "pytests/": "run by the pytest suite of every build (pytests/CMakeLists.txt)",
     "fixtures/": "compiled into pyasync_examples / pyasync_fixtures and used by the plugin's tests",
+    "tools/migrate/": "run over the pytest-asyncio corpus by pytests/test_plugin_asyncio_vocabulary.py",
 }
 
 MARKER = re.compile(r"^<!-- checked: (\S+) -->$")

@@ -279,8 +279,10 @@ def test_the_readme_snippets_project_builds_and_its_cases_pass(prefix):
     assert "3 passed" in verbose.stdout, verbose.stdout
 
 
-def test_every_readme_snippet_is_cut_from_a_checked_source():
-    checked = command(sys.executable, ROOT / "tools/snippets.py", ROOT / "README.md", check=False)
+def test_every_snippet_of_the_readme_and_the_docs_is_cut_from_a_checked_source():
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    assert len(pages) > 1
+    checked = command(sys.executable, ROOT / "tools/snippets.py", *pages, check=False)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout == ""
 
