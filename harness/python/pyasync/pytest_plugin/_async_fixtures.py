@@ -1,10 +1,10 @@
 """Python async fixtures on pyasync's loop.
 
 ``@pyasync.fixture`` declares one (strict mode); in auto mode every ``async def`` fixture is taken
-too, unless pytest-asyncio was asked for it (``@pytest_asyncio.fixture``), and set up by anyio for
-the tests anyio's plugin runs. Either way the async
-function is replaced by a sync generator that runs its set-up and tear-down on the loop of the
-test that requested it, so pytest and other plugins only ever see a sync fixture."""
+too, unless pytest-asyncio was asked for it (``@pytest_asyncio.fixture``); for a test anyio's
+plugin runs, anyio sets such a fixture up. Either way the async function is replaced by a sync
+generator that runs its set-up and tear-down on the loop of the test that requested it, so pytest
+and other plugins only ever see a sync fixture."""
 from __future__ import annotations
 
 import functools
