@@ -5,51 +5,47 @@ namespace pyasync::detail {
 
 namespace {
 
-/// "ns::Class::method" from GCC's "pyasync::task<int> ns::Class::method(int)": the part before
-/// the parameter list, after the return type (template arguments may hold spaces and parens).
-std::string_view qualified_name(std::string_view signature) {
+constexpr std::size_t not_found = std::string_view::npos;
+
+/// The position in `text` of the first character (or the last, `from_the_end`) that satisfies
+/// `wanted` outside template arguments (a signature's template arguments may hold spaces,
+/// parentheses and "::"), or not_found.
+template <typename Wanted>
+std::size_t find_outside_template_arguments(std::string_view text, bool from_the_end, Wanted wanted) {
+    const char opening = from_the_end ? '>' : '<';
+    const char closing = from_the_end ? '<' : '>';
     int depth = 0;
-    std::size_t open = signature.size();
-    for (std::size_t i = 0; i < signature.size(); ++i) {
-        const char c = signature[i];
-        if (c == '<') {
+    for (std::size_t step = 0; step < text.size(); ++step) {
+        const std::size_t i = from_the_end ? text.size() - 1 - step : step;
+        if (text[i] == opening) {
             ++depth;
-        } else if (c == '>') {
+        } else if (text[i] == closing) {
             --depth;
-        } else if (c == '(' && depth == 0) {
-            open = i;
-            break;
+        } else if (depth == 0 && wanted(text, i)) {
+            return i;
         }
     }
-    std::string_view head = signature.substr(0, open);
-    depth = 0;
-    for (std::size_t i = head.size(); i-- > 0;) {
-        const char c = head[i];
-        if (c == '>') {
-            ++depth;
-        } else if (c == '<') {
-            --depth;
-        } else if (c == ' ' && depth == 0) {
-            return head.substr(i + 1);
-        }
-    }
-    return head;
+    return not_found;
 }
 
-/// The last component of "ns::Class::method" (outside template arguments).
+/// "ns::Class::method" from GCC's "pyasync::task<int> ns::Class::method(int)": the part before
+/// the parameter list, after the return type.
+std::string_view qualified_name(std::string_view signature) {
+    const std::size_t open = find_outside_template_arguments(
+        signature, false, [](std::string_view text, std::size_t i) { return text[i] == '('; });
+    const std::string_view head = signature.substr(0, open);
+    const std::size_t space = find_outside_template_arguments(
+        head, true, [](std::string_view text, std::size_t i) { return text[i] == ' '; });
+    return space == not_found ? head : head.substr(space + 1);
+}
+
+/// The last component of "ns::Class::method".
 std::string_view last_component(std::string_view qualified) {
-    int depth = 0;
-    for (std::size_t i = qualified.size(); i-- > 1;) {
-        const char c = qualified[i];
-        if (c == '>') {
-            ++depth;
-        } else if (c == '<') {
-            --depth;
-        } else if (depth == 0 && c == ':' && qualified[i - 1] == ':') {
-            return qualified.substr(i + 1);
-        }
-    }
-    return qualified;
+    const std::size_t colon =
+        find_outside_template_arguments(qualified, true, [](std::string_view text, std::size_t i) {
+            return i > 0 && text[i] == ':' && text[i - 1] == ':';
+        });
+    return colon == not_found ? qualified : qualified.substr(colon + 1);
 }
 
 } // namespace

@@ -38,7 +38,7 @@ def is_async(function: Any) -> bool:
 def _for_an_anyio_test(request: Any) -> bool:
     """Whether ``request`` sets up a fixture for a test anyio's active plugin runs (it gave the
     test its ``anyio_backend`` fixture)."""
-    return "anyio_backend" in request.fixturenames and request.config.pluginmanager.has_plugin("anyio")
+    return request.config.pluginmanager.has_plugin("anyio") and "anyio_backend" in request.fixturenames
 
 
 def _run_as_anyio_would(function: Callable[..., Any], arguments: dict, request: Any) -> Any:
