@@ -2,14 +2,14 @@
 # Installs what pyasync needs from Debian bookworm packages, only what is missing (fast when
 # everything is present). Runs apt-get as root, or through sudo. `--for-tests` adds what the
 # test command needs beyond the demo: Clang 14 (a compiler the suite is built with),
-# clang-format and clang-tidy (its checks).
+# clang-format and clang-tidy (its checks), valgrind (the instruction-count gate).
 set -euo pipefail
 packages=(g++ cmake ninja-build ccache python3 python3-dev pybind11-dev python3-pybind11
           python3-pytest python3-uvloop libasio-dev nlohmann-json3-dev libboost-test-dev
           python3-pytest-asyncio python3-pytest-xdist python3-dbg python3-pip python3-setuptools python3-wheel
           python3-trio python3-anyio)
 if [ "${1:-}" = "--for-tests" ]; then
-  packages+=(clang-14 clang-format clang-tidy)
+  packages+=(clang-14 clang-format clang-tidy valgrind)
 fi
 missing=()
 for package in "${packages[@]}"; do

@@ -4,7 +4,8 @@
 # cross-thread tests under ThreadSanitizer, and the bridge's Python tests under Debian's debug
 # interpreter, all on Debian's CPython 3.11 with GCC; the whole suite again on the image's
 # CPython 3.12 built with Clang 14 and on 3.13 with GCC (ci/other-python.sh); then the
-# quickstart project consumed three ways and a pip install (ci/consumers); then the checks on
+# quickstart project consumed three ways and a pip install (ci/consumers); the instruction-count
+# gate (tools/bench/instructions.py, on a release build of what it counts); then the checks on
 # the C++ (clang-format, clang-tidy: ci/lint.sh). The README's snippets are cut from files this
 # command builds and runs (tools/snippets.py, checked with the consumers). Ends with one line
 # counting every test case run, where a ctest test that crashed before its report counts as one
@@ -62,11 +63,19 @@ rm -rf build/consumers
 PYASYNC_BUILD_DIR=build/dev "$python" -m pytest ci/consumers/test_consumers.py ci/consumers/test_snippets_tool.py -q -p no:cacheprovider \
   --junitxml=build/consumers/junit/consumers.xml || status=1
 step_done "consumers"
+echo "=== instructions: the instruction-count gate over a release build (tools/bench/instructions.py)"
+rm -rf build/release/junit
+cmake --preset release >/dev/null || exit 1
+cmake --build --preset release --target pyasync_examples pyasync_package bench_runtime_native bench_harness_cases || exit 1
+"$python" -m pytest tools/bench/test_instructions.py -q -p no:cacheprovider \
+  --junitxml=build/release/junit/test_instructions.xml || status=1
+"$python" tools/bench/instructions.py --build-dir build/release --junit build/release/junit/instructions.xml || status=1
+step_done "instructions"
 echo "=== checks: clang-format and clang-tidy over bridge/, harness/ and boost_test/ (ci/lint.sh)"
 rm -rf build/lint/junit
 bash ci/lint.sh || status=1
 step_done "checks"
 python3 tools/count_results.py build/dev/junit build/asan/junit build/tsan/junit build/pydebug/junit build/py3.12/junit \
-  build/py3.13/junit build/consumers/junit build/lint/junit ||
+  build/py3.13/junit build/consumers/junit build/release/junit build/lint/junit ||
   status=1
 exit $status

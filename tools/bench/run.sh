@@ -3,11 +3,12 @@
 # (bench_await.py), the runtime benchmark (bench_runtime.py), pyasync under trio (bench_trio.py),
 # the harness benchmark (bench_harness.py, with GoogleTest as its floor), the pytest plugin
 # benchmark (bench_plugin.py),
-# C++ cases run through pytest (bench_cpp_cases.py) and the Boost.Test adapter (bench_boost.py).
+# C++ cases run through pytest (bench_cpp_cases.py), the Boost.Test adapter (bench_boost.py), and
+# the instruction counts against their baseline (instructions.py, the gate the test command runs).
 # Extra args go to the first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bash ci/install-deps.sh
+bash ci/install-deps.sh --for-tests  # valgrind for instructions.py, with the test command's other tools
 # GoogleTest is the harness benchmark's floor only (never a dependency of pyasync).
 if ! dpkg-query -W -f='${Status}' libgtest-dev 2>/dev/null | grep -q "install ok installed"; then
   sudo=""; if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
@@ -26,3 +27,4 @@ PYTHONPATH=build/release/python "$python" tools/bench/bench_plugin.py
 PYTHONPATH=build/release/python "$python" tools/bench/bench_cpp_cases.py build/release/tools/bench/bench_harness_cases
 "$python" tools/bench/bench_boost.py build/release/tools/bench/bench_harness_cases \
   build/release/tools/bench/bench_boost_cases build/release/tools/bench/bench_boost_floor
+"$python" tools/bench/instructions.py --build-dir build/release

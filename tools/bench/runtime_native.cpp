@@ -148,6 +148,13 @@ pyasync::task<py::object> await_many_call(py::object fn, long n) {
 
 } // namespace
 
+/// The region tools/bench/instructions.py counts (callgrind --toggle-collect=pyasync_bench_counted):
+/// what `work()` does on this thread, none of the interpreter's start-up, imports or shut-down,
+/// whose instruction counts vary from run to run by a few hundred thousand.
+extern "C" [[gnu::noinline]] PyObject *pyasync_bench_counted(PyObject *work) {
+    return PyObject_CallNoArgs(work);
+}
+
 PYASYNC_MODULE(bench_runtime_native, m) {
     m.def("queue_complete", &queue_complete, py::arg("futures"));
     m.def("naive_complete", &naive_complete, py::arg("futures"), py::arg("loop"));
@@ -158,6 +165,16 @@ PYASYNC_MODULE(bench_runtime_native, m) {
     pyasync::def(m, "zero", &zero);
     pyasync::def(m, "await_many_call", &await_many_call, py::arg("fn"), py::arg("n"));
     m.def("pending", &pyasync::pending_operations);
+    m.def(
+        "counted",
+        [](const py::object &work) {
+            PyObject *result = pyasync_bench_counted(work.ptr());
+            if (result == nullptr) {
+                throw py::error_already_set();
+            }
+            return py::reinterpret_steal<py::object>(result);
+        },
+        py::arg("work"), "Calls work(): the region callgrind counts (tools/bench/instructions.py).");
     m.def("condvar_round_trip_us", &condvar_round_trip_us, py::arg("rounds"));
     m.def(
         "buffered_countdown", [](long n, std::size_t capacity) { return pyasync::buffered(countdown(n), capacity); },
