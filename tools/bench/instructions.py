@@ -136,7 +136,8 @@ def main(arguments: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build-dir", type=pathlib.Path, required=True,
                         help="a release build with pyasync_examples, bench_runtime_native and bench_harness_cases")
-    parser.add_argument("--update", action="store_true", help=f"write the counts to {BASELINE.name}")
+    parser.add_argument("--baseline", type=pathlib.Path, default=BASELINE, help=f"default: {BASELINE}")
+    parser.add_argument("--update", action="store_true", help="write the counts to the baseline")
     parser.add_argument("--junit", type=pathlib.Path, help="write one JUnit case per row there")
     parser.add_argument("--rows", help="a comma-separated subset of: " + ", ".join(row.name for row in ROWS))
     options = parser.parse_args(arguments)
@@ -148,12 +149,12 @@ def main(arguments: Optional[Sequence[str]] = None) -> int:
             parser.error(f"--rows names {', '.join(unknown)}; expected some of {', '.join(r.name for r in ROWS)}")
         rows = [row for row in ROWS if row.name in wanted]
     measured = measure(rows, options.build_dir.resolve())
-    baseline = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+    baseline = json.loads(options.baseline.read_text()) if options.baseline.exists() else {}
     if options.update:
         baseline.update({name: round(value, 1) for name, value in measured.items()})
         baseline["_interpreter"] = INTERPRETER
-        BASELINE.write_text(json.dumps(baseline, indent=2, sort_keys=True) + "\n")
-        print(f"instructions: wrote {len(measured)} rows to {BASELINE}")
+        options.baseline.write_text(json.dumps(baseline, indent=2, sort_keys=True) + "\n")
+        print(f"instructions: wrote {len(measured)} rows to {options.baseline}")
         return 0
     lines, failures = compare(measured, baseline)
     if baseline.get("_interpreter", INTERPRETER) != INTERPRETER:

@@ -2,8 +2,13 @@
 fails naming the row, its count, the baseline and the difference; one that shrank invites a
 baseline update; a row without a baseline fails; the JUnit report has one case per row."""
 import json
+import os
 import pathlib
+import subprocess
+import sys
 import xml.etree.ElementTree as ElementTree
+
+import pytest
 
 import instructions
 
@@ -48,3 +53,20 @@ def test_the_junit_report_has_a_case_per_row_and_a_failure_for_each_failing_one(
 def test_every_row_has_a_baseline_and_every_baseline_a_row():
     recorded = json.loads(pathlib.Path(instructions.BASELINE).read_text())
     assert sorted(name for name in recorded if not name.startswith("_")) == sorted(row.name for row in instructions.ROWS)
+
+
+@pytest.mark.skipif("PYASYNC_RELEASE_BUILD" not in os.environ, reason="needs a release build (the test command names it)")
+def test_a_counted_regression_fails_the_gate_end_to_end(tmp_path):
+    """The whole path: callgrind counts the floor row, and a baseline 10% below it fails the run,
+    on the console and in the JUnit report."""
+    recorded = json.loads(pathlib.Path(instructions.BASELINE).read_text())
+    lowered = tmp_path / "baseline.json"
+    lowered.write_text(json.dumps({**recorded, "floor": recorded["floor"] * 0.9}))
+    report = tmp_path / "instructions.xml"
+    done = subprocess.run([sys.executable, instructions.__file__, "--build-dir", os.environ["PYASYNC_RELEASE_BUILD"],
+                           "--rows", "floor", "--baseline", lowered, "--junit", report],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "instructions: FAILED floor (await f(x) of an async def (the floor)): " in done.stdout
+    assert "(+11.11%, more than 2%)" in done.stdout
+    assert ElementTree.parse(report).getroot().find("testcase/failure") is not None
