@@ -67,7 +67,7 @@ echo "=== instructions: the instruction-count gate over a release build (tools/b
 rm -rf build/release/junit
 cmake --preset release >/dev/null || exit 1
 cmake --build --preset release --target pyasync_examples pyasync_package bench_runtime_native bench_harness_cases || exit 1
-PYASYNC_RELEASE_BUILD=build/release "$python" -m pytest tools/bench/test_instructions.py -q -p no:cacheprovider \
+PYASYNC_RELEASE_BUILD=build/release "$python" -m pytest tools/bench/test_instructions.py tools/bench/test_goals.py -q -p no:cacheprovider \
   --junitxml=build/release/junit/test_instructions.xml || status=1
 "$python" tools/bench/instructions.py --build-dir build/release --junit build/release/junit/instructions.xml || status=1
 step_done "instructions"

@@ -20,6 +20,7 @@ import time
 
 import bench_runtime_native as other_module
 import pyasync_examples as ex
+from goals import report
 
 
 async def f(x):
@@ -137,8 +138,13 @@ def main():
     print(f"{'  the same, fn called by pyasync::call':40} {'':10} {cpp_call / py_delegation:9.2f}")
     cross_module = result["C++ awaits C++ (other module) x N"] / result["C++ awaits C++ (same module) x N"]
     print(f"{'C++ awaits C++: other / same module':40} {'':10} {cross_module:9.2f}")
-    print("goals: ready [pyasync::def] <= 0.60x floor; C++ awaiting Python <= 0.75x Python; "
-          "other / same module = 1.00x within noise")
+    ready = result["await ready(x) [pyasync::def]"]
+    print("goals:")
+    print(report("await ready(x) [pyasync::def] / floor", ready / floor, "await.ready", f"{floor:.1f} ns"))
+    print(report("C++ awaits Python [pyasync::call] / Python", cpp_call / py_delegation,
+                 "await.cpp_call_awaits_python", f"{py_delegation:.1f} ns"))
+    print(report("C++ awaits C++: other / same module", cross_module, "await.other_module",
+                 f"{result['C++ awaits C++ (same module) x N']:.1f} ns"))
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"n": args.n, "loop": args.loop, "ns_per_await": result,

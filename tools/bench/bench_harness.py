@@ -11,6 +11,8 @@ import sys
 import tempfile
 import time
 
+from goals import report
+
 
 def wall(command, env=None, repeat=5):
     times = []
@@ -47,9 +49,9 @@ def gtest_floor(binary, n, harness_whole, harness_per_case):
                                 check=True).stdout)
     print(f"GoogleTest, {n} trivial sync tests (the floor): {whole:8.3f} s   {per_case * 1e6:6.1f} us/test")
     print(f"  one asyncio Task step (create_task + await)   {step * 1e6:6.1f} us")
-    print(f"  ratio harness / GoogleTest, whole run:        {harness_whole / whole:6.1f}x   goal <= 10x")
-    print(f"  ratio harness per case / (GoogleTest per test + one Task step): "
-          f"{harness_per_case / (per_case + step):5.2f}x   goal <= 3x")
+    print(report("harness / GoogleTest, whole run", harness_whole / whole, "harness.vs_gtest", f"{whole:.3f} s"))
+    print(report("harness per case / (GoogleTest + Task step)", harness_per_case / (per_case + step),
+                 "harness.per_case_vs_gtest", f"{(per_case + step) * 1e6:.1f} us"))
 
 
 def main():
@@ -66,11 +68,12 @@ def main():
     listing = wall([args.binary, "--list", "--format", "json"], env, repeat=11)
     gtest_listing = wall([args.binary, "--gtest_list_tests"], env, repeat=11)
     print(f"harness, {n} trivial async cases, median of 5:")
-    print(f"  whole run (interpreter start included) {full:8.3f} s   goal < 0.8 s")
-    print(f"  per-case overhead ((run - one case) / N) {(full - one) / (n - 1) * 1e6:6.1f} us  goal < 50 us")
-    print(f"  --list --format json                   {listing * 1e3:8.1f} ms  goal < 100 ms (no Python)")
+    print(report("whole run (interpreter start included)", full, "harness.whole_run"))
+    print(report("per-case overhead ((run - one case) / N)", (full - one) / (n - 1) * 1e6, "harness.per_case"))
+    print(report("--list --format json", listing * 1e3, "harness.listing"))
     print(f"  --gtest_list_tests (baseline)          {gtest_listing * 1e3:8.1f} ms")
-    print(f"  ratio JSON listing / gtest listing:    {listing / gtest_listing:8.2f}x  goal <= 2x")
+    print(report("JSON listing / gtest listing", listing / gtest_listing, "harness.listing_ratio",
+                 f"{gtest_listing * 1e3:.1f} ms"))
     if args.gtest_floor:
         gtest_floor(args.gtest_floor, n, full, (full - one) / (n - 1))
     if args.skip_pytest:
@@ -81,7 +84,7 @@ def main():
         pytest_time = wall([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "asyncio",
                             "--asyncio-mode=auto", str(path)], repeat=1)
     print(f"pytest + pytest-asyncio, {n} async def tests: {pytest_time:8.3f} s")
-    print(f"  ratio pytest-asyncio / harness: {pytest_time / full:6.1f}x   goal >= 20x")
+    print(report("pytest-asyncio / harness", pytest_time / full, "harness.vs_pytest_asyncio", f"{pytest_time:.3f} s"))
 
 
 if __name__ == "__main__":

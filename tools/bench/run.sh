@@ -5,6 +5,7 @@
 # benchmark (bench_plugin.py),
 # C++ cases run through pytest (bench_cpp_cases.py), the Boost.Test adapter (bench_boost.py), and
 # the instruction counts against their baseline (instructions.py, the gate the test command runs).
+# Each prints its figures with their live goals (goals.py) and the floors they are measured against.
 # Extra args go to the first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
