@@ -208,3 +208,31 @@ def test_under_sharding_the_cases_a_crash_left_are_reported_not_run_by_name():
     assert verdicts["Sentinel.after_11"]["message"].startswith(
         "not run: escape_probe_ ended in Exits.underscore_exit_zero (exited with status 0) before this case started")
     assert (events[-1]["passed"], events[-1]["failed"]) == (2, 2)
+
+
+LEFT_BEHIND = "Serve.leaves_a_callback_that_raises_later"
+LATE_HEADER = f"pyasync-test: a failure outside any running case (after the end of {LEFT_BEHIND}):"
+LATE_ERROR = "ZeroDivisionError: raised in a loop callback after its case ended"
+
+
+def test_a_failure_after_its_case_ended_fails_the_run_and_is_shown_though_output_is_captured():
+    # The callback fails while the next case runs with its output captured: the failure must not
+    # be captured into that case's output (a passing case's output is never shown), nor fail it.
+    result = run_probe("--exact", LEFT_BEHIND, "Serve.waits_on_the_loop", "--color", "never")
+    assert result.returncode == 1, result.stdout
+    lines = result.stdout.splitlines()
+    assert LATE_HEADER in lines, result.stdout
+    waited = next(i for i, line in enumerate(lines) if line.startswith("[       OK ] Serve.waits_on_the_loop"))
+    assert lines.index(LATE_HEADER) > waited  # reported after the verdict of the case it happened in
+    assert LATE_ERROR in result.stdout
+    assert "error: 1 failure outside any running case (above: a callback or thread a case left behind)" in lines
+    assert any(line.startswith("test result: FAILED. 2 passed, 0 failed") for line in lines), result.stdout
+
+
+def test_a_failure_after_its_case_ended_is_counted_in_the_json_suite_event():
+    result = run_probe("--exact", LEFT_BEHIND, "Serve.waits_on_the_loop", "--format", "json")
+    assert result.returncode == 1
+    assert finished_events(result.stdout) == [(LEFT_BEHIND, "ok"), ("Serve.waits_on_the_loop", "ok")]
+    suite = [json.loads(line) for line in result.stdout.splitlines() if '"type":"suite"' in line][-1]
+    assert (suite["event"], suite["late_failures"], suite["failed"]) == ("failed", 1, 0)
+    assert LATE_HEADER in result.stderr and LATE_ERROR in result.stderr

@@ -12,9 +12,9 @@ namespace {
 
 PyObject *case_var = nullptr; // owned for the life of the interpreter
 
-/// The running case: the context variable when this thread holds the GIL (so concurrent async
-/// cases each see their own), else the case on the main thread.
-case_result *current_case(result_table &table) {
+/// The id of the running case: the context variable when this thread holds the GIL (so
+/// concurrent async cases each see their own), else the case on the main thread; -1 for none.
+int current_case_id(const result_table &table) {
     int id = table.sync_case;
     if (case_var != nullptr && Py_IsInitialized() && PyGILState_Check()) {
         PyObject *value = nullptr;
@@ -24,10 +24,12 @@ case_result *current_case(result_table &table) {
         }
         PyErr_Clear();
     }
-    if (id < 0 || id >= static_cast<int>(table.results.size())) {
-        return nullptr;
-    }
-    return table.results[static_cast<std::size_t>(id)].get();
+    return id;
+}
+
+/// The live row of the running case, or nullptr.
+case_result *current_case(result_table &table) {
+    return table.find(current_case_id(table));
 }
 
 std::string location(const char *file, int line) {
@@ -53,12 +55,11 @@ void report_failure(const char *file, int line, const std::string &message) {
     auto &table = results();
     std::lock_guard lock(table.mutex);
     std::string text = location(file, line) + ": Failure\n" + message;
-    case_result *result = current_case(table);
+    const int id = current_case_id(table);
+    case_result *result = table.find(id);
     if (result == nullptr || result->finished) {
-        ++table.late_failures;
-        std::fprintf(stderr, "pyasync-test: a failure outside any running case%s%s:\n%s\n",
-                     result != nullptr ? " (after the end of " : "",
-                     result != nullptr ? (result->info->full_name() + ")").c_str() : "", text.c_str());
+        // A serving child may have retired the row already: its name is remembered.
+        table.add_late_failure(result != nullptr ? result->info->full_name() : table.retired_name(id), std::move(text));
         return;
     }
     result->fail(std::move(text));

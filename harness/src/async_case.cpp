@@ -122,6 +122,7 @@ task<> case_executor::case_body(const case_info &info, case_result &result, py::
                         ") and let the cancellation escape");
         }
     }
+    result.body_ended = true; // the last use of `result` here
     if (!done) {
         co_return; // under trio: nothing waits on a future
     }

@@ -8,6 +8,39 @@ result_table &results() {
     return table;
 }
 
+case_result *result_table::find(int id) noexcept {
+    const auto found = rows.find(id);
+    return found == rows.end() ? nullptr : found->second.get();
+}
+
+void result_table::retire(int id) {
+    const auto found = rows.find(id);
+    if (found == rows.end()) {
+        return;
+    }
+    retired_[retired_count_++ % remembered] = {id, found->second->info};
+    rows.erase(found);
+}
+
+std::string result_table::retired_name(int id) const {
+    for (const retired_case &retired : retired_) {
+        if (retired.info != nullptr && retired.id == id) {
+            return retired.info->full_name();
+        }
+    }
+    return {};
+}
+
+std::string describe_late_failure(const late_failure &failure) {
+    return "pyasync-test: a failure outside any running case" +
+           (failure.after.empty() ? std::string() : " (after the end of " + failure.after + ")") + ":\n" + failure.text;
+}
+
+void result_table::add_late_failure(std::string after, std::string text) {
+    ++late_failures;
+    unreported.push_back({std::move(after), std::move(text)});
+}
+
 std::string case_result::failure_text() const {
     std::string text;
     for (const std::string &failure : failures) {
@@ -22,9 +55,9 @@ std::string case_result::failure_text() const {
 case_result &run_record::add(const case_info &info, int iteration) {
     auto &table = detail::results();
     std::lock_guard lock(table.mutex);
-    table.results.push_back(std::make_unique<case_result>());
-    case_result &result = *table.results.back();
-    result.id = static_cast<int>(table.results.size() - 1);
+    const int id = table.next_id++;
+    case_result &result = *table.rows.emplace(id, std::make_unique<case_result>()).first->second;
+    result.id = id;
     result.info = &info;
     result.iteration = iteration;
     results.push_back(&result);

@@ -4,6 +4,8 @@
 
 #include <pyasync/testing/registry.hpp>
 
+#include <array>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,6 +28,10 @@ struct case_result {
     bool skip_raised = false;  ///< PYASYNC_SKIP was called (the case may have caught it)
     bool skip_ended = false;   ///< the skip is what ended the case: only then is it skipped
     bool finished = false;     ///< failures after this are "late" (a leftover task)
+    /// The case's own code is done with this row: nothing refers to it any more, and a serving
+    /// child may retire it. Not so for an abandoned async case (its Task swallowed the
+    /// cancellation and is still pending) or one whose loop stopped under it.
+    bool body_ended = false;
     bool timed_out = false;
     bool interrupted = false;
 
@@ -36,19 +42,58 @@ struct case_result {
     [[nodiscard]] std::string failure_text() const;
 };
 
-/// The results of the session, indexed by the id the context variable holds. Guarded by
-/// `mutex` because assertions may run on other threads.
+/// A failure reported while no case was running to take it (a callback or thread left behind by a
+/// case that had ended), waiting for the runner to report it between cases.
+struct late_failure {
+    std::string after; ///< the full name of the case that had ended, or empty when none is known
+    std::string text;  ///< "file:line: Failure\n  …", or what the loop's handler received
+};
+
+/// "pyasync-test: a failure outside any running case (after the end of Suite.Case):\n" + the text.
+std::string describe_late_failure(const late_failure &failure);
+
+/// The results of the session by the id the context variable holds. Guarded by `mutex`
+/// because assertions may run on other threads.
+///
+/// A direct run keeps every row for its reports. A serving child retires each row once its
+/// verdict went to the parent, so its memory stays flat however many cases it runs; a leftover
+/// task of a retired case that fails later is still named (the last `remembered` retired names
+/// are kept), and still counted as a failure outside any running case.
 struct result_table {
+    static constexpr std::size_t remembered = 1024;
+
     std::mutex mutex;
-    std::vector<std::unique_ptr<case_result>> results;
-    int sync_case = -1; ///< the case running on the main thread, for threads without a context
-    int late_failures = 0;
+    std::map<int, std::unique_ptr<case_result>> rows; ///< live rows, by id (in creation order)
+    int next_id = 0;
+    int sync_case = -1;    ///< the case running on the main thread, for threads without a context
+    int late_failures = 0; ///< failures outside any running case: they fail the run
+    /// Those not reported yet. Not written to stderr where they happen: a case running meanwhile
+    /// would capture them into its own output, and a passing case's output is never shown.
+    std::vector<late_failure> unreported;
+
+    /// Counts a failure outside any running case and keeps it for `report_late_failures`.
+    void add_late_failure(std::string after, std::string text);
+    /// The live row `id`, or nullptr (never created, or retired).
+    case_result *find(int id) noexcept;
+    /// Drops the finished row `id`, remembering its case's name.
+    void retire(int id);
+    /// The full name of the retired case `id` ("Suite.Case"), or empty when it is not remembered.
+    [[nodiscard]] std::string retired_name(int id) const;
+
+private:
+    struct retired_case {
+        int id = -1;
+        const case_info *info = nullptr;
+    };
+    std::array<retired_case, remembered> retired_{}; ///< a ring: the newest overwrites the oldest
+    std::size_t retired_count_ = 0;
 };
 result_table &results();
 
 /// The counts of one run, as the summary line and the JSON `suite` event state them.
 struct run_totals {
     std::size_t passed = 0, failed = 0, skipped = 0, ignored = 0, filtered_out = 0;
+    std::size_t late_failures = 0; ///< failures outside any running case (they fail the run)
     double seconds = 0;
     bool interrupted = false;
     std::string interrupted_by; ///< what stopped it: "Ctrl-C" (also when empty) or "SIGTERM"

@@ -43,7 +43,7 @@ exit_guard::~exit_guard() {
 
 void in_process_runner::exited_during_run(int status) {
     std::vector<case_result *> unfinished;
-    for (const auto &result : results().results) {
+    for (const auto &[id, result] : results().rows) {
         if (!result->finished) {
             leave_if_forked(*result); // a forked child's exit is its own business
             unfinished.push_back(result.get());
@@ -62,6 +62,7 @@ void in_process_runner::exited_during_run(int status) {
         report_.case_finished(*result);
     }
     record_.totals.session_error = why;
+    report_late_failures(report_, record_.totals);
     (void)report_.run_finished(record_.results, record_.totals);
     flush_all_output();
     // Not through the rest of exit(): the interpreter's finalisation and static destructors
@@ -226,6 +227,7 @@ case_result &in_process_runner::begin_case(const case_info &info, int iteration)
 void in_process_runner::end_case(case_result &result) {
     record_.count(result);
     report_.case_finished(result);
+    report_late_failures(report_, record_.totals);
     if (result.status == outcome::failed && opts_.fail_fast) {
         stop_ = true;
     }
@@ -238,6 +240,7 @@ void in_process_runner::run_sync_case(const case_info &info, int iteration) {
     } else {
         executor_.run_sync(info, result, loop_, [this] { report_.run_aborting(record_.results, record_.totals); });
     }
+    result.body_ended = true;
     end_case(result);
     try {
         pyasync::run_until_complete(loop_, suites_.tear_down_if_last(info));
@@ -250,6 +253,7 @@ task<> in_process_runner::run_async_case(const case_info &info, int iteration) {
     case_result &result = begin_case(info, iteration);
     if (suites_.failed_with_its_suite(result)) {
         conclude_case(result, {});
+        result.body_ended = true;
     } else {
         co_await executor_.run_async(info, result, loop_,
                                      [this] { report_.run_aborting(record_.results, record_.totals); });
@@ -259,7 +263,7 @@ task<> in_process_runner::run_async_case(const case_info &info, int iteration) {
 }
 
 void in_process_runner::fail_unfinished_cases(const std::string &why) {
-    for (const auto &result : results().results) {
+    for (const auto &[id, result] : results().rows) {
         if (!result->finished) {
             result->fail(failure_location(*result) + why);
             result->finished = true;

@@ -54,6 +54,8 @@ private:
     std::string serve_prepare(const case_info &info);
     void serve_set_up(const case_info &info, serve_channel &channel);
     void serve_run(const case_info &info);
+    /// Drops the rows whose verdicts were sent, so serving memory stays flat per case.
+    void retire_reported_rows();
     void serve_tear_down(const std::string &suite, serve_channel &channel);
 
     const options &opts_;

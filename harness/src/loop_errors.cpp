@@ -47,12 +47,12 @@ int case_of(const py::dict &details, const result_table &table) {
     }
     PyErr_Clear();
     int running = -1;
-    for (const auto &result : table.results) {
+    for (const auto &[id, result] : table.rows) {
         if (!result->finished) {
             if (running >= 0) {
                 return -1; // several: none can be blamed
             }
-            running = result->id;
+            running = id;
         }
     }
     return running;
@@ -75,18 +75,18 @@ void handle_loop_error(const py::object &loop, const py::dict &details) {
     const std::string text = describe(details);
     std::lock_guard lock(table.mutex);
     const int id = case_of(details, table);
-    if (id < 0 || id >= static_cast<int>(table.results.size())) {
+    case_result *result = table.find(id);
+    // A serving child retires a row once its verdict is sent: a retired case is a finished one.
+    const std::string ended = result != nullptr ? result->info->full_name() : table.retired_name(id);
+    if (result == nullptr && ended.empty()) {
         loop.attr("default_exception_handler")(details); // outside any case: asyncio logs it
         return;
     }
-    case_result &result = *table.results[static_cast<std::size_t>(id)];
-    if (result.finished) {
-        ++table.late_failures;
-        std::fprintf(stderr, "pyasync-test: a failure outside any running case (after the end of %s):\n%s\n",
-                     result.info->full_name().c_str(), text.c_str());
+    if (result == nullptr || result->finished) {
+        table.add_late_failure(ended, text);
         return;
     }
-    result.fail(failure_location(result) + text);
+    result->fail(failure_location(*result) + text);
 }
 
 /// The harness's handler, made once (kept for the session: loops outlive no interpreter).

@@ -63,6 +63,10 @@ public:
         notes_.push_back(text);
         emit({{"type", "note"}, {"text", text}});
     }
+    /// An event of its own: the parent fails its session with it, never the case it is running.
+    void outside_failure(const late_failure &failure) override {
+        emit({{"type", "late_failure"}, {"after", failure.after}, {"message", failure.text}});
+    }
     /// Called only when the process ends inside a case (exit() during it: see
     /// in_process_runner::exited_during_run), after the case's answer: the closing event tells
     /// the parent that this child reads no further command, which then goes to a fresh child.
@@ -196,12 +200,14 @@ int in_process_runner::serve(std::istream &commands, serve_channel &channel) {
         } else {
             serve_run(*found->second);
         }
+        report_late_failures(channel, record_.totals); // after its answer: never taken for it
     }
     channel.take_notes();
     const std::size_t failed_before = record_.totals.failed;
     suites_.tear_down_remaining(loop_);
     globals_.tear_down(loop_);
     close_loop();
+    report_late_failures(channel, record_.totals);
     const bool clean = record_.totals.failed == failed_before;
     // `last_seq`: the last command this child read. A parent that sent a later one knows the child
     // ended before reading it (a case broke the loop or stopped it): that command is not failed,
@@ -257,6 +263,21 @@ void in_process_runner::serve_run(const case_info &info) {
     } else {
         run_batch_on_loop({&info}, 0);
     }
+    retire_reported_rows();
+}
+
+void in_process_runner::retire_reported_rows() {
+    auto &table = results();
+    std::lock_guard lock(table.mutex);
+    // A row still referred to (an abandoned case's Task, a case under a stopped loop) stays, and
+    // is retired after a later command once its body has ended.
+    std::erase_if(record_.results, [&table](const case_result *row) {
+        if (!row->finished || !row->body_ended) {
+            return false;
+        }
+        table.retire(row->id); // frees the row: `row` is not read after this
+        return true;
+    });
 }
 
 void in_process_runner::serve_tear_down(const std::string &suite, serve_channel &channel) {

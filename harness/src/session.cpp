@@ -205,6 +205,7 @@ int session::run() {
     if (!record.python_version.empty()) {
         properties["python"] = record.python_version;
     }
+    detail::report_late_failures(report, record.totals);
     const bool delivered = report.run_finished(record.results, record.totals);
     if (status == exit_ok) {
         if (record.totals.failed != 0 || detail::results().late_failures != 0) {

@@ -29,6 +29,11 @@ def raise_in_a_callback():
         raise ZeroDivisionError('raised in a loop callback')
     asyncio.get_running_loop().call_soon(callback)
 
+def raise_in_a_callback_later(seconds):
+    def callback():
+        raise ZeroDivisionError('raised in a loop callback after its case ended')
+    asyncio.get_running_loop().call_later(seconds, callback)
+
 def install_a_silent_handler():
     asyncio.get_running_loop().set_exception_handler(lambda loop, context: None)
 
@@ -196,3 +201,12 @@ PYASYNC_TEST(Serve, fails_from_its_second_run_on) {
     PYASYNC_CHECK(++runs == 1);
 }
 PYASYNC_TEST(Serve, sentinel) {}
+// Passes itself; its callback fails after it ended, while the next case waits (a serving child
+// has retired its row by then): the failure names it and fails the run, and the next case passes.
+PYASYNC_TEST(Serve, leaves_a_callback_that_raises_later)->pyasync::task<> {
+    helpers().attr("raise_in_a_callback_later")(0.1);
+    co_return;
+}
+PYASYNC_TEST(Serve, waits_on_the_loop)->pyasync::task<> {
+    co_await pyasync::loop_sleep(0.4);
+}

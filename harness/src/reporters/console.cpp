@@ -70,7 +70,12 @@ void write_closing_lines(console &out, const options &opts, const std::vector<co
     if (!totals.session_error.empty()) {
         out.emit(out.paint(colors::red, "error") + ": " + totals.session_error);
     }
-    const bool ok = totals.failed == 0 && !totals.interrupted && totals.session_error.empty();
+    if (totals.late_failures != 0) {
+        out.emit(out.paint(colors::red, "error") + ": " + plural(totals.late_failures, "failure") +
+                 " outside any running case (above: a callback or thread a case left behind)");
+    }
+    const bool ok =
+        totals.failed == 0 && totals.late_failures == 0 && !totals.interrupted && totals.session_error.empty();
     out.emit("test result: " + out.paint(ok ? colors::green : colors::red, ok ? "ok" : "FAILED") + ". " +
              std::to_string(totals.passed) + " passed, " + std::to_string(totals.failed) + " failed, " +
              std::to_string(totals.skipped) + " skipped, " + std::to_string(totals.ignored) + " ignored; " +

@@ -53,12 +53,14 @@ public:
     void note(const std::string &text) override { std::fprintf(stderr, "%s\n", text.c_str()); }
 
     bool run_finished(const std::vector<const case_result *> &, const run_totals &totals) override {
-        const bool ok = totals.failed == 0 && !totals.interrupted && totals.session_error.empty();
+        const bool ok =
+            totals.failed == 0 && totals.late_failures == 0 && !totals.interrupted && totals.session_error.empty();
         emit(nlohmann::json{{"type", "suite"},
                             {"event", ok ? "ok" : "failed"},
                             {"error", totals.session_error},
                             {"passed", totals.passed},
                             {"failed", totals.failed},
+                            {"late_failures", totals.late_failures},
                             {"skipped", totals.skipped},
                             {"ignored", totals.ignored},
                             {"measured", 0},

@@ -39,6 +39,9 @@ public:
     virtual void case_finished(const case_result &result) = 0;
     /// A harness message (not a case's): a warning, a fixture's tear-down error.
     virtual void note(const std::string &text) = 0;
+    /// A failure outside any running case, after the end of `failure.after`: reported between
+    /// cases, never as a case's verdict. As a note unless the format has a place of its own.
+    virtual void outside_failure(const late_failure &failure) { note(describe_late_failure(failure)); }
     /// The process is about to abort (a sync case overran its timeout): save what can be saved.
     virtual void run_aborting(const std::vector<const case_result *> &, const run_totals &) {}
     /// The end of the run. Returns false (having said why on stderr) when the report could not
@@ -59,12 +62,17 @@ public:
     void case_started(const case_info &info) override;
     void case_finished(const case_result &result) override;
     void note(const std::string &text) override;
+    void outside_failure(const late_failure &failure) override;
     void run_aborting(const std::vector<const case_result *> &results, const run_totals &totals) override;
     [[nodiscard]] bool run_finished(const std::vector<const case_result *> &results, const run_totals &totals) override;
 
 private:
     std::vector<std::unique_ptr<reporter>> reporters_;
 };
+
+/// Hands the failures outside any running case that were not reported yet to `report`, and
+/// adds them to `totals`. Main thread, between cases (the table's lock is taken here).
+void report_late_failures(reporter &report, run_totals &totals);
 
 /// The stream reporters, one per `--format`, and the JUnit file reporter.
 std::unique_ptr<reporter> make_pretty_reporter(const options &opts, std::FILE *out);

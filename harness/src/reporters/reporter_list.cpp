@@ -39,6 +39,25 @@ void reporter_list::note(const std::string &text) {
     }
 }
 
+void reporter_list::outside_failure(const late_failure &failure) {
+    for (auto &each : reporters_) {
+        each->outside_failure(failure);
+    }
+}
+
+void report_late_failures(reporter &report, run_totals &totals) {
+    std::vector<late_failure> failures;
+    {
+        auto &table = results();
+        std::lock_guard lock(table.mutex);
+        failures.swap(table.unreported);
+    }
+    for (const late_failure &failure : failures) {
+        ++totals.late_failures;
+        report.outside_failure(failure);
+    }
+}
+
 void reporter_list::run_aborting(const std::vector<const case_result *> &results, const run_totals &totals) {
     for (auto &each : reporters_) {
         each->run_aborting(results, totals);

@@ -236,7 +236,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     # A session cut short (-x, Ctrl-C) may leave loops and harness children open; what closing
     # them reports is shown, and a child that fails to close fails the session.
     terminal = session.config.pluginmanager.get_plugin("terminalreporter")
-    harness_errors = state.harness.close_all()
+    harness_errors = state.harness.close_all() + state.harness.late_failures
     if harness_errors and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     for text in state.pool.close_all() + harness_errors:

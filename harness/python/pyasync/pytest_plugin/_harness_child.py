@@ -51,6 +51,12 @@ def describe_status(returncode: Optional[int]) -> str:
     return f"exited with status {returncode}"
 
 
+def describe_late_failure(path: str, event: dict) -> str:
+    after = event.get("after")
+    return (f"{path}: a failure outside any running case"
+            f"{f' (after the end of {after})' if after else ''}:\n{event.get('message', '')}".rstrip())
+
+
 @dataclasses.dataclass
 class Reply:
     """What a command got back: the event that answers it, the events before it (notes), and
@@ -91,6 +97,9 @@ class HarnessChild:
         self._buffer = b""
         self._seq = 0  # the number of the last command sent: the child numbers its replies alike
         self.ready_suites: Set[str] = set()  # suites set up in this child (its `run` needs no `setup`)
+        # Failures outside any running case (a callback an earlier case left behind), each as the
+        # child described it: they fail the session, never the item that was running.
+        self.late_failures: List[str] = []
         self._stderr_read = 0  # how much of the stderr file earlier replies took as output
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._process.stdout, selectors.EVENT_READ)
@@ -217,6 +226,9 @@ class HarnessChild:
                     event = {"type": "note", "text": f"not an event: {line.decode(errors='replace')}"}
                 if not isinstance(event, dict):
                     event = {"type": "note", "text": f"not an event: {line.decode(errors='replace')}"}
+                if event.get("type") == "late_failure":
+                    self.late_failures.append(describe_late_failure(self.path, event))
+                    continue
                 if done(event):
                     return Reply(event, before, "")
                 if event.get("type") == "serve" and event.get("event") == "error":

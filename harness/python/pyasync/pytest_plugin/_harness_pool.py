@@ -15,6 +15,9 @@ class HarnessPool:
         self.reply_margin = reply_margin
         self.children: Dict[str, HarnessChild] = {}
         self.startup_failures: Dict[str, str] = {}
+        # Failures outside any running case, from every child this pool ran, gathered as each
+        # child ends: the session fails with them (pytest_sessionfinish), no item does.
+        self.late_failures: List[str] = []
 
     def child_for(self, binary: Binary) -> HarnessChild:
         """The live child of ``binary``, started if needed. Raises ChildError when it cannot
@@ -27,6 +30,7 @@ class HarnessPool:
             return child
         if child is not None:
             child.kill()  # reap what died between commands
+            self.late_failures += child.late_failures
         try:
             child = HarnessChild(key, self.args, binary.child_environment(), self.reply_margin)
         except (ChildError, OSError) as error:
@@ -41,14 +45,17 @@ class HarnessPool:
         return child if child is not None and child.alive() else None
 
     def close_all(self) -> List[str]:
-        """Closes every child (its suites and global fixtures torn down); returns what failed."""
+        """Closes every child (its suites and global fixtures torn down); returns what failed.
+        The failures outside any running case they reported are kept in ``late_failures``."""
         errors = []
         for key, child in list(self.children.items()):
             del self.children[key]
             if not child.alive():
                 child.kill()
+                self.late_failures += child.late_failures
                 continue
             finished, why = child.close()
+            self.late_failures += child.late_failures
             if why:
                 errors.append(why)
                 continue
@@ -64,5 +71,6 @@ class HarnessPool:
     def kill_all(self) -> None:
         for child in self.children.values():
             child.kill()
+            self.late_failures += child.late_failures
         self.children.clear()
 
