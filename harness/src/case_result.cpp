@@ -8,18 +8,31 @@ result_table &results() {
     return table;
 }
 
+case_result &result_table::add() {
+    rows_.push_back(std::make_unique<case_result>());
+    case_result &row = *rows_.back();
+    row.id = first_id_ + static_cast<int>(rows_.size()) - 1;
+    return row;
+}
+
 case_result *result_table::find(int id) noexcept {
-    const auto found = rows.find(id);
-    return found == rows.end() ? nullptr : found->second.get();
+    if (id < first_id_ || id - first_id_ >= static_cast<int>(rows_.size())) {
+        return nullptr;
+    }
+    return rows_[static_cast<std::size_t>(id - first_id_)].get();
 }
 
 void result_table::retire(int id) {
-    const auto found = rows.find(id);
-    if (found == rows.end()) {
+    case_result *row = find(id);
+    if (row == nullptr) {
         return;
     }
-    retired_[retired_count_++ % remembered] = {id, found->second->info};
-    rows.erase(found);
+    retired_[retired_count_++ % remembered] = {id, row->info};
+    rows_[static_cast<std::size_t>(id - first_id_)].reset();
+    while (!rows_.empty() && !rows_.front()) {
+        rows_.pop_front();
+        ++first_id_;
+    }
 }
 
 std::string result_table::retired_name(int id) const {
@@ -39,6 +52,7 @@ std::string describe_late_failure(const late_failure &failure) {
 void result_table::add_late_failure(std::string after, std::string text) {
     ++late_failures;
     unreported.push_back({std::move(after), std::move(text)});
+    has_unreported.store(true, std::memory_order_release);
 }
 
 std::string case_result::failure_text() const {
@@ -55,9 +69,7 @@ std::string case_result::failure_text() const {
 case_result &run_record::add(const case_info &info, int iteration) {
     auto &table = detail::results();
     std::lock_guard lock(table.mutex);
-    const int id = table.next_id++;
-    case_result &result = *table.rows.emplace(id, std::make_unique<case_result>()).first->second;
-    result.id = id;
+    case_result &result = table.add();
     result.info = &info;
     result.iteration = iteration;
     results.push_back(&result);

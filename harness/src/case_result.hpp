@@ -5,7 +5,8 @@
 #include <pyasync/testing/registry.hpp>
 
 #include <array>
-#include <map>
+#include <atomic>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -63,31 +64,48 @@ struct result_table {
     static constexpr std::size_t remembered = 1024;
 
     std::mutex mutex;
-    std::map<int, std::unique_ptr<case_result>> rows; ///< live rows, by id (in creation order)
-    int next_id = 0;
     int sync_case = -1;    ///< the case running on the main thread, for threads without a context
     int late_failures = 0; ///< failures outside any running case: they fail the run
     /// Those not reported yet. Not written to stderr where they happen: a case running meanwhile
     /// would capture them into its own output, and a passing case's output is never shown.
     std::vector<late_failure> unreported;
+    /// Set with `unreported` (under the mutex): lets the runner skip the lock between cases
+    /// when there is nothing to report, the common case.
+    std::atomic<bool> has_unreported{false};
 
-    /// Counts a failure outside any running case and keeps it for `report_late_failures`.
-    void add_late_failure(std::string after, std::string text);
+    /// A new row, with the next id. Main thread.
+    case_result &add();
     /// The live row `id`, or nullptr (never created, or retired).
     case_result *find(int id) noexcept;
+    /// Calls `visit` with every live row, in id order.
+    template <typename Visit>
+    void for_each_row(Visit visit) const {
+        for (const auto &row : rows_) {
+            if (row) {
+                visit(*row);
+            }
+        }
+    }
     /// Drops the finished row `id`, remembering its case's name.
     void retire(int id);
     /// The full name of the retired case `id` ("Suite.Case"), or empty when it is not remembered.
     [[nodiscard]] std::string retired_name(int id) const;
+    /// Counts a failure outside any running case and keeps it for `report_late_failures`.
+    void add_late_failure(std::string after, std::string text);
 
 private:
     struct retired_case {
         int id = -1;
         const case_info *info = nullptr;
     };
+    /// Rows by id - first_id_; a retired row is null until every row before it is retired too
+    /// (then the front is popped): rows are made in id order and almost always retired in it.
+    std::deque<std::unique_ptr<case_result>> rows_;
+    int first_id_ = 0;
     std::array<retired_case, remembered> retired_{}; ///< a ring: the newest overwrites the oldest
     std::size_t retired_count_ = 0;
 };
+
 result_table &results();
 
 /// The counts of one run, as the summary line and the JSON `suite` event state them.

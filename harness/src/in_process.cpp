@@ -43,12 +43,12 @@ exit_guard::~exit_guard() {
 
 void in_process_runner::exited_during_run(int status) {
     std::vector<case_result *> unfinished;
-    for (const auto &[id, result] : results().rows) {
-        if (!result->finished) {
-            leave_if_forked(*result); // a forked child's exit is its own business
-            unfinished.push_back(result.get());
+    results().for_each_row([&unfinished](case_result &result) {
+        if (!result.finished) {
+            leave_if_forked(result); // a forked child's exit is its own business
+            unfinished.push_back(&result);
         }
-    }
+    });
     if (unfinished.empty()) {
         return; // exit() outside any case (a fixture, the user's main): not a case's verdict
     }
@@ -263,14 +263,14 @@ task<> in_process_runner::run_async_case(const case_info &info, int iteration) {
 }
 
 void in_process_runner::fail_unfinished_cases(const std::string &why) {
-    for (const auto &[id, result] : results().rows) {
-        if (!result->finished) {
-            result->fail(failure_location(*result) + why);
-            result->finished = true;
-            record_.count(*result);
-            report_.case_finished(*result);
+    results().for_each_row([&](case_result &result) {
+        if (!result.finished) {
+            result.fail(failure_location(result) + why);
+            result.finished = true;
+            record_.count(result);
+            report_.case_finished(result);
         }
-    }
+    });
 }
 
 void in_process_runner::on_stop_signal(int signal_number) {

@@ -47,15 +47,14 @@ int case_of(const py::dict &details, const result_table &table) {
     }
     PyErr_Clear();
     int running = -1;
-    for (const auto &[id, result] : table.rows) {
-        if (!result->finished) {
-            if (running >= 0) {
-                return -1; // several: none can be blamed
-            }
-            running = id;
+    bool several = false;
+    table.for_each_row([&](const case_result &result) {
+        if (!result.finished) {
+            several = several || running >= 0;
+            running = result.id;
         }
-    }
-    return running;
+    });
+    return several ? -1 : running; // several running: none can be blamed
 }
 
 /// The handler's text of what it received: the message, then the exception's traceback.

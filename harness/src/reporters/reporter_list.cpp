@@ -46,11 +46,15 @@ void reporter_list::outside_failure(const late_failure &failure) {
 }
 
 void report_late_failures(reporter &report, run_totals &totals) {
+    auto &table = results();
+    if (!table.has_unreported.load(std::memory_order_acquire)) {
+        return; // the common case, after every case: no lock
+    }
     std::vector<late_failure> failures;
     {
-        auto &table = results();
         std::lock_guard lock(table.mutex);
         failures.swap(table.unreported);
+        table.has_unreported.store(false, std::memory_order_relaxed);
     }
     for (const late_failure &failure : failures) {
         ++totals.late_failures;
