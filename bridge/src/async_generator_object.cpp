@@ -84,7 +84,7 @@ void generator_dealloc(PyObject *self) {
 
 PyMethodDef generator_methods[] = {
     {"aclose", generator_aclose, METH_NOARGS,
-     PyDoc_STR("aclose() -> awaitable; destroys the C++ frame waiting at a co_yield (RAII clean-up runs).")},
+     PyDoc_STR("aclose(): an awaitable that destroys the C++ frame waiting at a co_yield (RAII clean-up runs).")},
     {nullptr, nullptr, 0, nullptr},
 };
 

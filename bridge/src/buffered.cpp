@@ -329,7 +329,7 @@ void buffered_dealloc(PyObject *self) {
 
 PyMethodDef buffered_methods[] = {
     {"aclose", buffered_aclose, METH_NOARGS,
-     PyDoc_STR("aclose() -> awaitable; stops the producer, closes the source and drops buffered items.")},
+     PyDoc_STR("aclose(): an awaitable that stops the producer, closes the source and drops buffered items.")},
     {nullptr, nullptr, 0, nullptr},
 };
 

@@ -27,19 +27,27 @@ public:
     /// A new object of `type` (a static, readied GC type) with refcount 1, untracked; its own
     /// fields are uninitialised. nullptr with MemoryError set on failure.
     Object *take(PyTypeObject *type) noexcept {
-        if (PYASYNC_FREE_LISTS && count_ > 0) {
-            Object *self = slots_[--count_];
-#if defined(Py_REF_DEBUG) || defined(Py_TRACE_REFS)
-            PyObject_Init(reinterpret_cast<PyObject *>(self), type); // the debug build's reference books
-#else
-            // The type is static and already set; a release build's PyObject_Init adds only
-            // tracemalloc's note that the block was reused (it keeps the first allocation's).
-            (void)type;
-            Py_SET_REFCNT(reinterpret_cast<PyObject *>(self), 1);
-#endif
+        if (Object *self = take_recycled(type)) {
             return self;
         }
         return PyObject_GC_New(Object, type);
+    }
+
+    /// The same from the list only (a kept object's type is readied): nullptr when it is empty,
+    /// with no error set. For a caller whose allocating path is out of line.
+    Object *take_recycled([[maybe_unused]] PyTypeObject *type) noexcept {
+        if (!PYASYNC_FREE_LISTS || count_ == 0) {
+            return nullptr;
+        }
+        Object *self = slots_[--count_];
+#if defined(Py_REF_DEBUG) || defined(Py_TRACE_REFS)
+        PyObject_Init(reinterpret_cast<PyObject *>(self), type); // the debug build's reference books
+#else
+        // The type is static and already set; a release build's PyObject_Init adds only
+        // tracemalloc's note that the block was reused (it keeps the first allocation's).
+        Py_SET_REFCNT(reinterpret_cast<PyObject *>(self), 1);
+#endif
+        return self;
     }
 
     /// Releases `self` (untracked, its fields released, never finalised): kept when there is room.

@@ -63,6 +63,11 @@ def make_cases(n):
         for i in range(n):
             await ready(i)
 
+    async def minimal_c_awaitable():
+        ready = other_module.minimal_ready
+        for i in range(n):
+            await ready(i)
+
     async def py_awaits_python():
         await py_await_many(zero, n)
 
@@ -84,6 +89,7 @@ def make_cases(n):
         "create_task + await": create_task,
         "await ready(x) [pyasync::def]": cpp_ready,
         "await ready(x) [pybind11 m.def]": cpp_ready_mdef,
+        "await minimal C awaitable (C API)": minimal_c_awaitable,
         "Python awaits Python coroutine x N": py_awaits_python,
         "C++ awaits Python coroutine x N": cpp_awaits_python,
         "C++ awaits Python x N [pyasync::call]": cpp_awaits_python_call,

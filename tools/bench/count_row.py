@@ -20,6 +20,7 @@ def rows(n):
     chosen = {
         "floor": cases["floor: await f(x)"],
         "ready": cases["await ready(x) [pyasync::def]"],
+        "minimal_c_awaitable": cases["await minimal C awaitable (C API)"],
         "python_delegates": cases["Python awaits Python coroutine x N"],
         "cpp_awaits_python": cases["C++ awaits Python coroutine x N"],
         "cpp_awaits_python_call": cases["C++ awaits Python x N [pyasync::call]"],

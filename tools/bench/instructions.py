@@ -50,6 +50,8 @@ class Row:
 ROWS = [
     Row("floor", "await f(x) of an async def (the floor)", 1000, 3000),
     Row("ready", "await ready(x) via pyasync::def", 1000, 3000, floor="floor"),
+    # The least any C awaitable costs (minimal_awaitable.cpp): what of `ready` is the interpreter's.
+    Row("minimal_c_awaitable", "await minimal_ready(x), a bare C-API awaitable", 1000, 3000, floor="floor"),
     Row("python_delegates", "Python awaits a Python coroutine (the floor of C++ awaiting Python)", 1000, 3000),
     Row("cpp_awaits_python", "C++ awaits a Python coroutine made by pybind11's fn()", 1000, 3000,
         floor="python_delegates"),

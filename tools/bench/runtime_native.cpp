@@ -12,6 +12,9 @@
 // - condvar_round_trip_us(rounds): the machine's cost of two thread wake-ups (the round-trip floor).
 // - await_many_call(fn, n): bench_await.py's C++ loop awaiting fn() n times, fn called with
 //   pyasync::call (one vectorcall) instead of pybind11's fn().
+// - minimal_ready(x): the least a C awaitable costs (minimal_awaitable.cpp).
+#include "minimal_awaitable.hpp"
+
 #include <pyasync/detail/completion_queue.hpp>
 #include <pyasync/pyasync.hpp>
 
@@ -156,6 +159,7 @@ extern "C" [[gnu::noinline]] PyObject *pyasync_bench_counted(PyObject *work) {
 }
 
 PYASYNC_MODULE(bench_runtime_native, m) {
+    add_minimal_awaitable(m);
     m.def("queue_complete", &queue_complete, py::arg("futures"));
     m.def("naive_complete", &naive_complete, py::arg("futures"), py::arg("loop"));
     pyasync::def(m, "echo", &echo, py::arg("value"));
