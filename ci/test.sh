@@ -5,7 +5,8 @@
 # interpreter, all on Debian's CPython 3.11 with GCC; the whole suite again on the image's
 # CPython 3.12 built with Clang 14 and on 3.13 with GCC (ci/other-python.sh); then the
 # quickstart project consumed three ways and a pip install (ci/consumers); the instruction-count
-# gate (tools/bench/instructions.py, on a release build of what it counts); then the checks on
+# gate (tools/bench/instructions.py, on a release build of what it counts); the documentation site
+# (docs/, built with warnings as errors and checked in headless Chromium); then the checks on
 # the C++ (clang-format, clang-tidy: ci/lint.sh). The README's snippets are cut from files this
 # command builds and runs (tools/snippets.py, checked with the consumers). Ends with one line
 # counting every test case run, where a ctest test that crashed before its report counts as one
@@ -63,6 +64,11 @@ rm -rf build/consumers
 PYASYNC_BUILD_DIR=build/dev "$python" -m pytest ci/consumers/test_consumers.py ci/consumers/test_snippets_tool.py -q -p no:cacheprovider \
   --junitxml=build/consumers/junit/consumers.xml || status=1
 step_done "consumers"
+echo "=== docs: the site (docs/build.sh: Doxygen, Sphinx with warnings as errors), its references complete, its search in headless Chromium"
+rm -rf build/dev/docs-junit
+PYASYNC_BUILD_DIR=build/dev "$python" -m pytest docs/test_docs.py -q -p no:cacheprovider \
+  --junitxml=build/dev/docs-junit/docs.xml || status=1
+step_done "docs"
 echo "=== instructions: the instruction-count gate over a release build (tools/bench/instructions.py)"
 rm -rf build/release/junit
 cmake --preset release >/dev/null || exit 1
@@ -76,6 +82,6 @@ rm -rf build/lint/junit
 bash ci/lint.sh || status=1
 step_done "checks"
 python3 tools/count_results.py build/dev/junit build/asan/junit build/tsan/junit build/pydebug/junit build/py3.12/junit \
-  build/py3.13/junit build/consumers/junit build/release/junit build/lint/junit ||
+  build/py3.13/junit build/consumers/junit build/dev/docs-junit build/release/junit build/lint/junit ||
   status=1
 exit $status

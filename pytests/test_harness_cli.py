@@ -385,6 +385,26 @@ def test_help_still_works_with_a_bad_registry():
     assert run.returncode == 0 and run.stdout.startswith("Usage: ")
 
 
+def test_help_as_json_is_the_flag_table_with_each_environment_twin():
+    # What the documentation's command-line reference is generated from: every flag --help
+    # lists, with the same spellings, and PYASYNC_TEST_<NAME> for those that read one.
+    text = probe("--help")
+    data = probe("--help", "--format", "json")
+    assert (text.returncode, data.returncode) == (0, 0), data.stderr
+    help = json.loads(data.stdout)
+    assert help["usage"].endswith(" [OPTIONS] [FILTER...] [-- PYTHON_ARGS...]")
+    assert help["summary"] in text.stdout and help["exit_status"] in text.stdout
+    # A flag stands after a space, "(" or ",": not "POSITIVE[-NEGATIVE]" nor "':'-separated".
+    listed = set(re.findall(r"(?<![^\s(,])(--?[a-zA-Z?][\w-]*)", text.stdout.split("\nEach option above")[0]))
+    in_json = {name for flag in help["flags"] for name in flag["names"]}
+    assert listed - {"--", "-"} == in_json
+    by_name = {flag["names"][0]: flag for flag in help["flags"]}
+    assert by_name["--test-threads"]["environment"] == "PYASYNC_TEST_TEST_THREADS"
+    assert by_name["--test-threads"]["value"] == "N" and by_name["--test-threads"]["section"] == "Running"
+    assert by_name["--list"]["environment"] is None  # listing reads no twin
+    assert {flag["section"] for flag in help["flags"]} <= set(help["sections"])
+
+
 def report_events(lines, *args):
     return subprocess.run([PROBE, "--report-events", *args], input="".join(line + "\n" for line in lines),
                           capture_output=True, text=True, timeout=60)

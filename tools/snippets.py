@@ -2,7 +2,8 @@
 """Checks that every code block of the given Markdown files is a checked source.
 
 A fenced block (```lang) must be preceded, on the line right before its fence, by a marker
-naming the file it is cut from:
+naming the file it is cut from (a MyST ```{literalinclude} PATH shows PATH itself, which must
+then be such a file):
 
     <!-- checked: ci/consumers/snippets/harness_tests.cpp -->
 
@@ -31,11 +32,12 @@ CHECKED_SOURCES = {
 }
 
 MARKER = re.compile(r"^<!-- checked: (\S+) -->$")
-FENCE = re.compile(r"^```(\S*)$")
+FENCE = re.compile(r"^```(\S*)(?: (.*))?$")
 
 
-def blocks(text: str) -> Iterator[Tuple[int, str, str, str]]:
-    """(line of the opening fence, language, marker line before it or "", the block's text)."""
+def blocks(text: str) -> Iterator[Tuple[int, str, str, str, str]]:
+    """(line of the opening fence, language or {directive}, its argument, marker line before it
+    or "", the block's text)."""
     lines = text.split("\n")
     index = 0
     while index < len(lines):
@@ -47,16 +49,33 @@ def blocks(text: str) -> Iterator[Tuple[int, str, str, str]]:
         while end < len(lines) and lines[end] != "```":
             end += 1
         marker = lines[index - 1] if index > 0 else ""
-        yield index + 1, opening[1], marker, "".join(line + "\n" for line in lines[index + 1:end])
+        yield index + 1, opening[1], opening[2] or "", marker, "".join(line + "\n" for line in lines[index + 1:end])
         index = end + 1
+
+
+def included(markdown: pathlib.Path, where: str, argument: str, root: pathlib.Path) -> List[str]:
+    """A MyST `{literalinclude} PATH` shows PATH itself: it must be a checked source."""
+    source = (markdown.parent / argument).resolve()
+    shown = source.relative_to(root).as_posix() if source.is_relative_to(root) else str(source)
+    if not any(shown.startswith(prefix) for prefix in CHECKED_SOURCES):
+        return [f"{where} includes {shown}, which the test command neither compiles nor runs: expected a file "
+                f"under {', '.join(CHECKED_SOURCES)}"]
+    if not source.is_file():
+        return [f"{where} includes {shown}, which does not exist"]
+    return []
 
 
 def problems(markdown: pathlib.Path, root: pathlib.Path = ROOT) -> List[str]:
     """One message per block of ``markdown`` that is not a checked source."""
     found = []
     shown = markdown.relative_to(root) if markdown.is_relative_to(root) else markdown
-    for line, language, marker, body in blocks(markdown.read_text()):
+    for line, language, argument, marker, body in blocks(markdown.read_text()):
         where = f"{shown}:{line}: the {language or 'unlabelled'} block"
+        if language == "{literalinclude}":
+            found += included(markdown, where, argument, root)
+            continue
+        if language.startswith("{"):
+            continue  # another directive (a table of contents, a note): no code of its own
         named = MARKER.match(marker)
         if named is None:
             found.append(f"{where} has no `<!-- checked: PATH -->` line before its fence: cut it from a file "

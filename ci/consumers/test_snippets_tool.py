@@ -53,3 +53,18 @@ def test_a_source_the_suite_does_not_build_or_a_missing_one_is_reported(tmp_path
     assert "page.md:2: the sh block names tools/bench/run.sh, which the test command neither compiles nor runs" \
         in lines[0]
     assert lines[1].endswith("page.md:7: the python block names pytests/no_such_file.py, which does not exist")
+
+
+def test_a_literalinclude_of_a_tested_file_passes_and_other_directives_need_no_marker(tmp_path):
+    source = ROOT / "ci/consumers/snippets/harness_tests.cpp"
+    markdown = f"```{{literalinclude}} {source}\n:language: cpp\n```\n\n```{{toctree}}\nother\n```\n"
+    assert check(tmp_path, markdown) == (0, "")
+
+
+def test_a_literalinclude_of_an_untested_or_missing_file_is_reported(tmp_path):
+    status, out = check(tmp_path, f"```{{literalinclude}} {ROOT / 'setup.py'}\n```\n")
+    assert status == 1
+    assert "page.md:1: the {literalinclude} block includes setup.py, which the test command neither compiles " \
+           "nor runs" in out
+    status, out = check(tmp_path, f"```{{literalinclude}} {ROOT / 'pytests/no_such_file.py'}\n```\n")
+    assert (status, "includes pytests/no_such_file.py, which does not exist" in out) == (1, True)

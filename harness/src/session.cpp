@@ -112,7 +112,7 @@ int session::run() {
         return exit_internal;
     }
     if (opts.help) {
-        std::cout << options::help_text(program_);
+        std::cout << (opts.format == output_format::json ? options::help_json(program_) : options::help_text(program_));
         return exit_ok;
     }
     if (opts.version) {

@@ -29,12 +29,13 @@
 
 namespace pyasync::boost_test {
 
-/// A case or suite timeout below Boost's whole seconds (`*pyasync::boost_test::timeout(250ms)`).
+/// A case or suite timeout below Boost's whole seconds: the decorator `* pyasync::boost_test::timeout(250ms)`.
 /// The case's Task is cancelled through asyncio when it expires (its tear-down runs) and Boost
 /// reports the case as timed out. Boost's own `timeout(seconds)` works too, the same way. Also
 /// sets Boost's `p_timeout` (rounded up), so listings and ctest see a timeout.
 class timeout final : public boost::unit_test::decorator::base {
 public:
+    /// A limit of `limit` (any duration: `250ms`, `1.5s`).
     explicit timeout(std::chrono::duration<double> limit) : limit_(limit) {}
 
 private:
@@ -169,7 +170,7 @@ private:
     auto test_name::test_method()
 
 /// An async Boost.Test case (the suite's fixture, if it is a `BOOST_FIXTURE_TEST_SUITE`, as
-/// with `BOOST_AUTO_TEST_CASE`). Decorators (`*boost::unit_test::label("fast")`, `timeout`,
+/// with `BOOST_AUTO_TEST_CASE`). Decorators (`* boost::unit_test::label("fast")`, `timeout`,
 /// `disabled`, `description`, `depends_on`, `precondition`) as on Boost's own macro.
 #define PYASYNC_BOOST_TEST_CASE(test_name, ...)                                                                        \
     PYASYNC_BOOST_FIXTURE_TEST_CASE(test_name, BOOST_AUTO_TEST_CASE_FIXTURE __VA_OPT__(, ) __VA_ARGS__)

@@ -53,6 +53,7 @@ namespace pyasync {
 struct use_task_t {
     constexpr use_task_t() noexcept = default;
 };
+/// The completion token itself: `co_await socket.async_read_some(buffer, pyasync::use_task)`.
 inline constexpr use_task_t use_task{};
 
 namespace detail {
@@ -251,6 +252,10 @@ py::object future_into_py(asio::awaitable<T, Executor> &&awaitable, runtime &eng
 
 } // namespace pyasync
 
+// Specialisations of Asio's and pybind11's templates: what they do is said in this file's
+// comment and `use_task`'s; Doxygen cannot place them in a namespace of this project.
+/// \cond INTERNAL
+
 /// `use_task` as an Asio completion token: `initiate` returns the lazy awaiter.
 template <typename Signature>
 struct asio::async_result<pyasync::use_task_t, Signature> {
@@ -284,3 +289,4 @@ public:
         return pyasync::make_coroutine(pyasync::detail::asio_awaitable_task(std::move(source)), {}, parent).release();
     }
 };
+/// \endcond

@@ -29,6 +29,7 @@ namespace pyasync {
 /// request/response exchange with the loop would pay it on every hop.
 class PYASYNC_API asio_runtime final : public runtime {
 public:
+    /// Starts the engine's threads at once (see the class comment for `threads`, `blocking_threads` and `spin`). Throws what starting a thread throws.
     explicit asio_runtime(std::size_t threads = 0, std::size_t blocking_threads = 0,
                           std::optional<std::chrono::microseconds> spin = std::nullopt);
     ~asio_runtime() override;
@@ -43,7 +44,9 @@ public:
 
     /// The workers' executor, for Asio interop (`asio::co_spawn`, sockets, timers of your own).
     [[nodiscard]] asio::any_io_executor executor() { return context_.get_executor(); }
+    /// How many workers run the `io_context`.
     [[nodiscard]] std::size_t threads() const noexcept { return threads_; }
+    /// How long an idle worker stays awake before it sleeps.
     [[nodiscard]] std::chrono::microseconds spin() const noexcept { return spin_; }
 
 private:

@@ -101,20 +101,26 @@ private:
 template <typename T>
 class [[nodiscard]] async_generator {
 public:
+    /// The promise the compiler uses for a coroutine returning `async_generator<T>` (internal).
     using promise_type = detail::async_generator_promise<T>;
 
     async_generator() noexcept = default; ///< empty (what a moved-from generator is)
+    /// Takes the frame: `other` is left empty.
     async_generator(async_generator &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+    /// Takes `other`'s frame; the one held before is destroyed with `other`.
     async_generator &operator=(async_generator other) noexcept {
         std::swap(handle_, other.handle_);
         return *this;
     }
+    /// Destroys the frame (a generator never iterated never runs).
     ~async_generator() {
         if (handle_) {
             handle_.destroy();
         }
     }
+    /// Gives up ownership of the frame (to the Python async iterator that adopts it).
     std::coroutine_handle<promise_type> release() noexcept { return std::exchange(handle_, nullptr); }
+    /// True when the generator holds a frame (false after a move or `release()`).
     [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(handle_); }
 
 private:

@@ -34,6 +34,7 @@ namespace pyasync {
 template <typename T = py::object>
 class async_iterator {
 public:
+    /// Calls `iterable.__aiter__()` now. Throws `py::type_error` naming the type when it is not async iterable, `python_error` when `__aiter__` raises.
     explicit async_iterator(py::handle iterable) {
         PyTypeObject *type = Py_TYPE(iterable.ptr());
         if (type->tp_as_async == nullptr || type->tp_as_async->am_aiter == nullptr) {
@@ -46,6 +47,7 @@ public:
             throw python_error();
         }
     }
+    /// Takes the iterator (and the duty to close it).
     async_iterator(async_iterator &&) noexcept = default;
     async_iterator(const async_iterator &) = delete;
     async_iterator &operator=(const async_iterator &) = delete;

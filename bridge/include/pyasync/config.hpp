@@ -12,8 +12,10 @@
 #if __cplusplus < 202002L
 #    error "pyasync needs C++20 (coroutines, concepts): compile with -std=c++20"
 #endif
+/// \cond INTERNAL
 #define PYASYNC_STRINGIZE_(x) #x
 #define PYASYNC_STRINGIZE(x) PYASYNC_STRINGIZE_(x)
+/// \endcond
 static_assert(PY_VERSION_HEX >= ((PYASYNC_PYTHON_MINIMUM_MAJOR << 24) | (PYASYNC_PYTHON_MINIMUM_MINOR << 16)),
               "pyasync needs CPython " PYASYNC_STRINGIZE(PYASYNC_PYTHON_MINIMUM_MAJOR) "." PYASYNC_STRINGIZE(
                   PYASYNC_PYTHON_MINIMUM_MINOR) " or newer: these are the headers of " PY_VERSION

@@ -39,10 +39,11 @@ public:
     PYASYNC_API cancelled_error();
     /// Wraps a caught `asyncio.CancelledError` (or, under trio, `trio.Cancelled`) instance. GIL held.
     PYASYNC_API explicit cancelled_error(py::object exception);
+    /// Copies share the wrapped Python exception (no reference counting: any thread, no GIL).
     cancelled_error(const cancelled_error &) = default;
-    cancelled_error(cancelled_error &&) noexcept = default;
-    cancelled_error &operator=(const cancelled_error &) = default;
-    cancelled_error &operator=(cancelled_error &&) noexcept = default;
+    cancelled_error(cancelled_error &&) noexcept = default;            ///< takes the wrapped exception
+    cancelled_error &operator=(const cancelled_error &) = default;     ///< as the copy constructor
+    cancelled_error &operator=(cancelled_error &&) noexcept = default; ///< as the move constructor
     PYASYNC_API ~cancelled_error();
 
     /// "cancelled", or "cancelled: <message given to Task.cancel()>".

@@ -49,7 +49,9 @@ using fixture = async_generator<T>;
 /// The `pytest --fixtures` text of a fixture, given among PYASYNC_FIXTURE's requests.
 struct fixture_doc {
     constexpr fixture_doc() = default;
+    /// The docstring `text` (a string literal: it is kept by pointer).
     constexpr explicit fixture_doc(const char *text) : text(text) {} // Clang 14: no aggregate from ()
+    /// The text, or nullptr for none.
     const char *text = nullptr;
 };
 

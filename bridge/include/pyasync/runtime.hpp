@@ -29,6 +29,7 @@ public:
 /// without the GIL; no member may take the GIL.
 class runtime {
 public:
+    /// A unit of work: run once, on whichever thread the engine chooses.
     using job = std::function<void()>;
     virtual ~runtime() = default;
     /// Runs `work` soon on a worker thread. Work must not block for long.
@@ -53,7 +54,9 @@ struct runtime_settings {
 
 /// The default runtime as it runs (once started) or as it will be made.
 struct runtime_status {
+    /// Workers of the default `asio_runtime`.
     std::size_t threads = 0;
+    /// How long its idle workers spin.
     std::chrono::microseconds spin{0};
     bool started = false; ///< created (by the first C++ work that needed it)
     bool custom = false;  ///< installed with `set_default_runtime` (threads and spin then 0)

@@ -26,11 +26,16 @@ namespace pyasync {
 /// `what()` says how many failed and shows the first. In Python it is a `RuntimeError`.
 class spawn_all_error : public std::runtime_error {
 public:
+    /// One failed job.
     struct failure {
+        /// The job's position in the vector given to `spawn_all`.
         std::size_t index;
+        /// What it threw.
         std::exception_ptr error;
     };
+    /// `failures` in index order, out of `jobs` jobs (for `what()`).
     PYASYNC_API spawn_all_error(std::vector<failure> failures, std::size_t jobs);
+    /// Every failure, in index order.
     const std::vector<failure> &failures() const noexcept { return failures_; }
 
 private:

@@ -25,12 +25,18 @@ namespace pyasync {
 template <typename T = void>
 class [[nodiscard]] task {
 public:
+    /// The promise the compiler uses for a coroutine returning `task<T>` (internal).
     using promise_type = detail::task_promise<T>;
+    /// What `co_await` on the task gives.
     using value_type = T;
 
+    /// An empty task: not valid, awaiting it throws `std::logic_error`.
     task() noexcept = default;
+    /// Adopts a frame (what the promise's `get_return_object` does).
     explicit task(std::coroutine_handle<promise_type> handle) noexcept : handle_(handle) {}
+    /// Takes the frame: `other` is left empty.
     task(task &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+    /// Destroys the frame held, if any, and takes `other`'s.
     task &operator=(task &&other) noexcept {
         if (this != &other) {
             destroy();
@@ -40,6 +46,7 @@ public:
     }
     task(const task &) = delete;
     task &operator=(const task &) = delete;
+    /// Destroys the frame: a task never awaited never runs (its body's clean-up does not run either).
     ~task() { destroy(); }
 
     /// True when the task holds a coroutine frame (false after a move or `release()`).
@@ -52,6 +59,7 @@ public:
 
     /// Awaiting a task starts it and suspends the awaiter until it finishes.
     auto operator co_await() &&noexcept { return awaiter{handle_}; }
+    /// The same, for a task awaited by name (`co_await t`): the frame stays owned by `t`.
     auto operator co_await() &noexcept { return awaiter{handle_}; }
 
 private:
@@ -92,6 +100,7 @@ private:
     std::coroutine_handle<promise_type> handle_;
 };
 
+/// \cond INTERNAL
 namespace detail {
 template <typename T>
 task<T> task_promise<T>::get_return_object() noexcept {
@@ -105,5 +114,6 @@ inline task<void> task_promise<void>::get_return_object() noexcept {
     return task<void>{std::coroutine_handle<task_promise>::from_promise(*this)};
 }
 } // namespace detail
+/// \endcond
 
 } // namespace pyasync

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <string_view>
+#include <utility>
 
 namespace pyasync::testing::detail {
 
@@ -33,6 +34,27 @@ struct flag {
 };
 
 const std::vector<flag> &flags();
+
+/// The prose of `--help` around the table, shared with `--help --format json` (and so with the
+/// documentation's reference page, generated from that).
+inline constexpr std::string_view help_usage_arguments = " [OPTIONS] [FILTER...] [-- PYTHON_ARGS...]";
+inline constexpr std::string_view help_summary =
+    "Runs the PYASYNC_TEST cases of this binary: async cases as asyncio Tasks on a loop that owns\n"
+    "the main thread, sync cases on the main thread while the loop is idle.";
+inline constexpr std::string_view help_filters = "run cases whose name Suite.Case contains any FILTER ('::' = '.');\n"
+                                                 "a FILTER starting with '[' or '~[' is a Catch2 tag expression";
+inline constexpr std::pair<flag_section, std::string_view> help_headings[] = {
+    {flag_section::selection, "Selection"}, {flag_section::listing, "Listing (never starts Python)"},
+    {flag_section::running, "Running"},     {flag_section::output, "Output"},
+    {flag_section::sharding, "Sharding"},
+};
+inline constexpr std::string_view help_environment =
+    "Each option above, except listing, --help and --version, also reads PYASYNC_TEST_<NAME> from\n"
+    "the environment (for example PYASYNC_TEST_TEST_THREADS=4); the command line wins. Filters also\n"
+    "come from TESTBRIDGE_TEST_ONLY and GTEST_FILTER; JUnit paths from XML_OUTPUT_FILE and GTEST_OUTPUT.";
+inline constexpr std::string_view help_exit_status =
+    "Exit status: 0 passed (skips allowed), 1 a case failed, 2 interrupted, 3 internal error,\n"
+    "4 usage error, 5 nothing selected (with --exact or --fail-if-no-tests).";
 /// The flag spelled `name`, or null.
 const flag *find_flag(std::string_view name);
 /// PYASYNC_TEST_ and the canonical name upper-cased, '-' as '_' (`--test-threads` →

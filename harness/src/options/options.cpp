@@ -210,22 +210,12 @@ void append_entry(std::string &out, const std::string &names, std::string_view h
 } // namespace
 
 std::string options::help_text(const std::string &program) {
-    std::string out = "Usage: " + program + R"( [OPTIONS] [FILTER...] [-- PYTHON_ARGS...]
-
-Runs the PYASYNC_TEST cases of this binary: async cases as asyncio Tasks on a loop that owns
-the main thread, sync cases on the main thread while the loop is idle.
-)";
-    const std::pair<flag_section, const char *> headings[] = {
-        {flag_section::selection, "Selection"}, {flag_section::listing, "Listing (never starts Python)"},
-        {flag_section::running, "Running"},     {flag_section::output, "Output"},
-        {flag_section::sharding, "Sharding"},
-    };
-    for (const auto &[section, heading] : headings) {
-        out += std::string("\n") + heading + ":\n";
+    std::string out = "Usage: " + program + std::string(detail::help_usage_arguments) + "\n\n" +
+                      std::string(detail::help_summary) + "\n";
+    for (const auto &[section, heading] : detail::help_headings) {
+        out += std::string("\n") + std::string(heading) + ":\n";
         if (section == flag_section::selection) {
-            append_entry(out, "FILTER...",
-                         "run cases whose name Suite.Case contains any FILTER ('::' = '.');\n"
-                         "a FILTER starting with '[' or '~[' is a Catch2 tag expression");
+            append_entry(out, "FILTER...", detail::help_filters);
         }
         for (const flag &f : detail::flags()) {
             if (f.section == section) {
@@ -244,15 +234,8 @@ the main thread, sync cases on the main thread while the loop is idle.
             line += " " + std::string(name);
         }
     }
-    out += line + "\n";
-    out += R"(
-Each option above, except listing, --help and --version, also reads PYASYNC_TEST_<NAME> from
-the environment (for example PYASYNC_TEST_TEST_THREADS=4); the command line wins. Filters also
-come from TESTBRIDGE_TEST_ONLY and GTEST_FILTER; JUnit paths from XML_OUTPUT_FILE and GTEST_OUTPUT.
-
-Exit status: 0 passed (skips allowed), 1 a case failed, 2 interrupted, 3 internal error,
-4 usage error, 5 nothing selected (with --exact or --fail-if-no-tests).
-)";
+    out +=
+        line + "\n\n" + std::string(detail::help_environment) + "\n\n" + std::string(detail::help_exit_status) + "\n";
     return out;
 }
 

@@ -25,6 +25,7 @@ struct fatal_failure {};
 
 /// Ends a case as skipped (`PYASYNC_SKIP`). Not a `std::exception`.
 struct skip_case {
+    /// What PYASYNC_SKIP was given.
     std::string reason;
 };
 
@@ -110,10 +111,12 @@ std::string current_exception_message() noexcept;
 /// Checks that evaluating `expression` (it may `co_await`) throws an `exception_type`.
 #define PYASYNC_CHECK_THROWS_AS(expression, exception_type)                                                            \
     PYASYNC_THROWS_IMPL_(false, "PYASYNC_CHECK_THROWS_AS", expression, exception_type, #exception_type)
+/// The same, fatal: the case ends when it does not throw one.
 #define PYASYNC_REQUIRE_THROWS_AS(expression, exception_type)                                                          \
     PYASYNC_THROWS_IMPL_(true, "PYASYNC_REQUIRE_THROWS_AS", expression, exception_type, #exception_type)
 /// Checks that evaluating `expression` throws anything (a message check: `..._THROWS_WITH`).
 #define PYASYNC_CHECK_THROWS(expression) PYASYNC_THROWS_WITH_IMPL_(false, "PYASYNC_CHECK_THROWS", expression, "")
+/// The same, fatal.
 #define PYASYNC_REQUIRE_THROWS(expression) PYASYNC_THROWS_WITH_IMPL_(true, "PYASYNC_REQUIRE_THROWS", expression, "")
 
 #define PYASYNC_THROWS_WITH_IMPL_(fatal, macro, expression, substring)                                                 \
@@ -141,6 +144,7 @@ std::string current_exception_message() noexcept;
 /// exception) contains `substring`.
 #define PYASYNC_CHECK_THROWS_WITH(expression, substring)                                                               \
     PYASYNC_THROWS_WITH_IMPL_(false, "PYASYNC_CHECK_THROWS_WITH", expression, substring)
+/// The same, fatal.
 #define PYASYNC_REQUIRE_THROWS_WITH(expression, substring)                                                             \
     PYASYNC_THROWS_WITH_IMPL_(true, "PYASYNC_REQUIRE_THROWS_WITH", expression, substring)
 

@@ -1,0 +1,172 @@
+"""The documentation site builds with no warning, is complete and works (issue 33). Run by the
+test command with PYASYNC_BUILD_DIR naming the build the references are generated from: the
+first test builds the site there (docs/build.sh BUILD_DIR), the others read what it built.
+
+- Each reference holds every entry of its single source: every harness flag (as the binary prints
+  them), every plugin option and ini key, every public CMake function, every public header.
+- Every code block of every page is included from, or cut verbatim from, a file the test command
+  builds or runs (tools/snippets.py).
+- In a real browser (headless Chromium), the search page finds `PYASYNC_FIXTURE`, and its first
+  result leads to the C++ reference's entry for it."""
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BUILD = pathlib.Path(os.environ.get("PYASYNC_BUILD_DIR", ROOT / "build/dev")).resolve()
+HTML = BUILD / "docs/html"
+pytestmark = pytest.mark.skipif("PYASYNC_BUILD_DIR" not in os.environ, reason="run by the test command "
+                                "(PYASYNC_BUILD_DIR: a build with its harness binaries and Python package)")
+
+sys.path.insert(0, str(ROOT / "docs/_ext"))
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(BUILD / "python"))  # the pyasync package whose plugin the reference describes
+
+
+class Text(HTMLParser):
+    """A page's text, the ids of its elements, and the names its entries declare (Sphinx's
+    `sig-name descname` spans: an option's spellings, a C++ entity's name)."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts, self.ids, self.names = [], set(), set()
+        self.open_spans: list = []
+
+    def handle_starttag(self, tag, attributes):
+        self.ids.update(value for name, value in attributes if name == "id")
+        if tag == "span":
+            self.open_spans.append("descname" in (dict(attributes).get("class") or ""))
+
+    def handle_endtag(self, tag):
+        if tag == "span" and self.open_spans:
+            self.open_spans.pop()
+
+    def handle_data(self, data):
+        self.parts.append(data)
+        if any(self.open_spans):
+            self.names.add(data.strip())
+
+
+def page(name: str) -> Text:
+    parsed = Text()
+    parsed.feed((HTML / name).read_text())
+    return parsed
+
+
+def text_of(name: str) -> str:
+    return " ".join(" ".join(page(name).parts).split())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def built():
+    """docs/build.sh, once: Doxygen, then Sphinx with every warning an error."""
+    shutil.rmtree(BUILD / "docs", ignore_errors=True)
+    return subprocess.run(["bash", ROOT / "docs/build.sh", BUILD], capture_output=True, text=True, timeout=600)
+
+
+def test_the_site_builds_from_its_sources_with_no_warning(built):
+    assert built.returncode == 0, built.stdout[-5000:] + built.stderr[-5000:]
+    assert not re.search(r"WARNING|ERROR|error:|warning:", built.stdout + built.stderr), built.stderr[-5000:]
+    assert (HTML / "index.html").is_file()
+
+
+def test_every_harness_flag_has_its_entry_with_its_environment_twin():
+    done = subprocess.run([BUILD / "pytests/pyasync_bridge_suite", "--help", "--format", "json"], capture_output=True,
+                          text=True, check=True)
+    flags = json.loads(done.stdout)["flags"]
+    assert len(flags) >= 30
+    reference = page("reference/harness-cli.html")
+    text = " ".join(" ".join(reference.parts).split())
+    for flag in flags:
+        for name in flag["names"]:
+            assert name in reference.names, f"{name} has no entry in the harness reference"
+        if flag["environment"]:
+            assert flag["environment"] in text, f"{flag['names'][0]}: its twin {flag['environment']} is not shown"
+
+
+def test_the_json_help_lists_every_flag_the_text_help_lists():
+    done = subprocess.run([BUILD / "pytests/pyasync_bridge_suite", "--help"], capture_output=True, text=True,
+                          check=True)
+    in_text = set(re.findall(r"(?<![\w-])(--[a-z][\w-]*)", done.stdout.split("Accepted for compatibility")[0]))
+    as_data = subprocess.run([BUILD / "pytests/pyasync_bridge_suite", "--help", "--format", "json"],
+                             capture_output=True, text=True, check=True)
+    in_json = {name for flag in json.loads(as_data.stdout)["flags"] for name in flag["names"]}
+    assert in_text - in_json == set()
+
+
+def test_every_plugin_option_and_ini_key_has_its_entry():
+    import pyasync_reference
+
+    parser = pyasync_reference.plugin_parser()
+    reference = page("reference/pytest-plugin.html")
+    options = [name for group in parser._groups for option in group.options for name in option.names()]
+    assert "--pyasync-loop" in options and len(options) >= 9
+    for name in options:
+        assert name in reference.names, f"{name} has no entry in the plugin reference"
+    text = " ".join(" ".join(reference.parts).split())
+    for key in parser._inidict:
+        assert key in text, f"the ini key {key} has no entry"
+
+
+def test_every_public_cmake_function_has_its_entry():
+    functions = sorted({name for module in (ROOT / "tools/cmake").glob("*.cmake")
+                        for name in re.findall(r"^(?:function|macro)\((pyasync_\w+)", module.read_text(), re.M)})
+    assert "pyasync_add_module" in functions
+    text = text_of("reference/cmake.html")
+    missing = [name for name in functions if name not in text]
+    assert missing == [], "documented in no module block that docs/reference/cmake.rst includes"
+
+
+def test_every_public_header_has_its_section_and_its_entities():
+    import pyasync_reference
+
+    text = text_of("reference/cpp-api.html")
+    for header in pyasync_reference.public_headers():
+        assert header.relative_to(ROOT).as_posix().split("/include/", 1)[1] in text
+    for entity in ("pyasync::task", "pyasync::spawn_all", "PYASYNC_FIXTURE", "PYASYNC_TEST", "pyasync::testing::options"):
+        assert entity in text
+
+
+def test_every_block_of_every_page_is_checked():
+    import snippets
+
+    pages = sorted((ROOT / "docs").rglob("*.md"))
+    assert len(pages) >= 6
+    assert [problem for markdown in pages for problem in snippets.problems(markdown)] == []
+
+
+def chromium():
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def rendered(url: str) -> str:
+    """The page's DOM after its scripts ran, from headless Chromium."""
+    done = subprocess.run([chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                           "--virtual-time-budget=15000", "--dump-dom", url],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_the_search_finds_pyasync_fixture_and_leads_to_its_entry():
+    assert chromium() is not None, "no chromium: bash ci/install-deps.sh --for-tests installs it"
+    # What the search box does: it submits to search.html?q=..., whose script looks the words up
+    # in the index and lists links to the pages, each to the place the word is.
+    dom = rendered((HTML / "search.html").as_uri() + "?q=PYASYNC_FIXTURE")
+    results = re.findall(r'<ul class="search">(.*?)</ul>', dom, re.S)
+    assert results, "the search page listed no results:\n" + dom[-3000:]
+    links = re.findall(r'<a href="([^"]+)"', results[0])
+    # The first result is the C++ reference's entry itself (a link with its anchor).
+    assert links and links[0].split("#")[0].endswith("reference/cpp-api.html") and "#" in links[0], links
+    path, anchor = links[0].split("#", 1)
+    assert anchor in page(path).ids, f"the result links to #{anchor}, which {path} does not have"
+    followed = rendered((HTML / path).as_uri() + "#" + anchor)
+    entry = followed[followed.index(f'id="{anchor}"'):][:3000]
+    assert "PYASYNC_FIXTURE" in entry and "requesting the fixtures" in entry, entry
