@@ -77,7 +77,7 @@ def test_the_site_builds_from_its_sources_with_no_warning(built):
     assert (HTML / "index.html").is_file()
 
 
-def test_every_harness_flag_has_its_entry_with_its_environment_twin():
+def test_every_harness_flag_has_its_entry_with_its_environment_twin_and_default():
     done = subprocess.run([BUILD / "pytests/pyasync_bridge_suite", "--help", "--format", "json"], capture_output=True,
                           text=True, check=True)
     flags = json.loads(done.stdout)["flags"]
@@ -89,6 +89,7 @@ def test_every_harness_flag_has_its_entry_with_its_environment_twin():
             assert name in reference.names, f"{name} has no entry in the harness reference"
         if flag["environment"]:
             assert flag["environment"] in text, f"{flag['names'][0]}: its twin {flag['environment']} is not shown"
+    assert "async cases in flight on the loop at once Environment: PYASYNC_TEST_TEST_THREADS Default: 1" in text
 
 
 def test_the_json_help_lists_every_flag_the_text_help_lists():

@@ -402,6 +402,8 @@ def test_help_as_json_is_the_flag_table_with_each_environment_twin():
     assert by_name["--test-threads"]["environment"] == "PYASYNC_TEST_TEST_THREADS"
     assert by_name["--test-threads"]["value"] == "N" and by_name["--test-threads"]["section"] == "Running"
     assert by_name["--list"]["environment"] is None  # listing reads no twin
+    assert (by_name["--test-threads"]["default"], by_name["--loop-scope"]["default"]) == ("1", "session")
+    assert "async cases in flight on the loop at once\n" in text.stdout and "(default: 1)" in text.stdout
     assert {flag["section"] for flag in help["flags"]} <= set(help["sections"])
 
 

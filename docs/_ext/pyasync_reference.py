@@ -77,7 +77,8 @@ def harness_help() -> dict:
 
 
 class HarnessFlags(GeneratedDirective):
-    """Every flag of a harness binary, by section, with its spellings, value and environment twin."""
+    """Every flag of a harness binary, by section, with its spellings, value, environment twin and
+    default."""
 
     def lines(self) -> Iterable[str]:
         help = harness_help()
@@ -106,6 +107,9 @@ class HarnessFlags(GeneratedDirective):
                 if flag["environment"]:
                     yield ""
                     yield f"   Environment: ``{flag['environment']}``"
+                yield ""
+                default = flag["default"] or ("off" if not flag["value"] else "unset")
+                yield f"   Default: {literal(default)}"
                 yield ""
         yield ".. rubric:: Environment and exit status"
         yield ""

@@ -29,6 +29,9 @@ struct flag {
     std::string_view help;               ///< lines separated by '\n'
     std::function<void(parse_state &, const std::string &value, const std::string &spelled)> apply;
     bool from_environment = true; ///< PYASYNC_TEST_<CANONICAL_NAME> sets it
+    /// What applies without the flag, as `--help` and the reference print it; empty: a switch is
+    /// off, a value is unset.
+    std::string_view default_value = {};
 
     [[nodiscard]] bool takes_value() const { return !value_name.empty(); }
 };

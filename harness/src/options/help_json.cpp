@@ -1,4 +1,5 @@
-// `--help --format json`: the flag table as data, for tools and for the documentation's
+// `--help --format json`: the flag table as data (spellings, value, help, section, environment twin,
+// default), for tools and for the documentation's
 // command-line reference (docs/_ext/pyasync_reference.py), so that no flag is described twice.
 #include "flag_table.hpp"
 
@@ -39,7 +40,8 @@ std::string options::help_json(const std::string &program) {
                          {"value", std::string(f.value_name)},
                          {"help", std::string(f.help)},
                          {"section", section_name(f.section)},
-                         {"environment", has_twin ? nlohmann::json(detail::environment_name(f)) : nlohmann::json()}});
+                         {"environment", has_twin ? nlohmann::json(detail::environment_name(f)) : nlohmann::json()},
+                         {"default", f.default_value.empty() ? nlohmann::json() : nlohmann::json(f.default_value)}});
     }
     const nlohmann::json help{{"usage", program + std::string(detail::help_usage_arguments)},
                               {"summary", std::string(detail::help_summary)},

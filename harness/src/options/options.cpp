@@ -219,7 +219,10 @@ std::string options::help_text(const std::string &program) {
         }
         for (const flag &f : detail::flags()) {
             if (f.section == section) {
-                append_entry(out, spellings(f), f.help);
+                append_entry(out, spellings(f),
+                             f.default_value.empty()
+                                 ? std::string(f.help)
+                                 : std::string(f.help) + "\n(default: " + std::string(f.default_value) + ")");
             }
         }
     }
