@@ -24,6 +24,7 @@ import os
 import pathlib
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -45,6 +46,9 @@ class Row:
     small: int
     large: int
     floor: Optional[str] = None  # the row this one is compared with, counted in the same run
+    # Rows whose loop iterations depend on timing (runtime threads, the harness's timers) vary by up
+    # to 0.6% from run to run: each count is the median of this many runs.
+    repeats: int = 1
 
 
 ROWS = [
@@ -59,9 +63,9 @@ ROWS = [
         floor="python_delegates"),
     Row("cpp_awaits_cpp_same_module", "C++ awaits a C++ coroutine of its module", 1000, 3000),
     Row("cpp_awaits_cpp_other_module", "C++ awaits a C++ coroutine of another module", 1000, 3000),
-    Row("runtime_round_trip", "spawn -> completion -> resume (the loop's thread)", 300, 900),
-    Row("harness_case", "one trivial async PYASYNC_TEST case, run directly", 100, 300),
-    Row("serve_run", "one --serve `run` round trip, child side", 100, 300),
+    Row("runtime_round_trip", "spawn -> completion -> resume (the loop's thread)", 300, 900, repeats=3),
+    Row("harness_case", "one trivial async PYASYNC_TEST case, run directly", 100, 300, repeats=3),
+    Row("serve_run", "one --serve `run` round trip, child side", 100, 300, repeats=3),
 ]
 
 
@@ -90,10 +94,14 @@ def count(row: Row, n: int, build: pathlib.Path) -> int:
 
 
 def measure(rows: Sequence[Row], build: pathlib.Path) -> Dict[str, float]:
-    """Instructions per operation of each row; the runs go two at a time (callgrind uses one core)."""
-    runs = [(row, n) for row in rows for n in (row.small, row.large)]
+    """Instructions per operation of each row (each count the median of the row's repeats); the
+    runs go two at a time (callgrind uses one core)."""
+    runs = [(row, n, repeat) for row in rows for n in (row.small, row.large) for repeat in range(row.repeats)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        counts = dict(zip(runs, pool.map(lambda run: count(run[0], run[1], build), runs)))
+        counted = list(pool.map(lambda run: count(run[0], run[1], build), runs))
+    counts = {(row, n): statistics.median(value for (other, size, _), value in zip(runs, counted)
+                                          if other == row and size == n)
+              for row in rows for n in (row.small, row.large)}
     return {row.name: (counts[(row, row.large)] - counts[(row, row.small)]) / (row.large - row.small) for row in rows}
 
 
