@@ -29,6 +29,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def indented(text: str, prefix: str = "   ") -> List[str]:
+    """`text`'s lines as the body of a directive."""
     return [prefix + line if line else "" for line in text.split("\n")]
 
 
@@ -44,6 +45,8 @@ def literal(text: str) -> str:
 
 
 class GeneratedDirective(Directive):
+    """A directive whose content is the reStructuredText its `lines()` writes, parsed in place."""
+
     has_content = False
 
     def lines(self) -> Iterable[str]:
