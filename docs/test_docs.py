@@ -171,3 +171,66 @@ def test_the_search_finds_pyasync_fixture_and_leads_to_its_entry():
     followed = rendered((HTML / path).as_uri() + "#" + anchor)
     entry = followed[followed.index(f'id="{anchor}"'):][:3000]
     assert "PYASYNC_FIXTURE" in entry and "requesting the fixtures" in entry, entry
+
+
+# ---- troubleshooting: every message that names a fix has its entry, and every entry quotes a real message
+
+MESSAGE_SOURCES = ["bridge/src/*.cpp", "bridge/include/pyasync/*.hpp", "bridge/include/pyasync/detail/*.hpp",
+                   "bridge/python/pyasync/*.py", "harness/src/**/*.cpp", "harness/python/pyasync/pytest_plugin/*.py",
+                   "boost_test/src/*.cpp", "tools/cmake/*.cmake", "setup.py", "tools/pyasync-test"]
+# A message names a fix when it says one of these (what a user then does: rebuild, install, pass
+# an interpreter, re-run CMake, build the binaries).
+NAMES_A_FIX = re.compile(r"Rebuild|rebuild it|re-run CMake|build or install|\(Debian: |-DPython3_EXECUTABLE|"
+                         r"are the binaries built")
+LITERAL = re.compile(r'f?"((?:[^"\\\n]|\\.)*)"')
+PLACEHOLDER = re.compile(r"%[sdz]+|\{[^}]*\}|\$\{[^}]*\}|<[^>]+>")
+
+
+def messages() -> list:
+    """Every message of the sources, as the text of its string literals joined (adjacent literals
+    are one message, as the compilers join them)."""
+    found = []
+    for pattern in MESSAGE_SOURCES:
+        for path in ROOT.glob(pattern):
+            text = path.read_text()
+            group: list = []
+            for literal in LITERAL.finditer(text):
+                if group and text[group[-1].end():literal.start()].strip() not in ("", "+"):
+                    found.append("".join(item.group(1) for item in group))
+                    group = []
+                group.append(literal)
+            if group:
+                found.append("".join(item.group(1) for item in group))
+    return found
+
+
+def words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def quoted_messages() -> list:
+    page = (ROOT / "docs/troubleshooting.md").read_text()
+    return [line[2:] for line in page.splitlines() if line.startswith("> ")]
+
+
+def test_every_message_quoted_in_troubleshooting_exists_in_the_code():
+    sources = words(" ".join(messages()))
+    quoted = quoted_messages()
+    assert len(quoted) >= 15
+    for message in quoted:
+        for fragment in PLACEHOLDER.split(message):
+            assert words(fragment) in sources, f"{message!r}: {fragment!r} is in no message of the code"
+
+
+def test_every_message_that_names_a_fix_has_its_troubleshooting_entry():
+    page = words(" ".join(quoted_messages()))
+    naming = [message for message in messages() if NAMES_A_FIX.search(message) and "pyasync" in message]
+    assert len(naming) >= 8
+    missing = []
+    for message in naming:
+        # Runs of four words (or a whole fragment of three) between the placeholders.
+        runs = [" ".join(fragment.split()[start:start + 4]) for fragment in PLACEHOLDER.split(message)
+                if len(fragment.split()) >= 3 for start in range(max(len(fragment.split()) - 3, 1))]
+        if not any(run in page for run in runs):
+            missing.append(message[:120])
+    assert missing == [], "messages naming a fix with no entry in docs/troubleshooting.md"
