@@ -135,6 +135,19 @@ def test_every_public_header_has_its_section_and_its_entities():
         assert entity in text
 
 
+def test_the_performance_page_has_every_gate_row_and_every_goal():
+    sys.path.insert(0, str(ROOT / "tools/bench"))
+    import goals
+    import instructions
+
+    text = text_of("performance.html").replace("\u2019", "'")  # Sphinx's smart quotes
+    baseline = json.loads(instructions.BASELINE.read_text())
+    for row in instructions.ROWS:
+        assert f"{row.name} {' '.join(row.what.split())}" in text and f"{baseline[row.name]:,.0f}" in text, row.name
+    for key, goal in goals.GOALS.items():
+        assert f"{key} {goal.comparison} {goal.bound:g}" in text, key
+
+
 def test_every_block_of_every_page_is_checked():
     import snippets
 

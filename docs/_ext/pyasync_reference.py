@@ -7,7 +7,10 @@
 - ``pyasync-cmake-module PATH``: the reStructuredText block a CMake module documents itself with;
 - ``pyasync-cpp-headers``: every public header (PUBLIC_HEADER_DIRS, found on disk, so a new one
   cannot be left out) with what it declares, then the namespaces, through Breathe from Doxygen's
-  XML of the `///` contracts.
+  XML of the `///` contracts;
+- ``pyasync-bench-goals`` and ``pyasync-instruction-counts``: the benchmarks' live goals
+  (tools/bench/goals.py) and the instruction-count gate's rows and baseline
+  (tools/bench/instructions.py, instructions.json).
 
 Each emits reStructuredText parsed in place; a source that cannot be read fails the build."""
 from __future__ import annotations
@@ -251,11 +254,63 @@ class CppHeaders(GeneratedDirective):
         yield ""
 
 
+def bench_module(name: str):
+    """A module of tools/bench, imported from there."""
+    import importlib
+    import sys
+
+    folder = str(ROOT / "tools/bench")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return importlib.import_module(name)
+
+
+def table(header: List[str], rows: List[List[str]]) -> Iterable[str]:
+    """A reStructuredText list-table."""
+    yield ".. list-table::"
+    yield "   :header-rows: 1"
+    yield ""
+    for row in [header, *rows]:
+        yield f"   * - {row[0]}"
+        for cell in row[1:]:
+            yield f"     - {cell}"
+    yield ""
+
+
+class BenchGoals(GeneratedDirective):
+    """Every live goal of the benchmarks, with the floor it is measured against and its source."""
+
+    def lines(self) -> Iterable[str]:
+        goals = bench_module("goals")
+        yield from table(["goal", "bound", "measured against", "stated by"],
+                         [[f"``{key}``", f"{goal.comparison} {goal.bound:g}{goal.unit.strip()}",
+                           literal(goal.floor) if goal.floor else "absolute", goal.source]
+                          for key, goal in goals.GOALS.items()])
+
+
+class InstructionCounts(GeneratedDirective):
+    """The gate's rows: what each counts, its baseline and its ratio to the floor it names."""
+
+    def lines(self) -> Iterable[str]:
+        instructions = bench_module("instructions")
+        baseline = json.loads(instructions.BASELINE.read_text())
+        rows = []
+        for row in instructions.ROWS:
+            ratio = f"{baseline[row.name] / baseline[row.floor]:.2f}x ``{row.floor}``" if row.floor else ""
+            rows.append([f"``{row.name}``", literal(row.what), f"{baseline[row.name]:,.0f}", ratio])
+        yield f"Counted with {baseline['_interpreter']}; a row fails the test command when it grows by more " \
+              f"than {instructions.TOLERANCE:.0%}."
+        yield ""
+        yield from table(["row", "what it counts", "instructions per operation", "ratio"], rows)
+
+
 def setup(app):
     app.add_directive("pyasync-harness-flags", HarnessFlags)
     app.add_directive("pyasync-plugin-options", PluginOptions)
     app.add_directive("pyasync-cmake-module", CmakeModule)
     app.add_directive("pyasync-cpp-headers", CppHeaders)
+    app.add_directive("pyasync-bench-goals", BenchGoals)
+    app.add_directive("pyasync-instruction-counts", InstructionCounts)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
 
 
