@@ -4,8 +4,9 @@ first test builds the site there (docs/build.sh BUILD_DIR), the others read what
 
 - Each reference holds every entry of its single source: every harness flag (as the binary prints
   them), every plugin option and ini key, every public CMake function, every public header.
-- Every code block of every page is included from, or cut verbatim from, a file the test command
-  builds or runs (tools/snippets.py).
+- (That every code block of every page is a checked source is ci/consumers/test_consumers.py's
+  test over README.md and docs/; that --help and --help --format json list the same flags is
+  pytests/test_harness_cli.py's.)
 - In a real browser (headless Chromium), the search page finds `PYASYNC_FIXTURE`, and its first
   result leads to the C++ reference's entry for it."""
 import json
@@ -26,7 +27,6 @@ pytestmark = pytest.mark.skipif("PYASYNC_BUILD_DIR" not in os.environ, reason="r
                                 "(PYASYNC_BUILD_DIR: a build with its harness binaries and Python package)")
 
 sys.path.insert(0, str(ROOT / "docs/_ext"))
-sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(BUILD / "python"))  # the pyasync package whose plugin the reference describes
 
 
@@ -92,16 +92,6 @@ def test_every_harness_flag_has_its_entry_with_its_environment_twin_and_default(
     assert "async cases in flight on the loop at once Environment: PYASYNC_TEST_TEST_THREADS Default: 1" in text
 
 
-def test_the_json_help_lists_every_flag_the_text_help_lists():
-    done = subprocess.run([BUILD / "pytests/pyasync_bridge_suite", "--help"], capture_output=True, text=True,
-                          check=True)
-    in_text = set(re.findall(r"(?<![\w-])(--[a-z][\w-]*)", done.stdout.split("Accepted for compatibility")[0]))
-    as_data = subprocess.run([BUILD / "pytests/pyasync_bridge_suite", "--help", "--format", "json"],
-                             capture_output=True, text=True, check=True)
-    in_json = {name for flag in json.loads(as_data.stdout)["flags"] for name in flag["names"]}
-    assert in_text - in_json == set()
-
-
 def test_every_plugin_option_and_ini_key_has_its_entry():
     import pyasync_reference
 
@@ -146,14 +136,6 @@ def test_the_performance_page_has_every_gate_row_and_every_goal():
         assert f"{row.name} {' '.join(row.what.split())}" in text and f"{baseline[row.name]:,.0f}" in text, row.name
     for key, goal in goals.GOALS.items():
         assert f"{key} {goal.comparison} {goal.bound:g}" in text, key
-
-
-def test_every_block_of_every_page_is_checked():
-    import snippets
-
-    pages = sorted((ROOT / "docs").rglob("*.md"))
-    assert len(pages) >= 6
-    assert [problem for markdown in pages for problem in snippets.problems(markdown)] == []
 
 
 def chromium():

@@ -84,6 +84,10 @@ public:
             std::fprintf(stderr, "pyasync: %s\n", text.c_str());
         }
     }
+    /// On stderr, never as a warning of the case running now: it is not that case's.
+    void outside_failure(const testing::detail::late_failure &failure) override {
+        std::fprintf(stderr, "%s\n", testing::detail::describe_late_failure(failure).c_str());
+    }
     bool run_finished(const std::vector<const case_result *> &, const testing::detail::run_totals &) override {
         return true;
     }
@@ -195,6 +199,7 @@ void boost_session::run_case(const case_info &base) {
     running_ = nullptr;
     record_.count(result);
     report_to_boost(info, result);
+    testing::detail::report_late_failures(*notes_, record_.totals);
 }
 
 void boost_session::run_on_loop(const case_info &info, case_result &result) {

@@ -59,7 +59,7 @@ void report_failure(const char *file, int line, const std::string &message) {
     case_result *result = table.find(id);
     if (result == nullptr || result->finished) {
         // A serving child may have retired the row already: its name is remembered.
-        table.add_late_failure(result != nullptr ? result->info->full_name() : table.retired_name(id), std::move(text));
+        table.add_late_failure(table.case_name(id), std::move(text));
         return;
     }
     result->fail(std::move(text));

@@ -35,7 +35,12 @@ void result_table::retire(int id) {
     }
 }
 
-std::string result_table::retired_name(int id) const {
+std::string result_table::case_name(int id) const {
+    if (id >= first_id_ && id - first_id_ < static_cast<int>(rows_.size())) {
+        if (const auto &row = rows_[static_cast<std::size_t>(id - first_id_)]) {
+            return row->info->full_name();
+        }
+    }
     for (const retired_case &retired : retired_) {
         if (retired.info != nullptr && retired.id == id) {
             return retired.info->full_name();
@@ -50,7 +55,6 @@ std::string describe_late_failure(const late_failure &failure) {
 }
 
 void result_table::add_late_failure(std::string after, std::string text) {
-    ++late_failures;
     unreported.push_back({std::move(after), std::move(text)});
     has_unreported.store(true, std::memory_order_release);
 }

@@ -64,8 +64,7 @@ struct result_table {
     static constexpr std::size_t remembered = 1024;
 
     std::mutex mutex;
-    int sync_case = -1;    ///< the case running on the main thread, for threads without a context
-    int late_failures = 0; ///< failures outside any running case: they fail the run
+    int sync_case = -1; ///< the case running on the main thread, for threads without a context
     /// Those not reported yet. Not written to stderr where they happen: a case running meanwhile
     /// would capture them into its own output, and a passing case's output is never shown.
     std::vector<late_failure> unreported;
@@ -88,9 +87,10 @@ struct result_table {
     }
     /// Drops the finished row `id`, remembering its case's name.
     void retire(int id);
-    /// The full name of the retired case `id` ("Suite.Case"), or empty when it is not remembered.
-    [[nodiscard]] std::string retired_name(int id) const;
-    /// Counts a failure outside any running case and keeps it for `report_late_failures`.
+    /// The full name ("Suite.Case") of the case `id`, live or retired; empty when it is neither
+    /// (no such case, or retired longer ago than the last `remembered`).
+    [[nodiscard]] std::string case_name(int id) const;
+    /// Keeps a failure outside any running case for `report_late_failures` (which counts it).
     void add_late_failure(std::string after, std::string text);
 
 private:

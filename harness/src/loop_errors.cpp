@@ -76,7 +76,7 @@ void handle_loop_error(const py::object &loop, const py::dict &details) {
     const int id = case_of(details, table);
     case_result *result = table.find(id);
     // A serving child retires a row once its verdict is sent: a retired case is a finished one.
-    const std::string ended = result != nullptr ? result->info->full_name() : table.retired_name(id);
+    const std::string ended = table.case_name(id);
     if (result == nullptr && ended.empty()) {
         loop.attr("default_exception_handler")(details); // outside any case: asyncio logs it
         return;

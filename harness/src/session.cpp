@@ -208,7 +208,7 @@ int session::run() {
     detail::report_late_failures(report, record.totals);
     const bool delivered = report.run_finished(record.results, record.totals);
     if (status == exit_ok) {
-        if (record.totals.failed != 0 || detail::results().late_failures != 0) {
+        if (record.totals.failed != 0 || record.totals.late_failures != 0) {
             status = exit_failed;
         } else if (opts.skip_exit_code && record.totals.passed == 0 && record.totals.skipped != 0) {
             status = *opts.skip_exit_code;

@@ -29,8 +29,7 @@ class HarnessPool:
         if child is not None and child.alive():
             return child
         if child is not None:
-            child.kill()  # reap what died between commands
-            self.late_failures += child.late_failures
+            self._kill(child)  # reap what died between commands
         try:
             child = HarnessChild(key, self.args, binary.child_environment(), self.reply_margin)
         except (ChildError, OSError) as error:
@@ -51,8 +50,7 @@ class HarnessPool:
         for key, child in list(self.children.items()):
             del self.children[key]
             if not child.alive():
-                child.kill()
-                self.late_failures += child.late_failures
+                self._kill(child)
                 continue
             finished, why = child.close()
             self.late_failures += child.late_failures
@@ -70,7 +68,11 @@ class HarnessPool:
 
     def kill_all(self) -> None:
         for child in self.children.values():
-            child.kill()
-            self.late_failures += child.late_failures
+            self._kill(child)
         self.children.clear()
+
+    def _kill(self, child: HarnessChild) -> None:
+        """Kills ``child``, keeping the failures outside any running case it reported."""
+        child.kill()
+        self.late_failures += child.late_failures
 
