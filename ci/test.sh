@@ -7,7 +7,7 @@
 # quickstart project consumed three ways and a pip install (ci/consumers); the instruction-count
 # gate (tools/bench/instructions.py, on a release build of what it counts); the documentation site
 # (docs/, built with warnings as errors and checked in headless Chromium); then the checks on
-# the C++ (clang-format, clang-tidy: ci/lint.sh). The README's snippets are cut from files this
+# the C++ (clang-format, clang-tidy: ci/lint.sh). The documentation's snippets are cut from files this
 # command builds and runs (tools/snippets.py, checked with the consumers). Ends with one line
 # counting every test case run, where a ctest test that crashed before its report counts as one
 # failed case (tools/count_results.py): "N passed, N failed, N skipped".
@@ -58,7 +58,7 @@ for version_and_compiler in 3.12:clang++-14 3.13:g++; do
   bash ci/other-python.sh "${version}" "${compiler}" || status=1
   step_done "CPython ${version} with ${compiler}"
 done
-echo "=== consumers: the quickstart project against an installed prefix, by add_subdirectory and by FetchContent; pip install; the README's snippets"
+echo "=== consumers: the quickstart project against an installed prefix, by add_subdirectory and by FetchContent; pip install; the documentation's snippets"
 python="$(grep -m1 '^Python3_EXECUTABLE:' build/dev/CMakeCache.txt | cut -d= -f2)"
 rm -rf build/consumers
 PYASYNC_BUILD_DIR=build/dev "$python" -m pytest ci/consumers/test_consumers.py ci/consumers/test_snippets_tool.py -q -p no:cacheprovider \

@@ -203,14 +203,19 @@ def words(text: str) -> str:
     return " ".join(text.split())
 
 
-def quoted_messages() -> list:
-    page = (ROOT / "docs/troubleshooting.md").read_text()
-    return [line[2:] for line in page.splitlines() if line.startswith("> ")]
+def quoted_messages(pages=("troubleshooting.md",)) -> list:
+    return [line[2:] for page in pages for line in (ROOT / "docs" / page).read_text().splitlines()
+            if line.startswith("> ")]
 
 
-def test_every_message_quoted_in_troubleshooting_exists_in_the_code():
+def every_page() -> tuple:
+    return tuple(path.relative_to(ROOT / "docs").as_posix() for path in sorted((ROOT / "docs").rglob("*.md"))
+                 if "_build" not in path.parts)
+
+
+def test_every_message_quoted_on_a_page_exists_in_the_code():
     sources = words(" ".join(messages()))
-    quoted = quoted_messages()
+    quoted = quoted_messages(every_page())
     assert len(quoted) >= 15
     for message in quoted:
         for fragment in PLACEHOLDER.split(message):
@@ -229,3 +234,15 @@ def test_every_message_that_names_a_fix_has_its_troubleshooting_entry():
         if not any(run in page for run in runs):
             missing.append(message[:120])
     assert missing == [], "messages naming a fix with no entry in docs/troubleshooting.md"
+
+
+def test_the_readme_links_into_every_page_of_the_site_and_each_link_resolves():
+    readme = (ROOT / "README.md").read_text()
+    linked = set(re.findall(r"\]\((docs/[^)#]+)\)", readme))
+    assert linked, "the README links into no page of docs/"
+    broken = sorted(link for link in linked if not (ROOT / link).is_file())
+    assert broken == [], f"README links to pages that do not exist: {broken}"
+    pages = {path.relative_to(ROOT).as_posix() for suffix in ("*.md", "*.rst")
+             for path in (ROOT / "docs").rglob(suffix) if "_build" not in path.parts}
+    pages.discard("docs/index.md")
+    assert sorted(pages - linked) == [], "pages of the site the README does not link to"

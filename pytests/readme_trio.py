@@ -1,4 +1,4 @@
-"""The README's trio example (the block marked as checked by this file is an excerpt of it), run
+"""The trio tutorial's example (docs/tutorials/trio.md includes this file from `import trio` on), run
 by test_trio.py."""
 import trio
 

@@ -263,12 +263,19 @@ def test_plain_pytest_loads_the_plugin_from_an_installed_prefix(prefix, tmp_path
     assert_plain_pytest_loads_the_plugin(env, tmp_path)
 
 
-@pytest.mark.parametrize("name", ["CMakeLists.txt", "greeter.cpp", "greeter_tests.cpp", "test_greeter.py"])
-def test_the_readme_quickstart_is_the_project_built_here(name):
+def test_the_readme_example_is_the_quickstart_module_built_here():
     readme = (ROOT / "README.md").read_text()
-    language = {"CMakeLists.txt": "cmake", "test_greeter.py": "python"}.get(name, "cpp")
-    whole_file = (HERE / "quickstart" / name).read_text()
-    assert f"`{name}`:\n\n<!-- checked: ci/consumers/quickstart/{name} -->\n```{language}\n{whole_file}```" in readme
+    whole_file = (HERE / "quickstart" / "greeter.cpp").read_text()
+    assert f"<!-- checked: ci/consumers/quickstart/greeter.cpp -->\n```cpp\n{whole_file}```" in readme
+
+
+@pytest.mark.parametrize("name, page", [("greeter.cpp", "first-module"), ("CMakeLists.txt", "first-module"),
+                                        ("greeter_tests.cpp", "harness"), ("test_greeter.py", "pytest")])
+def test_the_tutorials_show_every_file_of_the_quickstart_project(name, page):
+    # Included whole (no :start-at:/:end-before: right after the path) by at least one block.
+    text = (ROOT / "docs" / "tutorials" / f"{page}.md").read_text()
+    assert re.search(r"```\{literalinclude\} \.\./\.\./ci/consumers/quickstart/" + re.escape(name) +
+                     r"\n:language: \w+\n```", text), f"docs/tutorials/{page}.md does not include {name} whole"
 
 
 def test_the_readme_snippets_project_builds_and_its_cases_pass(prefix):

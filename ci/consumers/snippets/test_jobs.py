@@ -1,4 +1,4 @@
-"""The README's pytest snippet: a Python test using the C++ fixture of job_fixtures.cpp."""
+"""The pytest snippet of the documentation: a Python test using the C++ fixture of job_fixtures.cpp."""
 import pytest
 
 
