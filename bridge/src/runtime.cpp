@@ -4,6 +4,8 @@
 #include <pyasync/detail/module_state.hpp>
 #include <pyasync/detail/runtime_operation.hpp>
 
+#include "lockstep_runtime.hpp"
+
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -231,7 +233,23 @@ void asio_runtime::shutdown() noexcept {
     blocking_.join();
 }
 
+namespace {
+/// The lockstep engine while a schedule run is active (schedule exploration), else nothing.
+std::atomic<runtime *> front_engine{nullptr};
+} // namespace
+
+void detail::set_front_runtime(runtime *engine) noexcept {
+    front_engine.store(engine, std::memory_order_release);
+}
+
 runtime &default_runtime() {
+    if (runtime *front = front_engine.load(std::memory_order_acquire)) {
+        return *front;
+    }
+    return detail::underlying_default_runtime();
+}
+
+runtime &detail::underlying_default_runtime() {
     static const bool fork_handlers = [] {
         pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
         return true;
@@ -302,7 +320,8 @@ void set_default_runtime(std::shared_ptr<runtime> engine) {
 }
 
 asio::any_io_executor asio_executor() {
-    if (auto *engine = dynamic_cast<asio_runtime *>(&default_runtime())) {
+    // Under schedule exploration too: Asio I/O keeps running on the default engine, in real time.
+    if (auto *engine = dynamic_cast<asio_runtime *>(&detail::underlying_default_runtime())) {
         return engine->executor();
     }
     throw std::logic_error("pyasync: Asio interop needs an asio_runtime as the default runtime, but a user-written "

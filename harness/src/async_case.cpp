@@ -103,7 +103,7 @@ task<> case_executor::case_body(const case_info &info, case_result &result, py::
     bool cancelled = false;
     std::string cancel_message;
     try {
-        co_await info.invoker->run_async();
+        co_await run_body(info, result);
     } catch (const cancelled_error &error) {
         cancelled = true;
         cancel_message = error.what();

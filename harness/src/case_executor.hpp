@@ -59,6 +59,10 @@ private:
     /// Under trio `done` and `fallback` are empty and `trio_scope` is the case's cancel scope.
     task<> case_body(const case_info &info, case_result &result, py::object done, py::object fallback,
                      py::object trio_scope);
+    /// The case's body: once, or under `--schedule` once per schedule run until a run fails,
+    /// that run's failure then saying which seed replays it (schedule_exploration.cpp).
+    task<> run_body(const case_info &info, case_result &result);
+    task<> explore_schedules(const case_info &info, case_result &result);
     /// run_async under `--loop-factory trio`: the case runs in the batch's trio task, in a cancel
     /// scope whose deadline is its timeout, with the case variable set around it.
     task<> run_async_under_trio(const case_info &info, case_result &result);

@@ -92,6 +92,12 @@ int in_process_runner::run(const selection &chosen) {
         close_loop();
         return exit_internal;
     }
+    if (opts_.schedule) {
+        // On stderr: stdout may carry only JSON events. A failing run names its own seed.
+        std::fprintf(stderr, "pyasync-test: exploring schedules: %s, %d run(s) per async case from seed %llu\n",
+                     *opts_.schedule == schedule_strategy::pct ? "pct" : "random", *opts_.schedule_runs,
+                     static_cast<unsigned long long>(*opts_.schedule_seed));
+    }
     const std::uint32_t seed = effective_seed(opts_);
     for (int iteration = 0; opts_.repeat < 0 || iteration < opts_.repeat; ++iteration) {
         const auto order = ordered(chosen.runnable, opts_.order, seed + static_cast<std::uint32_t>(iteration));

@@ -82,6 +82,11 @@ std::vector<std::string> forwarded_arguments(const options &opts) {
     if (opts.strict_tasks) {
         out.emplace_back("--strict-tasks");
     }
+    if (opts.schedule) {
+        out.insert(out.end(), {"--schedule", *opts.schedule == schedule_strategy::pct ? "pct" : "random",
+                               "--schedule-seed", std::to_string(*opts.schedule_seed), "--schedule-runs",
+                               std::to_string(*opts.schedule_runs)});
+    }
     if (!opts.python_args.empty()) {
         out.emplace_back("--");
         out.insert(out.end(), opts.python_args.begin(), opts.python_args.end());

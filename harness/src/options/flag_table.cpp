@@ -190,6 +190,36 @@ const std::vector<flag> &flags() {
          "",
          "do not capture the cases' stdout and stderr",
          set_switch(&options::capture, false)},
+        // Schedule exploration.
+        {section::exploration,
+         {"--schedule"},
+         "random|pct",
+         "run each async case under seeded schedules of the runtime's work and timers,\n"
+         "stopping at the first failing run, which is reported with the seed that\n"
+         "replays it (random: a fresh choice each time; pct: priorities with change points)",
+         set_value(&options::schedule,
+                   [](const std::string &v, const std::string &f) {
+                       return std::optional(to_choice<schedule_strategy>(
+                           v, f, {{"random", schedule_strategy::random}, {"pct", schedule_strategy::pct}}));
+                   }),
+         true,
+         "off; random when --schedule-seed or --schedule-runs is given"},
+        {section::exploration,
+         {"--schedule-seed"},
+         "N",
+         "the first run's seed; given alone, replays that one run (the seed a failure reports)",
+         [](parse_state &p, const std::string &v, const std::string &f) { p.o.schedule_seed = to_seed(v, f); },
+         true,
+         "random, printed"},
+        {section::exploration,
+         {"--schedule-runs"},
+         "K",
+         "runs of each async case (sync cases run once)",
+         [](parse_state &p, const std::string &v, const std::string &f) {
+             p.o.schedule_runs = to_int(v, f, 1, 1'000'000);
+         },
+         true,
+         "100; 1 with --schedule-seed alone"},
         // Output.
         {section::output,
          {"--format"},

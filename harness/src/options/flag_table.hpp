@@ -20,7 +20,7 @@ struct parse_state {
 };
 
 /// The `--help` heading a flag is listed under; `hidden` flags are accepted but not listed.
-enum class flag_section { selection, listing, running, output, sharding, compatibility, hidden };
+enum class flag_section { selection, listing, running, exploration, output, sharding, compatibility, hidden };
 
 struct flag {
     flag_section section;
@@ -48,7 +48,9 @@ inline constexpr std::string_view help_filters = "run cases whose name Suite.Cas
                                                  "a FILTER starting with '[' or '~[' is a Catch2 tag expression";
 inline constexpr std::pair<flag_section, std::string_view> help_headings[] = {
     {flag_section::selection, "Selection"}, {flag_section::listing, "Listing (never starts Python)"},
-    {flag_section::running, "Running"},     {flag_section::output, "Output"},
+    {flag_section::running, "Running"},
+    {flag_section::exploration, "Schedule exploration (async cases; one case at a time)"},
+    {flag_section::output, "Output"},
     {flag_section::sharding, "Sharding"},
 };
 inline constexpr std::string_view help_environment =

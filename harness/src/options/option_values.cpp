@@ -42,6 +42,17 @@ int to_int(const std::string &value, const std::string &flag, int minimum, std::
     return parsed;
 }
 
+std::uint64_t to_seed(const std::string &value, const std::string &flag) {
+    std::uint64_t parsed = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+    if (error != std::errc{} || end != value.data() + value.size()) {
+        throw usage_error("invalid value '" + value + "' for " + flag +
+                          ": expected a seed, a whole number from 0 to 18446744073709551615 (the one a failing "
+                          "run reports)");
+    }
+    return parsed;
+}
+
 std::string to_loop_factory(const std::string &value, const std::string &flag) {
     const auto colon = value.find(':');
     if (value.empty() || value == "asyncio" || value == "uvloop" || value == "trio" ||

@@ -4,6 +4,7 @@
 
 #include <pyasync/testing/options.hpp>
 
+#include <cstdint>
 #include <initializer_list>
 #include <string_view>
 #include <utility>
@@ -11,6 +12,8 @@
 namespace pyasync::testing::detail {
 
 int to_int(const std::string &value, const std::string &flag, int minimum, std::optional<int> maximum = std::nullopt);
+/// A schedule seed: a whole number from 0 to 2^64 - 1.
+std::uint64_t to_seed(const std::string &value, const std::string &flag);
 /// A finite number of seconds > 0.
 double to_seconds(const std::string &value, const std::string &flag);
 /// 1/0, true/false, yes/no, on/off (any case); empty is true (a bare `--flag`).

@@ -3,6 +3,8 @@
 #include "flag_table.hpp"
 #include "option_values.hpp"
 
+#include <random>
+
 #include <cstdlib>
 
 namespace pyasync::testing {
@@ -125,6 +127,29 @@ void check_shards(const options &o) {
     }
 }
 
+/// Schedule exploration: any of its flags turns it on, and the others get their defaults. Needs
+/// one case at a time (the lockstep runtime is the process's) and an asyncio-compatible loop.
+void resolve_schedule(options &o) {
+    if (!o.schedule && !o.schedule_seed && !o.schedule_runs) {
+        return;
+    }
+    const bool replay = o.schedule_seed && !o.schedule_runs;
+    o.schedule = o.schedule.value_or(schedule_strategy::random);
+    o.schedule_runs = o.schedule_runs.value_or(replay ? 1 : 100);
+    if (!o.schedule_seed) {
+        std::random_device entropy;
+        o.schedule_seed = ((std::uint64_t{entropy()} << 32) | entropy()) >> 1;
+    }
+    if (o.test_threads != 1) {
+        throw usage_error("--schedule explores one case at a time, but --test-threads is " +
+                          std::to_string(o.test_threads) + ": leave --test-threads out, or explore without it");
+    }
+    if (o.loop_factory == "trio") {
+        throw usage_error("--schedule steps the runtime's work through an asyncio loop, but --loop-factory is trio: "
+                          "explore under asyncio or uvloop");
+    }
+}
+
 } // namespace
 
 options options::parse(int argc, const char *const *argv) {
@@ -170,6 +195,7 @@ options options::parse(int argc, const char *const *argv) {
     resolve_format(p);
     check_shards(o);
     apply_shard_environment(o);
+    resolve_schedule(o);
     return o;
 }
 

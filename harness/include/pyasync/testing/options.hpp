@@ -40,6 +40,9 @@ enum class loop_scope { session, suite, test };
 enum class color_mode { automatic, always, never };
 /// `--order`: as declared, by name, or shuffled (`--shuffle`, with `--seed`).
 enum class case_order { declared, lexical, random };
+/// `--schedule`: how an async case's runs under exploration choose among the orders real timing
+/// could produce (see `pyasync/detail/schedule.hpp`).
+enum class schedule_strategy { random, pct };
 
 /// Every option of a harness run, as `parse` made it from the command line and the environment.
 /// The reference page lists the flags that set each field (`--help` names them too).
@@ -70,6 +73,11 @@ struct options {
     bool asyncio_debug = false;             ///< `--asyncio-debug`: the loop in debug mode
     bool strict_tasks = false;              ///< `--strict-tasks`: a Task or coroutine a case leaves behind fails it
     bool capture = true;                    ///< output captured per case (`--nocapture` turns it off)
+    // Schedule exploration: set when any of its three flags is given; `parse` fills the others
+    // (random; the seed drawn at random; 100 runs, or 1 when a seed alone replays a run).
+    std::optional<schedule_strategy> schedule;  ///< `--schedule random|pct`
+    std::optional<std::uint64_t> schedule_seed; ///< `--schedule-seed N`: the first run's seed
+    std::optional<int> schedule_runs;           ///< `--schedule-runs K`: runs per async case
     // Output.
     output_format format = output_format::pretty; ///< `--format`
     color_mode color = color_mode::automatic;     ///< `--color`

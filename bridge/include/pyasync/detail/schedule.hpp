@@ -1,0 +1,66 @@
+#pragma once
+/// \file
+/// Seeded schedule exploration (internal; the harness's `--schedule` and the adapters use it).
+///
+/// While a `schedule_run` lives, the default runtime is a lockstep engine: the work spawned on
+/// it, and its timers, run one at a time on one worker thread, each when the schedule chooses,
+/// at a step the loop runs between its own callbacks. The schedule only chooses among orders
+/// real timing could produce: which of the jobs and due timers completes first, and whether the
+/// loop runs more of its own callbacks before the next one does. Everything asyncio orders
+/// (`call_soon` order, timers by deadline, a done future not yielding) stays as it is. The same
+/// strategy and seed make the same choices, so a run whose code lives on the loop, the virtual
+/// clock and the runtime's `spawn`, `spawn_all` and timers replays exactly; work on the blocking
+/// pool (`spawn_blocking`) and Asio I/O keep running in real time.
+
+#include <pyasync/config.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace pyasync::detail {
+
+/// How a schedule chooses. `random`: a fresh uniform choice at each decision. `pct`:
+/// probabilistic concurrency testing, each piece of work a random priority, the highest runs
+/// first, and at a few change points the running one drops to the lowest.
+enum class schedule_strategy { random, pct };
+
+/// "random" or "pct".
+PYASYNC_API const char *strategy_name(schedule_strategy strategy) noexcept;
+
+/// The seed of run `index` (from 0) of an exploration from `base`: `base` itself for run 0, so
+/// that a reported run's seed given alone replays that run; a mix of both after. Pure.
+PYASYNC_API std::uint64_t schedule_run_seed(std::uint64_t base, int index) noexcept;
+
+class lockstep_runtime;
+
+/// One run of code under a seeded schedule. Made and destroyed on the loop thread with the GIL
+/// held, around the code (a case's body); only one lives at a time in a process (the runtime
+/// it installs is the process's default).
+class PYASYNC_API schedule_run {
+public:
+    /// Installs the lockstep engine on `loop` (borrowed; it must outlive the run). Eager.
+    /// Throws `std::logic_error` when another run is active.
+    schedule_run(schedule_strategy strategy, std::uint64_t seed, PyObject *loop);
+    /// Puts the default runtime back; work still queued or timers still pending (left by
+    /// abandoned awaits) move to it, so each still runs or is cancelled exactly once.
+    ~schedule_run();
+    schedule_run(const schedule_run &) = delete;
+    schedule_run &operator=(const schedule_run &) = delete;
+
+    /// The decisions that departed from the usual order (first come, first served), the last
+    /// `last` of them, one per line: what a reader needs to see why the run went as it did.
+    [[nodiscard]] std::string trace(std::size_t last = 12) const;
+    /// How many choices the run made, and how many departed from the usual order.
+    [[nodiscard]] std::uint64_t decisions() const noexcept;
+    [[nodiscard]] std::uint64_t departures() const noexcept;
+    /// Why the run could not be explored faithfully (a job that blocked, waiting for something
+    /// only another job or the loop could do), or nothing.
+    [[nodiscard]] std::optional<std::string> error() const;
+
+private:
+    std::shared_ptr<lockstep_runtime> engine_;
+};
+
+} // namespace pyasync::detail

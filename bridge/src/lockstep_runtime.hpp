@@ -1,0 +1,131 @@
+#pragma once
+// The lockstep engine of schedule exploration (internal; see pyasync/detail/schedule.hpp): the
+// runtime's work and timers run one at a time on one worker, each when the schedule chooses,
+// at steps the loop runs among its own callbacks. One per process, installed in front of the
+// default runtime while a schedule run is active; otherwise it hands everything to that runtime.
+
+#include "schedule_choices.hpp"
+
+#include <pyasync/runtime.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace pyasync::detail {
+
+class lockstep_timer;
+
+/// The default runtime itself, never the lockstep engine in front of it (runtime.cpp). Any thread.
+runtime &underlying_default_runtime();
+/// Puts `engine` in front of the default runtime (`default_runtime()` returns it), or nothing
+/// (nullptr). Any thread (runtime.cpp).
+void set_front_runtime(runtime *engine) noexcept;
+
+class lockstep_runtime final : public runtime {
+public:
+    /// The process's engine, made on first use (leaked on purpose: runtime references handed out
+    /// during a run stay valid for good). Any thread.
+    static lockstep_runtime &instance();
+
+    /// Loop thread, GIL held: starts a run on `loop` with fresh choices. Throws
+    /// `std::logic_error` when a run is active.
+    void begin(schedule_strategy strategy, std::uint64_t seed, PyObject *loop);
+    /// Loop thread, GIL held: ends the run; queued work and pending timers move to the default
+    /// runtime (each still runs, or is cancelled, exactly once).
+    void end() noexcept;
+
+    void spawn(job work) override;
+    void spawn_blocking(job work) override;
+    std::shared_ptr<timer_handle> schedule_after(std::chrono::nanoseconds delay,
+                                                 std::function<void(bool fired)> on_expiry) override;
+    /// Never stops the engine: ending the process's runtime is the default runtime's business.
+    void shutdown() noexcept override {}
+
+    /// The run's choices and error; loop thread, GIL held.
+    [[nodiscard]] const schedule_choices &choices() const { return *choices_; }
+    [[nodiscard]] std::optional<std::string> error() const;
+
+    /// A timer's cancellation (from its handle, any thread): it becomes ready at once.
+    void cancel_timer(const std::shared_ptr<lockstep_timer> &timer) noexcept;
+
+private:
+    lockstep_runtime() = default;
+
+    struct queued_job {
+        std::uint64_t id;
+        job run;
+        std::uint64_t priority;
+    };
+
+    /// Any thread: makes sure a step will run (the worker, while a step waits for it, needs not).
+    void request_step() noexcept;
+    /// Loop thread, GIL held: `loop.call_soon(step, generation)` once.
+    void step_soon();
+    /// Loop thread, GIL held (the loop calls it): runs one chosen job or timer, or arms for the
+    /// next deadline. A step queued by an ended run finds another generation and does nothing.
+    void step(std::uint64_t generation);
+    /// Loop thread, GIL held: `fn` on the worker, the GIL released until it returns (or has run
+    /// too long: then the run is marked unfaithful and a fresh worker takes the next job).
+    void run_on_worker(std::function<void()> fn);
+    /// Loop thread, GIL held: arms `loop.call_at` for the earliest deadline, if any.
+    void arm_for_next_deadline(double now);
+
+    mutable std::mutex mutex_; ///< guards the fields down to `stepping_`
+    bool active_ = false;
+    std::uint64_t generation_ = 0; ///< a step of an ended run finds another value and does nothing
+    std::uint64_t next_id_ = 0;
+    std::deque<queued_job> jobs_;
+    std::vector<std::shared_ptr<lockstep_timer>> timers_;
+    bool step_requested_ = false; ///< a request from another thread is on its way to the loop
+    bool stepping_ = false;       ///< the loop thread is inside a step: no request needed
+    std::optional<std::string> error_;
+
+    PyObject *loop_ = nullptr;             ///< borrowed for the run
+    std::thread::id loop_thread_;
+    PyObject *step_callable_ = nullptr;    ///< step(generation), made once and kept for good
+    py::object armed_;                     ///< the TimerHandle of the next deadline, or None
+    std::optional<double> armed_deadline_; ///< loop thread only
+    bool step_queued_ = false;             ///< loop thread only: a call_soon(step) is pending
+    std::unique_ptr<schedule_choices> choices_;
+
+    /// The worker: one job at a time, handed over and waited for. A worker whose job ran too
+    /// long is left to finish it alone (its channel says stop), and a fresh one takes over.
+    struct worker_channel {
+        std::mutex mutex;
+        std::condition_variable wake;
+        std::function<void()> job;
+        bool done = true;
+        bool stop = false;
+    };
+    static void serve(std::shared_ptr<worker_channel> channel);
+    std::shared_ptr<worker_channel> worker_; ///< loop thread only
+};
+
+/// A lockstep timer's handle: cancel() reaches the engine, or the default runtime's timer once
+/// the run ended and the timer moved there.
+class lockstep_timer final : public timer_handle, public std::enable_shared_from_this<lockstep_timer> {
+public:
+    lockstep_timer(std::uint64_t id, std::chrono::nanoseconds delay, std::function<void(bool)> on_expiry,
+                   std::uint64_t priority)
+            : id(id), delay(delay), on_expiry(std::move(on_expiry)), priority(priority) {}
+    void cancel() noexcept override;
+
+    const std::uint64_t id;
+    const std::chrono::nanoseconds delay;
+    std::function<void(bool)> on_expiry; ///< guarded by the engine's mutex until taken
+    const std::uint64_t priority;
+    std::optional<double> deadline; ///< loop time, set at the first step after it was started
+    bool cancelled = false;         ///< guarded by the engine's mutex
+
+    std::mutex moved_mutex;
+    std::shared_ptr<timer_handle> moved_to; ///< the default runtime's timer, after the run
+    bool moved = false;
+};
+
+} // namespace pyasync::detail

@@ -1,0 +1,34 @@
+// A schedule run: the lockstep engine in front of the default runtime for the run's duration.
+#include "lockstep_runtime.hpp"
+
+#include <pyasync/detail/schedule.hpp>
+
+namespace pyasync::detail {
+
+/// Shares the process's engine without owning it (it is never destroyed).
+schedule_run::schedule_run(schedule_strategy strategy, std::uint64_t seed, PyObject *loop)
+        : engine_(&lockstep_runtime::instance(), [](lockstep_runtime *) {}) {
+    engine_->begin(strategy, seed, loop);
+}
+
+schedule_run::~schedule_run() {
+    engine_->end();
+}
+
+std::string schedule_run::trace(std::size_t last) const {
+    return engine_->choices().trace(last);
+}
+
+std::uint64_t schedule_run::decisions() const noexcept {
+    return engine_->choices().decisions();
+}
+
+std::uint64_t schedule_run::departures() const noexcept {
+    return engine_->choices().departures();
+}
+
+std::optional<std::string> schedule_run::error() const {
+    return engine_->error();
+}
+
+} // namespace pyasync::detail

@@ -1,0 +1,143 @@
+"""Schedule exploration (--schedule, --schedule-seed, --schedule-runs), tested from outside against
+the corpus of schedule_probe_: every case passes under the usual timing; under exploration each
+Race case fails within its documented number of runs for a fixed seed, the failure names the seed
+and the choices that mattered, and that seed alone replays the same failure; no Sound case, and no
+case of the bridge's own suite, is ever reported (a false race report is a defect, like a false
+verdict)."""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from probe_support import finished_events, listed, run_binary
+
+PROBE = os.environ.get("PYASYNC_SCHEDULE_PROBE")
+BRIDGE_SUITE = os.environ.get("PYASYNC_BRIDGE_SUITE")
+pytestmark = pytest.mark.skipif(PROBE is None, reason="run through ctest (PYASYNC_SCHEDULE_PROBE)")
+
+# What the documentation promises: with seed 1, each race is found within this many runs.
+FOUND_WITHIN = 10
+REPORT = re.compile(r"(?:failed in|cancelled during) schedule run (\d+) of (\d+) \((random|pct), seed (\d+)\); "
+                    r"replay it with: (--schedule (?:random|pct) --schedule-seed \d+)")
+
+
+def run_probe(*args, timeout=300):
+    return run_binary(PROBE, *args, timeout=timeout)
+
+
+def verdicts(*args):
+    result = run_probe("--format", "json", *args)
+    return dict(finished_events(result.stdout)), result
+
+
+def reports(stdout):
+    """{case: (run, runs, strategy, seed, replay arguments)} of the failing runs of a pretty run."""
+    found, case = {}, None
+    for line in stdout.splitlines():
+        if line.startswith("[ RUN      ] "):
+            case = line.split()[-1]
+        elif match := REPORT.search(line):
+            found[case] = (int(match[1]), int(match[2]), match[3], int(match[4]), match[5].split())
+    return found
+
+
+def races():
+    return [name for name in listed(PROBE) if name.startswith("Race.")]
+
+
+def test_every_case_of_the_corpus_passes_under_the_usual_timing():
+    outcome, result = verdicts()
+    assert outcome and set(outcome.values()) == {"ok"}, result.stdout + result.stderr
+    assert len(races()) == 4
+
+
+@pytest.mark.parametrize("strategy", ["random", "pct"])
+def test_each_race_is_found_within_its_runs_and_its_seed_alone_replays_it(strategy):
+    result = run_probe("--schedule", strategy, "--schedule-seed", "1", "--schedule-runs", "50")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"pyasync-test: exploring schedules: {strategy}, 50 run(s) per async case from seed 1" in result.stderr
+    found = reports(result.stdout)
+    assert sorted(found) == races(), result.stdout
+    assert "[  FAILED  ] Sound." not in result.stdout
+    assert len(re.findall(r"\[       OK \] Sound\.", result.stdout)) == 5
+    for case, (run, runs, reported_strategy, seed, replay) in found.items():
+        assert runs == 50 and reported_strategy == strategy
+        assert run <= FOUND_WITHIN, f"{case} found only in run {run}"
+        first = run_probe(case, "--exact", *replay)
+        again = run_probe(case, "--exact", *replay)
+        assert first.returncode == 1, first.stdout
+        assert reports(first.stdout)[case][:4] == (1, 1, strategy, seed)
+        # The same choices each time: the trace of the run is the same.
+        trace = [line for line in first.stdout.splitlines() if line.startswith("    step ")]
+        assert trace == [line for line in again.stdout.splitlines() if line.startswith("    step ")]
+
+
+def test_a_failing_run_says_which_choices_departed_from_the_usual_order():
+    result = run_probe("Race.assumes_the_completion_order_of_two_jobs", "--exact", "--schedule", "random",
+                       "--schedule-seed", "1", "--schedule-runs", "50")
+    assert "of the run's" in result.stdout and "scheduling choices departed from the usual order:" in result.stdout
+    assert re.search(r"    step \d+: job 2 went before job 1 \(2 ready\)", result.stdout), result.stdout
+
+
+def test_a_seed_replays_the_same_runs_whatever_else_is_selected():
+    alone = reports(run_probe("Race.closes_a_resource_twice", "--exact", "--schedule", "pct", "--schedule-seed", "5",
+                              "--schedule-runs", "50").stdout)
+    together = reports(run_probe("Race.assumes_the_completion_order_of_two_jobs", "Race.closes_a_resource_twice",
+                                 "--exact", "--schedule", "pct", "--schedule-seed", "5", "--schedule-runs", "50").stdout)
+    assert alone["Race.closes_a_resource_twice"] == together["Race.closes_a_resource_twice"]
+
+
+def test_exploration_reaches_the_isolated_child():
+    result = run_probe("Race.checks_then_acts_across_a_completion", "--exact", "--isolate", "--schedule", "random",
+                       "--schedule-seed", "1", "--schedule-runs", "50")
+    assert result.returncode == 1
+    assert "Race.checks_then_acts_across_a_completion" in reports(result.stdout)
+
+
+def test_the_environment_twins_turn_exploration_on():
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYASYNC_TEST_", "TEST_", "GTEST_"))}
+    environment.update(PYASYNC_TEST_SCHEDULE="pct", PYASYNC_TEST_SCHEDULE_SEED="1", PYASYNC_TEST_SCHEDULE_RUNS="50")
+    result = subprocess.run([PROBE, "Race.closes_a_resource_twice", "--exact"], capture_output=True, text=True,
+                            env=environment, timeout=120)
+    assert result.returncode == 1
+    assert reports(result.stdout)["Race.closes_a_resource_twice"][2] == "pct"
+
+
+def test_a_sync_case_runs_once_and_a_passing_exploration_runs_every_run():
+    outcome, result = verdicts("Sound.spawn_all_keeps_the_order_of_its_jobs", "--exact", "--schedule-runs", "300")
+    assert outcome == {"Sound.spawn_all_keeps_the_order_of_its_jobs": "ok"}, result.stdout + result.stderr
+    assert "pyasync-test: exploring schedules: random, 300 run(s) per async case" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--schedule", "fifo"], "invalid value 'fifo' for --schedule: expected one of random, pct"),
+    (["--schedule-runs", "0"], "invalid value '0' for --schedule-runs: expected an integer from 1 to 1000000"),
+    (["--schedule-seed", "-3"], "invalid value '-3' for --schedule-seed: expected a seed"),
+    (["--schedule", "random", "--test-threads", "4"], "--schedule explores one case at a time, but --test-threads is 4"),
+    (["--schedule", "pct", "--loop-factory", "trio"], "--schedule steps the runtime's work through an asyncio loop"),
+])
+def test_bad_exploration_options_are_usage_errors(args, message):
+    result = run_probe(*args)
+    assert result.returncode == 4
+    assert message in result.stderr
+
+
+def test_the_plugin_explores_cpp_items_through_its_harness_arguments(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "pyasync", "-p", "no:cacheprovider", "-o", "pyasync_fixture_modules=",
+         "--rootdir", str(tmp_path), "-o", "pyasync_harness_args=--schedule random --schedule-seed 1 --schedule-runs 50",
+         PROBE, "-q", "-k", "closes_a_resource_twice or claims_before"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert "1 failed, 1 passed" in result.stdout, result.stdout + result.stderr
+    assert "replay it with: --schedule random --schedule-seed" in result.stdout
+
+
+@pytest.mark.skipif(BRIDGE_SUITE is None, reason="run through ctest (PYASYNC_BRIDGE_SUITE)")
+@pytest.mark.parametrize("strategy", ["random", "pct"])
+def test_the_bridge_suite_reports_no_race_under_hundreds_of_schedules(strategy):
+    runs = "20" if strategy == "random" else "10"  # 21 async cases: 630 schedules in all
+    result = run_binary(BRIDGE_SUITE, "--schedule", strategy, "--schedule-seed", "2026", "--schedule-runs", runs,
+                        "--format", "json", timeout=600)
+    outcome = dict(finished_events(result.stdout))
+    assert len(outcome) >= 20 and set(outcome.values()) <= {"ok", "ignored"}, result.stdout[-3000:] + result.stderr
