@@ -31,7 +31,7 @@ VALUES = ["", "0", "1", "2", "-1", "255", "256", "99999999999999999999", "1.5", 
 # Boundaries, drawn half the time: they are where parsers break.
 BOUNDARIES = ["", "0", "-1", "nan", "inf", "1e300", "1e-300", "256", "99999999999999999999"]
 # Flags whose values could make a run endless by design are given bounded values only.
-BOUNDED = {"--repeat": ["0", "1", "2"], "--gtest_repeat": ["0", "1", "2"]}
+BOUNDED = {"--repeat": ["0", "1", "2"], "--gtest_repeat": ["0", "1", "2"], "--schedule-runs": ["0", "1", "2", "3"]}
 
 
 def flags_of(help_text):

@@ -47,8 +47,16 @@ def races():
 
 
 def test_every_case_of_the_corpus_passes_under_the_usual_timing():
-    outcome, result = verdicts()
-    assert outcome and set(outcome.values()) == {"ok"}, result.stdout + result.stderr
+    # A race is a race: under load (a busy CI machine) one may lose under real timing too. Each
+    # must pass in one of three unexplored runs; none may need exploration to pass.
+    passed = set()
+    for _ in range(3):
+        outcome, result = verdicts()
+        assert len(outcome) == 9, result.stdout + result.stderr
+        passed |= {case for case, verdict in outcome.items() if verdict == "ok"}
+        if len(passed) == len(outcome):
+            break
+    assert passed == set(listed(PROBE))
     assert len(races()) == 4
 
 
@@ -77,7 +85,8 @@ def test_a_failing_run_says_which_choices_departed_from_the_usual_order():
     result = run_probe("Race.assumes_the_completion_order_of_two_jobs", "--exact", "--schedule", "random",
                        "--schedule-seed", "1", "--schedule-runs", "50")
     assert "of the run's" in result.stdout and "scheduling choices departed from the usual order:" in result.stdout
-    assert re.search(r"    step \d+: job 2 went before job 1 \(2 ready\)", result.stdout), result.stdout
+    assert re.search(r"    step \d+: job 2 from record_after went before job 1 from record_after \(2 ready\)",
+                     result.stdout), result.stdout
 
 
 def test_a_seed_replays_the_same_runs_whatever_else_is_selected():
@@ -141,3 +150,27 @@ def test_the_bridge_suite_reports_no_race_under_hundreds_of_schedules(strategy):
                         "--format", "json", timeout=600)
     outcome = dict(finished_events(result.stdout))
     assert len(outcome) >= 20 and set(outcome.values()) <= {"ok", "ignored"}, result.stdout[-3000:] + result.stderr
+
+
+BOOST_PROBE = os.environ.get("PYASYNC_SCHEDULE_PROBE_BOOST")
+
+
+@pytest.mark.skipif(BOOST_PROBE is None, reason="Boost.Test is not installed")
+def test_the_boost_adapter_explores_the_same_corpus_after_its_double_dash():
+    result = run_binary(BOOST_PROBE, "--", "--schedule", "pct", "--schedule-seed", "1", "--schedule-runs", "50",
+                        timeout=300)
+    assert result.returncode == 201, result.stdout + result.stderr
+    assert "pyasync: exploring schedules: pct, 50 run(s) per async case from seed 1" in result.stderr
+    output = result.stdout + result.stderr
+    for case in races():
+        name = case.split(".", 1)[1]
+        assert re.search(rf"{name}.*\n(?:.*\n)*?.*replay it with: --schedule pct --schedule-seed \d+", output), case
+    assert output.count("replay it with: --schedule pct") == 4, output[-3000:]
+    assert "error: in \"Sound/" not in output
+
+
+@pytest.mark.skipif(BOOST_PROBE is None, reason="Boost.Test is not installed")
+def test_the_boost_adapter_refuses_a_bad_schedule_with_the_harness_message():
+    result = run_binary(BOOST_PROBE, "--", "--schedule", "fifo")
+    assert result.returncode != 0
+    assert "invalid value 'fifo' for --schedule: expected one of random, pct" in result.stderr

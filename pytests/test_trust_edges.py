@@ -229,6 +229,20 @@ def test_a_failure_after_its_case_ended_fails_the_run_and_is_shown_though_output
     assert any(line.startswith("test result: FAILED. 2 passed, 0 failed") for line in lines), result.stdout
 
 
+@pytest.mark.skipif(os.environ.get("PYASYNC_ESCAPE_PROBE_BOOST") is None, reason="Boost.Test is not installed")
+def test_a_failure_after_its_case_ended_fails_a_boost_run_and_no_case():
+    # The same two cases, mirrored into a Boost.Test binary: Boost's log passes both, the run fails.
+    binary = os.environ["PYASYNC_ESCAPE_PROBE_BOOST"]
+    selected = "--run_test=Serve/leaves_a_callback_that_raises_later:Serve/waits_on_the_loop"
+    result = run_binary(binary, selected, "--log_level=test_suite", "--color_output=no")
+    assert result.returncode == 201, result.stdout + result.stderr
+    assert "Leaving test case \"leaves_a_callback_that_raises_later\"" in result.stdout
+    assert "Leaving test case \"waits_on_the_loop\"" in result.stdout
+    assert "error: in \"Serve/" not in result.stdout + result.stderr  # neither case failed
+    assert LATE_HEADER in result.stderr and LATE_ERROR in result.stderr
+    assert "pyasync: error: 1 failure outside any running case" in result.stderr
+
+
 def test_a_failure_after_its_case_ended_is_counted_in_the_json_suite_event():
     result = run_probe("--exact", LEFT_BEHIND, "Serve.waits_on_the_loop", "--format", "json")
     assert result.returncode == 1

@@ -13,6 +13,43 @@ bool truthy(const char *value) {
     return !text.empty() && text != "0" && text != "no" && text != "false";
 }
 
+bool schedule_flag(const std::string &arg) {
+    for (const char *name : {"--schedule", "--schedule-seed", "--schedule-runs"}) {
+        if (arg == name || arg.rfind(std::string(name) + "=", 0) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/// The schedule options as a harness binary reads them (its flag table, its environment twins,
+/// its defaults and its checks): one parser, one set of messages.
+void resolve_schedule(adapter_options &parsed, const std::vector<std::string> &schedule_args) {
+    const bool from_environment = std::getenv("PYASYNC_TEST_SCHEDULE") != nullptr ||
+                                  std::getenv("PYASYNC_TEST_SCHEDULE_SEED") != nullptr ||
+                                  std::getenv("PYASYNC_TEST_SCHEDULE_RUNS") != nullptr;
+    if (schedule_args.empty() && !from_environment) {
+        return;
+    }
+    std::vector<std::string> words{"boost"};
+    words.insert(words.end(), schedule_args.begin(), schedule_args.end());
+    if (!parsed.harness.loop_factory.empty()) {
+        words.insert(words.end(), {"--loop-factory", parsed.harness.loop_factory});
+    }
+    std::vector<const char *> argv;
+    for (const std::string &word : words) {
+        argv.push_back(word.c_str());
+    }
+    try {
+        const testing::options harness = testing::options::parse(static_cast<int>(argv.size()), argv.data());
+        parsed.harness.schedule = harness.schedule;
+        parsed.harness.schedule_seed = harness.schedule_seed;
+        parsed.harness.schedule_runs = harness.schedule_runs;
+    } catch (const testing::usage_error &error) {
+        throw std::invalid_argument(error.what());
+    }
+}
+
 } // namespace
 
 adapter_options &current_options() {
@@ -32,6 +69,10 @@ const char *adapter_help() {
   --strict-tasks      a task left running by a case, or a coroutine never awaited, fails the
                       case (without it, a Boost warning: --log_level=warning shows it)
                                                                   [env PYASYNC_STRICT_TASKS=1]
+  --schedule random|pct, --schedule-seed N, --schedule-runs K
+                      run each async case under seeded schedules of the runtime's work, as a
+                      harness binary does (see its --help)
+                                      [env PYASYNC_TEST_SCHEDULE, _SEED, _RUNS]
   --include-ignored   also run PYASYNC_TEST cases marked ignore(...) when their suite is selected
   --list-json         describe the test tree as JSON on stdout and exit (what
                       pyasync_discover_boost_tests reads; Python is not started)
@@ -49,6 +90,7 @@ adapter_options parse_adapter_options(const std::vector<std::string> &args) {
     }
     parsed.harness.asyncio_debug = truthy(std::getenv("PYASYNC_ASYNCIO_DEBUG"));
     parsed.harness.strict_tasks = truthy(std::getenv("PYASYNC_STRICT_TASKS"));
+    std::vector<std::string> schedule_args;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string &arg = args[i];
         if (arg == "--loop-factory" || arg.rfind("--loop-factory=", 0) == 0) {
@@ -63,6 +105,14 @@ adapter_options parse_adapter_options(const std::vector<std::string> &args) {
             parsed.harness.asyncio_debug = true;
         } else if (arg == "--strict-tasks") {
             parsed.harness.strict_tasks = true;
+        } else if (schedule_flag(arg)) {
+            schedule_args.push_back(arg);
+            if (arg.find('=') == std::string::npos) {
+                if (i + 1 >= args.size()) {
+                    throw std::invalid_argument(arg + " expects a value (see -- --help)");
+                }
+                schedule_args.push_back(args[++i]);
+            }
         } else if (arg == "--include-ignored") {
             parsed.include_ignored = true;
         } else if (arg == "--list-json") {
@@ -72,9 +122,11 @@ adapter_options parse_adapter_options(const std::vector<std::string> &args) {
         } else {
             throw std::invalid_argument("unknown pyasync option '" + arg +
                                         "' after '--': expected --loop-factory, --asyncio-debug, --strict-tasks, "
-                                        "--include-ignored, --list-json or --help (Boost's options go before '--')");
+                                        "--schedule, --schedule-seed, --schedule-runs, --include-ignored, "
+                                        "--list-json or --help (Boost's options go before '--')");
         }
     }
+    resolve_schedule(parsed, schedule_args);
     return parsed;
 }
 

@@ -103,8 +103,10 @@ boost_session::boost_session(const adapter_options &opts) : opts_(opts), notes_(
     loop_ = testing::detail::open_session_loop(opts_.harness);
     set_event_loop_ = py::module_::import("asyncio").attr("set_event_loop");
     if (!testing::detail::is_trio_session(loop_)) { // trio has no exception handler: errors reach the case
-        testing::detail::install_loop_error_handler(
-            loop_, py::cpp_function([this](py::handle, py::handle context) { on_loop_exception(context); }));
+        // The harness's handler: an error goes to the case whose context it came from, and one
+        // from a case that has ended (a callback it left behind) fails the run, not the case
+        // running then (see finish()).
+        testing::detail::install_loop_error_handler(loop_);
     }
     testing::detail::install_stop_signal_handlers([this](int) {
         if (executor_->interrupted()) {
@@ -146,6 +148,17 @@ boost_session::~boost_session() {
     hygiene_.reset();
 }
 
+int boost_session::finish(int status) {
+    testing::detail::report_late_failures(*notes_, record_.totals);
+    const std::size_t late = record_.totals.late_failures;
+    if (late == 0) {
+        return status;
+    }
+    std::fprintf(stderr, "pyasync: error: %zu failure%s outside any running case (each is shown above, after the "
+                 "case it outlived)\n", late, late == 1 ? "" : "s");
+    return status == boost::exit_success ? boost::exit_test_failure : status;
+}
+
 boost_session &boost_session::current() {
     if (running_session == nullptr) {
         throw std::logic_error("pyasync: a PYASYNC_BOOST case ran outside pyasync's Boost.Test main: link "
@@ -162,20 +175,6 @@ void boost_session::test_unit_aborted(const boost::unit_test::test_unit &) {
     }
 }
 
-void boost_session::on_loop_exception(py::handle context) {
-    if (running_ == nullptr) {
-        loop_.attr("default_exception_handler")(context);
-        return;
-    }
-    std::string what = py::str(context.attr("get")("message", "an exception in the event loop"));
-    py::object error = context.attr("get")("exception");
-    if (!error.is_none()) {
-        py::object format = py::module_::import("traceback").attr("format_exception");
-        what += ":\n" + py::str("").attr("join")(format(error)).cast<std::string>();
-    }
-    running_->fail(testing::detail::failure_location(*running_) + what);
-}
-
 void boost_session::run_to_completion(task<> work) {
     pyasync::run_until_complete(loop_, std::move(work));
 }
@@ -184,7 +183,9 @@ void boost_session::run_case(const case_info &base) {
     // Boost armed SIGALRM for this case's (or its suite's) timeout: asyncio enforces it instead,
     // since a signal jumping out of the interpreter corrupts it.
     const unsigned boost_seconds_left = ::alarm(0);
-    case_info info = base;
+    // Kept for the session: the case's row refers to it, and a failure that comes after the
+    // case ended (a callback it left behind) is reported under its name.
+    case_info &info = infos_.emplace_back(base);
     if (boost_seconds_left > 0 && (!info.timeout_seconds || *info.timeout_seconds > boost_seconds_left)) {
         info.timeout_seconds = boost_seconds_left;
     }

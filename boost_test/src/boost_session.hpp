@@ -8,6 +8,7 @@
 #include "case_executor.hpp"
 #include "case_hygiene.hpp"
 
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -71,6 +72,10 @@ public:
     void run_case(const case_info &base);
     /// Runs `work` to completion on the loop.
     void run_to_completion(task<> work);
+    /// After Boost's run, with `status` its exit status: reports the failures that happened
+    /// outside any running case and not reported yet, and turns a passing status into Boost's
+    /// failure status (201) when there were any: they fail the run, never a case.
+    [[nodiscard]] int finish(int status);
     /// Called by exit() while the session lives: when a case is running (in the process that
     /// runs the cases), says on stdout and stderr that the process exited during it and ends the
     /// process with Boost's failure status (or `status`, when not 0). Boost's reports are lost.
@@ -81,12 +86,12 @@ private:
     [[nodiscard]] int priority() override { return 0; }
     void run_on_loop(const case_info &info, testing::detail::case_result &result);
     void report_to_boost(const case_info &info, testing::detail::case_result &result);
-    void on_loop_exception(py::handle context);
 
     class notes;
     adapter_options opts_;
     std::unique_ptr<notes> notes_;
     testing::detail::run_record record_;
+    std::deque<case_info> infos_; ///< what each case's row refers to (run_case's copies)
     std::optional<testing::detail::case_hygiene> hygiene_;
     std::optional<testing::detail::case_executor> executor_;
     py::object loop_;

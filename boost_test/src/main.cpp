@@ -59,7 +59,7 @@ int run_tests(int argc, char **argv) {
     try {
         pybind11::module_::import("faulthandler").attr("enable")(pybind11::arg("all_threads") = true);
         detail::boost_session session(detail::current_options());
-        status = ut::unit_test_main(&init_unit_test, argc, argv);
+        status = session.finish(ut::unit_test_main(&init_unit_test, argc, argv));
     } catch (...) {
         std::fprintf(stderr, "pyasync: cannot start the session: %s\n",
                      pyasync::testing::detail::describe_current_exception().c_str());
@@ -89,6 +89,11 @@ int main(int argc, char **argv) {
     }
     if (detail::current_options().list_json) {
         return list_tree(argv[0]);
+    }
+    if (const auto &explore = detail::current_options().harness; explore.schedule) {
+        std::fprintf(stderr, "pyasync: exploring schedules: %s, %d run(s) per async case from seed %llu\n",
+                     *explore.schedule == pyasync::testing::schedule_strategy::pct ? "pct" : "random",
+                     *explore.schedule_runs, static_cast<unsigned long long>(*explore.schedule_seed));
     }
     // Boost's signal handling jumps out of whatever runs (the interpreter included) with
     // siglongjmp, and its alternative stack fights faulthandler's: off unless asked for.

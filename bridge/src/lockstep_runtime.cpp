@@ -23,6 +23,25 @@ double seconds_of(std::chrono::nanoseconds delay) {
     return std::chrono::duration<double>(delay).count();
 }
 
+/// What started a piece of work, for the trace: the coroutine of the Task running on the loop
+/// thread ("from open_if_needed"), or nothing elsewhere (a worker's job, another thread).
+std::string started_by(std::thread::id loop_thread) {
+    if (std::this_thread::get_id() != loop_thread || PyGILState_Check() == 0) {
+        return {};
+    }
+    try {
+        // Leaked on purpose: nothing may be released after the interpreter is finalised.
+        static const auto *current_task = new py::object(py::module_::import("asyncio").attr("current_task"));
+        py::object task = (*current_task)();
+        if (task.is_none()) {
+            return {};
+        }
+        return " from " + task.attr("get_coro")().attr("__qualname__").cast<std::string>();
+    } catch (py::error_already_set &) {
+        return {}; // a coroutine without a name: the number alone
+    }
+}
+
 bool is_due(const lockstep_timer &timer, double now) {
     return timer.cancelled || (timer.deadline && *timer.deadline <= now + deadline_margin);
 }
@@ -52,7 +71,7 @@ void lockstep_runtime::begin(schedule_strategy strategy, std::uint64_t seed, PyO
         stepping_ = false;
         choices_ = std::make_unique<schedule_choices>(strategy, seed);
         loop_ = loop;
-        loop_thread_ = std::this_thread::get_id();
+        loop_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
     }
     armed_ = py::none();
     armed_deadline_.reset();
@@ -99,10 +118,10 @@ void lockstep_runtime::end() noexcept {
             continue;
         }
         const double remaining = timer->deadline ? std::max(0.0, *timer->deadline - now) : seconds_of(timer->delay);
-        const auto delay = std::isfinite(remaining) && remaining < 1e9
-                               ? std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                     std::chrono::duration<double>(remaining))
-                               : timer->delay;
+        const auto delay =
+            std::isfinite(remaining) && remaining < 1e9
+                ? std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(remaining))
+                : timer->delay;
         timer->moved_to = engine.schedule_after(delay, std::move(on_expiry));
     }
 }
@@ -113,10 +132,11 @@ std::optional<std::string> lockstep_runtime::error() const {
 }
 
 void lockstep_runtime::spawn(job work) {
+    std::string origin = started_by(loop_thread_.load(std::memory_order_relaxed));
     {
         std::unique_lock lock(mutex_);
         if (active_) {
-            jobs_.push_back({++next_id_, std::move(work), choices_->new_priority()});
+            jobs_.push_back({++next_id_, std::move(work), choices_->new_priority(), std::move(origin)});
             lock.unlock();
             request_step();
             return;
@@ -132,11 +152,12 @@ void lockstep_runtime::spawn_blocking(job work) {
 
 std::shared_ptr<timer_handle> lockstep_runtime::schedule_after(std::chrono::nanoseconds delay,
                                                                std::function<void(bool fired)> on_expiry) {
+    std::string origin = started_by(loop_thread_.load(std::memory_order_relaxed));
     {
         std::unique_lock lock(mutex_);
         if (active_) {
             auto timer = std::make_shared<lockstep_timer>(++next_id_, delay, std::move(on_expiry),
-                                                          choices_->new_priority());
+                                                          choices_->new_priority(), std::move(origin));
             timers_.push_back(timer);
             lock.unlock();
             request_step();
@@ -176,7 +197,8 @@ void lockstep_runtime::request_step() noexcept {
         if (!active_ || stepping_ || step_requested_) {
             return; // a step running now plans the next one when its job returns
         }
-        on_loop_thread = std::this_thread::get_id() == loop_thread_ && PyGILState_Check() != 0;
+        on_loop_thread =
+            std::this_thread::get_id() == loop_thread_.load(std::memory_order_relaxed) && PyGILState_Check() != 0;
         step_requested_ = !on_loop_thread;
         generation = generation_;
     }
@@ -265,7 +287,7 @@ void lockstep_runtime::step(std::uint64_t generation) {
         std::vector<schedule_candidate> candidates;
         std::vector<std::shared_ptr<lockstep_timer>> due;
         for (const auto &job : jobs_) {
-            candidates.push_back({"job " + std::to_string(job.id), job.priority});
+            candidates.push_back({"job " + std::to_string(job.id) + job.origin, job.priority});
         }
         for (const auto &timer : timers_) {
             if (!timer->deadline) {
@@ -281,8 +303,9 @@ void lockstep_runtime::step(std::uint64_t generation) {
             return ad != bd ? ad < bd : a->id < b->id;
         });
         for (const auto &timer : due) {
-            candidates.push_back({(timer->cancelled ? "cancelled timer " : "timer ") + std::to_string(timer->id),
-                                  timer->priority});
+            candidates.push_back(
+                {(timer->cancelled ? "cancelled timer " : "timer ") + std::to_string(timer->id) + timer->origin,
+                 timer->priority});
         }
         if (candidates.empty()) {
             lock.unlock();
@@ -311,8 +334,8 @@ void lockstep_runtime::step(std::uint64_t generation) {
         std::lock_guard lock(mutex_);
         stepping_ = false;
         more = !jobs_.empty() || std::any_of(timers_.begin(), timers_.end(), [now](const auto &timer) {
-                   return !timer->deadline || is_due(*timer, now);
-               });
+            return !timer->deadline || is_due(*timer, now);
+        });
     }
     if (more) {
         step_soon();

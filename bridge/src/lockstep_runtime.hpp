@@ -8,6 +8,7 @@
 
 #include <pyasync/runtime.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -61,6 +62,7 @@ private:
         std::uint64_t id;
         job run;
         std::uint64_t priority;
+        std::string origin; ///< " from <coroutine>", for the trace
     };
 
     /// Any thread: makes sure a step will run (the worker, while a step waits for it, needs not).
@@ -86,12 +88,12 @@ private:
     bool stepping_ = false;       ///< the loop thread is inside a step: no request needed
     std::optional<std::string> error_;
 
-    PyObject *loop_ = nullptr;             ///< borrowed for the run
-    std::thread::id loop_thread_;
-    PyObject *step_callable_ = nullptr;    ///< step(generation), made once and kept for good
-    py::object armed_;                     ///< the TimerHandle of the next deadline, or None
-    std::optional<double> armed_deadline_; ///< loop thread only
-    bool step_queued_ = false;             ///< loop thread only: a call_soon(step) is pending
+    PyObject *loop_ = nullptr;                 ///< borrowed for the run
+    std::atomic<std::thread::id> loop_thread_; ///< the run's (read by any thread)
+    PyObject *step_callable_ = nullptr;        ///< step(generation), made once and kept for good
+    py::object armed_;                         ///< the TimerHandle of the next deadline, or None
+    std::optional<double> armed_deadline_;     ///< loop thread only
+    bool step_queued_ = false;                 ///< loop thread only: a call_soon(step) is pending
     std::unique_ptr<schedule_choices> choices_;
 
     /// The worker: one job at a time, handed over and waited for. A worker whose job ran too
@@ -112,14 +114,15 @@ private:
 class lockstep_timer final : public timer_handle, public std::enable_shared_from_this<lockstep_timer> {
 public:
     lockstep_timer(std::uint64_t id, std::chrono::nanoseconds delay, std::function<void(bool)> on_expiry,
-                   std::uint64_t priority)
-            : id(id), delay(delay), on_expiry(std::move(on_expiry)), priority(priority) {}
+                   std::uint64_t priority, std::string origin)
+            : id(id), delay(delay), on_expiry(std::move(on_expiry)), priority(priority), origin(std::move(origin)) {}
     void cancel() noexcept override;
 
     const std::uint64_t id;
     const std::chrono::nanoseconds delay;
     std::function<void(bool)> on_expiry; ///< guarded by the engine's mutex until taken
     const std::uint64_t priority;
+    const std::string origin;       ///< " from <coroutine>", for the trace
     std::optional<double> deadline; ///< loop time, set at the first step after it was started
     bool cancelled = false;         ///< guarded by the engine's mutex
 

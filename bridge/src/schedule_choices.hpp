@@ -59,7 +59,7 @@ private:
     bool postponed_last_ = false;
     std::vector<std::uint64_t> change_points_; ///< PCT: the steps at which the leader drops
     std::uint64_t lowered_ = 0;                ///< PCT: priorities given out below every other
-    std::uint64_t recorded_ = 0; ///< lines ever recorded (the trace keeps the last ones)
+    std::uint64_t recorded_ = 0;               ///< lines ever recorded (the trace keeps the last ones)
     std::deque<std::string> trace_;
 };
 

@@ -32,7 +32,7 @@ std::string indented(const std::string &text, const std::string &by) {
 }
 
 std::string describe_failing_run(const options &opts, int run, std::uint64_t seed, const schedule_run &schedule,
-                                  bool cancelled) {
+                                 bool cancelled) {
     const char *name = pyasync::detail::strategy_name(bridge_strategy(*opts.schedule));
     std::string text = std::string(cancelled ? "cancelled during" : "failed in") + " schedule run " +
                        std::to_string(run + 1) + " of " + std::to_string(*opts.schedule_runs) + " (" + name +

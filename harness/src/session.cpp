@@ -83,9 +83,9 @@ std::vector<std::string> forwarded_arguments(const options &opts) {
         out.emplace_back("--strict-tasks");
     }
     if (opts.schedule) {
-        out.insert(out.end(), {"--schedule", *opts.schedule == schedule_strategy::pct ? "pct" : "random",
-                               "--schedule-seed", std::to_string(*opts.schedule_seed), "--schedule-runs",
-                               std::to_string(*opts.schedule_runs)});
+        out.insert(out.end(),
+                   {"--schedule", *opts.schedule == schedule_strategy::pct ? "pct" : "random", "--schedule-seed",
+                    std::to_string(*opts.schedule_seed), "--schedule-runs", std::to_string(*opts.schedule_runs)});
     }
     if (!opts.python_args.empty()) {
         out.emplace_back("--");

@@ -18,7 +18,7 @@ namespace {
 
 /// Work that takes a while on a runtime worker: usually done after quicker work, not always.
 int slow_work(int value) {
-    std::this_thread::sleep_for(5ms);
+    std::this_thread::sleep_for(20ms);
     return value;
 }
 
@@ -188,7 +188,8 @@ PYASYNC_TEST(Sound, claims_before_it_awaits)->pyasync::task<> {
 
 PYASYNC_TEST(Sound, runtime_timers_fire_in_deadline_order)->pyasync::task<> {
     auto order = std::make_shared<std::vector<int>>();
-    auto after = [](std::shared_ptr<std::vector<int>> into, int id, std::chrono::milliseconds delay) -> pyasync::task<> {
+    auto after = [](std::shared_ptr<std::vector<int>> into, int id,
+                    std::chrono::milliseconds delay) -> pyasync::task<> {
         co_await pyasync::sleep(delay);
         into->push_back(id);
     };

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Harness benchmark: 10,000 trivial async cases in one binary (wall time including interpreter
 start, per-case overhead, --list --format json time against --gtest_list_tests of the same binary) against pytest + pytest-asyncio running
-10,000 equivalent `async def` tests, all measured in this run. Prints ratios; asserts nothing."""
+10,000 equivalent `async def` tests, all measured in this run; and schedule exploration's runs per
+second. Prints ratios; asserts nothing."""
 import argparse
 import os
 import pathlib
@@ -54,6 +55,20 @@ def gtest_floor(binary, n, harness_whole, harness_per_case):
                  "harness.per_case_vs_gtest", f"{(per_case + step) * 1e6:.1f} us"))
 
 
+def exploration(binary, runs=20000):
+    """Schedule exploration (--schedule-runs): runs per second of a trivial case and of a small
+    two-task case, each as (runs - 1) / (time of `runs` runs - time of one)."""
+    def runs_per_second(env, case):
+        many = wall([binary, "-q", "--exact", case, "--schedule-runs", str(runs)], env, repeat=3)
+        once = wall([binary, "-q", "--exact", case, "--schedule-runs", "1"], env, repeat=3)
+        return (runs - 1) / (many - once)
+
+    print(report("schedule exploration, trivial case (runs/s)",
+                 runs_per_second({"BENCH_CASES": "1"}, "Bench.case_00000"), "schedule.trivial"))
+    print(report("schedule exploration, two tasks, a job each (runs/s)",
+                 runs_per_second({"BENCH_SCHEDULE": "two_tasks"}, "Bench.two_tasks"), "schedule.two_tasks"))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("binary")
@@ -76,6 +91,7 @@ def main():
                  f"{gtest_listing * 1e3:.1f} ms"))
     if args.gtest_floor:
         gtest_floor(args.gtest_floor, n, full, (full - one) / (n - 1))
+    exploration(args.binary)
     if args.skip_pytest:
         return
     with tempfile.TemporaryDirectory() as folder:

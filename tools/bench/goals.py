@@ -41,6 +41,9 @@ GOALS = {
     "harness.vs_gtest": Goal(10, "<=", "x", "GoogleTest's trivial sync tests, whole run", "standing"),
     "harness.per_case_vs_gtest": Goal(3, "<=", "x", "GoogleTest per test + one asyncio Task step", "standing"),
     "harness.vs_pytest_asyncio": Goal(20, ">=", "x", "pytest-asyncio running the same async tests", "standing"),
+    # bench_harness.py: schedule exploration (issue 34)
+    "schedule.trivial": Goal(1000, ">=", " runs/s", None, "issue 34"),
+    "schedule.two_tasks": Goal(1000, ">=", " runs/s", None, "issue 34"),
     # bench_plugin.py (issue 32, item 4)
     "plugin.cpp_fixture": Goal(1.15, "<=", "x", "sync tests with a sync fixture", "issue 32"),
     "plugin.vocabulary": Goal(1.0, "<=", "x", "pytest-asyncio running the same files", "issue 31"),

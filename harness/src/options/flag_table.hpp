@@ -47,7 +47,8 @@ inline constexpr std::string_view help_summary =
 inline constexpr std::string_view help_filters = "run cases whose name Suite.Case contains any FILTER ('::' = '.');\n"
                                                  "a FILTER starting with '[' or '~[' is a Catch2 tag expression";
 inline constexpr std::pair<flag_section, std::string_view> help_headings[] = {
-    {flag_section::selection, "Selection"}, {flag_section::listing, "Listing (never starts Python)"},
+    {flag_section::selection, "Selection"},
+    {flag_section::listing, "Listing (never starts Python)"},
     {flag_section::running, "Running"},
     {flag_section::exploration, "Schedule exploration (async cases; one case at a time)"},
     {flag_section::output, "Output"},
