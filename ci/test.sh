@@ -40,7 +40,7 @@ echo "=== preset tsan: configure, build what the threads tests load, test"
 rm -rf build/tsan/junit build/tsan/ctest.xml
 cmake --preset tsan >/dev/null || exit 1
 cmake --build --preset tsan --target _pyasync_tests _pyasync_peer _pyasync_abi_mismatch pyasync_examples pyasync_core \
-  pyasync_fixtures_module main_probe_ || exit 1
+  pyasync_fixtures_module main_probe_ schedule_probe_ || exit 1
 ctest --preset tsan --output-junit ctest.xml || status=1
 step_done "preset tsan"
 echo "=== preset pydebug: the bridge's Python tests under Debian's debug interpreter (python3-dbg)"

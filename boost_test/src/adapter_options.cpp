@@ -37,6 +37,7 @@ void resolve_schedule(adapter_options &parsed, const std::vector<std::string> &s
         words.insert(words.end(), {"--loop-factory", parsed.harness.loop_factory});
     }
     std::vector<const char *> argv;
+    argv.reserve(words.size());
     for (const std::string &word : words) {
         argv.push_back(word.c_str());
     }

@@ -154,8 +154,10 @@ int boost_session::finish(int status) {
     if (late == 0) {
         return status;
     }
-    std::fprintf(stderr, "pyasync: error: %zu failure%s outside any running case (each is shown above, after the "
-                 "case it outlived)\n", late, late == 1 ? "" : "s");
+    std::fprintf(stderr,
+                 "pyasync: error: %zu failure%s outside any running case (each is shown above, after the "
+                 "case it outlived)\n",
+                 late, late == 1 ? "" : "s");
     return status == boost::exit_success ? boost::exit_test_failure : status;
 }
 

@@ -45,6 +45,10 @@ std::string describe_failing_run(const options &opts, int run, std::uint64_t see
     if (const auto error = schedule.error()) {
         text += "  " + *error + "\n";
     }
+    if (cancelled && run > 0) {
+        text += "  (a case's timeout covers all its schedule runs: one that timed out in a late run may need a longer "
+                "timeout() or fewer --schedule-runs)\n";
+    }
     text.pop_back();
     return text;
 }
