@@ -246,3 +246,102 @@ def test_the_readme_links_into_every_page_of_the_site_and_each_link_resolves():
              for path in (ROOT / "docs").rglob(suffix) if "_build" not in path.parts}
     pages.discard("docs/index.md")
     assert sorted(pages - linked) == [], "pages of the site the README does not link to"
+
+
+# ---- the command lines of the pages -------------------------------------------------------------
+
+def command_blocks():
+    """(page, line, command) of every command line of README.md and docs/: the indented blocks
+    (a blank line before, not a list item's continuation), continuation lines joined, each
+    `&&`-separated command apart."""
+    found = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        lines = path.read_text().split("\n")
+        index = 0
+        while index < len(lines):
+            previous = next((line for line in reversed(lines[:index]) if line.strip()), "")
+            if not (lines[index].startswith("    ") and lines[index - 1].strip() == "" and
+                    not previous.lstrip().startswith(("- ", "* ", "|"))):
+                index += 1
+                continue
+            start = index
+            block = []
+            while index < len(lines) and (lines[index].startswith("    ") or lines[index] == ""):
+                block.append(lines[index][4:])
+                index += 1
+            for joined in "\n".join(block).replace("\\\n", " ").split("\n"):
+                for each in joined.split("&&"):
+                    if each.strip():
+                        found.append((path.relative_to(ROOT).as_posix(), start + 1, each.strip()))
+    return found
+
+
+def harness_flags() -> set:
+    done = subprocess.run([BUILD / "pytests/pyasync_bridge_suite", "--help", "--format", "json"], capture_output=True,
+                          text=True, check=True)
+    return {name for flag in json.loads(done.stdout)["flags"] for name in flag["names"]}
+
+
+def driver_flags() -> set:
+    done = subprocess.run([sys.executable, ROOT / "tools/pyasync-test", "--help"], capture_output=True, text=True)
+    return set(re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", done.stdout))
+
+
+def problems_of(command: str, harness: set, driver: set, presets: set, cache_variables: str) -> list:
+    import shlex
+    words = shlex.split(command)
+    while words and re.fullmatch(r"[A-Z_]+=.*", words[0]):
+        words.pop(0)  # an environment assignment
+    if not words:
+        return []
+    program, arguments = words[0], words[1:]
+    found = []
+    if program == "bash":
+        script = arguments[0]
+        if not (ROOT / script).is_file():
+            found.append(f"runs {script}, which does not exist")
+    elif program in ("cmake", "ctest"):
+        for flag, value in zip(arguments, arguments[1:] + [""]):
+            if flag == "--preset" and value not in presets:
+                found.append(f"names the preset {value}, which CMakePresets.json does not define")
+            if flag == "-S" and value not in (".",) and not (ROOT / value).is_dir():
+                found.append(f"configures {value}, which does not exist")
+        for definition in re.findall(r"-D(PYASYNC_\w+)=", command):
+            if definition not in cache_variables:
+                found.append(f"sets {definition}, which no CMakeLists.txt reads")
+    elif program == "tools/pyasync-test" or program.startswith("build/"):
+        if program == "tools/pyasync-test" and not (ROOT / program).is_file():
+            found.append("runs tools/pyasync-test, which does not exist")
+        known = harness | (driver if program == "tools/pyasync-test" else set())
+        for argument in arguments:
+            flag = argument.split("=", 1)[0]
+            if flag.startswith("-") and flag not in known:
+                found.append(f"passes {flag}, which no harness binary{' or driver' if program.startswith('tools') else ''}"
+                             " takes")
+    elif program.startswith("/usr/bin/python3") or program == "python3":
+        pass  # a Python one-liner: the README's is run by ci/consumers/test_consumers.py
+    else:
+        found.append(f"runs {program}: expected bash SCRIPT, cmake, ctest, tools/pyasync-test, a harness binary "
+                     "under build/, or python3 (add the program to this check if a page needs another)")
+    return found
+
+
+def test_every_command_line_of_the_pages_names_scripts_presets_and_flags_that_exist():
+    presets = {entry["name"] for kind in ("configurePresets", "buildPresets", "testPresets")
+               for entry in json.loads((ROOT / "CMakePresets.json").read_text()).get(kind, [])}
+    cache_variables = " ".join(path.read_text() for path in ROOT.rglob("CMakeLists.txt") if "build" not in path.parts)
+    harness, driver = harness_flags(), driver_flags()
+    commands = command_blocks()
+    assert len(commands) >= 15
+    wrong = [f"{page}:{line}: `{command}` {problem}" for page, line, command in commands
+             for problem in problems_of(command, harness, driver, presets, cache_variables)]
+    assert wrong == []
+
+
+def test_the_command_line_check_finds_a_renamed_script_preset_or_flag():
+    presets, harness, driver = {"dev"}, {"--schedule-runs"}, {"--build-dir"}
+    assert problems_of("bash ci/no-such.sh", harness, driver, presets, "") != []
+    assert problems_of("cmake --preset nightly", harness, driver, presets, "") != []
+    assert problems_of("cmake -S . -DPYASYNC_GONE=ON", harness, driver, presets, "PYASYNC_SANITIZER") != []
+    assert problems_of("build/tests/races --schedule-rounds 3", harness, driver, presets, "") != []
+    assert problems_of("tools/pyasync-test --build-dir build/dev --schedule-runs 2", harness, driver, presets, "") == []
