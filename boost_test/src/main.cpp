@@ -5,6 +5,7 @@
 
 #include "capture.hpp"
 #include "runner.hpp"
+#include "schedule_exploration.hpp"
 
 #include <pyasync/testing/assertions.hpp>
 
@@ -91,9 +92,7 @@ int main(int argc, char **argv) {
         return list_tree(argv[0]);
     }
     if (const auto &explore = detail::current_options().harness; explore.schedule) {
-        std::fprintf(stderr, "pyasync: exploring schedules: %s, %d run(s) per async case from seed %llu\n",
-                     *explore.schedule == pyasync::testing::schedule_strategy::pct ? "pct" : "random",
-                     *explore.schedule_runs, static_cast<unsigned long long>(*explore.schedule_seed));
+        std::fprintf(stderr, "pyasync: %s\n", pyasync::testing::detail::exploration_banner(explore).c_str());
     }
     // Boost's signal handling jumps out of whatever runs (the interpreter included) with
     // siglongjmp, and its alternative stack fights faulthandler's: off unless asked for.

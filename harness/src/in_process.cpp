@@ -4,6 +4,7 @@
 #include "in_process.hpp"
 #include "interruption.hpp"
 #include "runner.hpp"
+#include "schedule_exploration.hpp"
 #include "session_loop.hpp"
 
 #include <csignal>
@@ -94,9 +95,7 @@ int in_process_runner::run(const selection &chosen) {
     }
     if (opts_.schedule) {
         // On stderr: stdout may carry only JSON events. A failing run names its own seed.
-        std::fprintf(stderr, "pyasync-test: exploring schedules: %s, %d run(s) per async case from seed %llu\n",
-                     *opts_.schedule == schedule_strategy::pct ? "pct" : "random", *opts_.schedule_runs,
-                     static_cast<unsigned long long>(*opts_.schedule_seed));
+        std::fprintf(stderr, "pyasync-test: %s\n", exploration_banner(opts_).c_str());
     }
     const std::uint32_t seed = effective_seed(opts_);
     for (int iteration = 0; opts_.repeat < 0 || iteration < opts_.repeat; ++iteration) {

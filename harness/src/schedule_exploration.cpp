@@ -1,6 +1,8 @@
 // `--schedule`: an async case's body run under seeded schedules of the runtime's work and timers
 // (pyasync/detail/schedule.hpp), until a run fails; that run's failure names the seed that
 // replays it and the choices that departed from the usual order.
+#include "schedule_exploration.hpp"
+
 #include "case_executor.hpp"
 
 #include <pyasync/detail/schedule.hpp>
@@ -33,7 +35,7 @@ std::string indented(const std::string &text, const std::string &by) {
 
 std::string describe_failing_run(const options &opts, int run, std::uint64_t seed, const schedule_run &schedule,
                                  bool cancelled) {
-    const char *name = pyasync::detail::strategy_name(bridge_strategy(*opts.schedule));
+    const char *name = schedule_name(*opts.schedule);
     std::string text = std::string(cancelled ? "cancelled during" : "failed in") + " schedule run " +
                        std::to_string(run + 1) + " of " + std::to_string(*opts.schedule_runs) + " (" + name +
                        ", seed " + std::to_string(seed) + "); replay it with: --schedule " + name +
@@ -54,6 +56,16 @@ std::string describe_failing_run(const options &opts, int run, std::uint64_t see
 }
 
 } // namespace
+
+const char *schedule_name(schedule_strategy strategy) noexcept {
+    return pyasync::detail::strategy_name(bridge_strategy(strategy));
+}
+
+std::string exploration_banner(const options &opts) {
+    return std::string("exploring schedules: ") + schedule_name(*opts.schedule) + ", " +
+           std::to_string(*opts.schedule_runs) + " run(s) per async case from seed " +
+           std::to_string(*opts.schedule_seed);
+}
 
 task<> case_executor::run_body(const case_info &info, case_result &result) {
     if (opts_.schedule) {

@@ -1,6 +1,7 @@
 // The session: parse, select, list or run, report, exit status.
 #include "replay.hpp"
 #include "runner.hpp"
+#include "schedule_exploration.hpp"
 
 #include <pyasync/testing/session.hpp>
 
@@ -84,7 +85,7 @@ std::vector<std::string> forwarded_arguments(const options &opts) {
     }
     if (opts.schedule) {
         out.insert(out.end(),
-                   {"--schedule", *opts.schedule == schedule_strategy::pct ? "pct" : "random", "--schedule-seed",
+                   {"--schedule", detail::schedule_name(*opts.schedule), "--schedule-seed",
                     std::to_string(*opts.schedule_seed), "--schedule-runs", std::to_string(*opts.schedule_runs)});
     }
     if (!opts.python_args.empty()) {
