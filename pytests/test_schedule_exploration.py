@@ -183,3 +183,109 @@ def test_the_boost_adapter_refuses_a_bad_schedule_with_the_harness_message():
     result = run_binary(BOOST_PROBE, "--", "--schedule", "fifo")
     assert result.returncode != 0
     assert "invalid value 'fifo' for --schedule: expected one of random, pct" in result.stderr
+
+
+# ---- the pytest plugin: async tests explored run by run, function fixtures made afresh ----------
+
+RACY_TESTS = """
+import asyncio
+import pytest
+import pyasync_examples as ex
+
+SETUPS = {"module": 0, "function": 0}
+
+
+class Pool:
+    def __init__(self):
+        self.open = False
+        self.opened = 0
+
+
+async def open_if_needed(pool, other_work_first):
+    if other_work_first:
+        await ex.slow_ready(0, 0.02)  # some other work first: usually long
+    if not pool.open:
+        await ex.threaded_ready(0)  # opening: quick
+        pool.open = True
+        pool.opened += 1
+
+
+@pytest.fixture(scope="module")
+def shared():
+    SETUPS["module"] += 1
+    return SETUPS
+
+
+@pytest.fixture
+def pool(shared):
+    shared["function"] += 1
+    return Pool()
+
+
+@pytest.mark.pyasync{marker}
+async def test_checks_then_acts(pool):
+    await asyncio.gather(open_if_needed(pool, False), open_if_needed(pool, True))
+    assert pool.opened == 1
+
+
+@pytest.mark.pyasync{marker}
+async def test_sound(pool, shared):
+    assert pool.opened == 0  # a fresh function fixture in every run
+    pool.opened += 1
+    assert await ex.threaded_ready(3) == 3
+
+
+def test_fixtures_made_per_run_and_per_module():
+    print("SETUPS", SETUPS)
+"""
+PLUGIN_REPORT = re.compile(r"failed in schedule run (\d+) of (\d+) \((random|pct), seed (\d+)\); replay it with: "
+                           r"@pytest.mark.pyasync\(schedule='(?:random|pct)', schedule_seed=(\d+)\)")
+
+
+def test_the_plugin_explores_an_async_test_from_its_marker_and_replays_it(pytester):
+    from plugin_support import run_plugin
+    result = run_plugin(pytester, "-rA", "-s", test_a=RACY_TESTS.replace("{marker}", "(schedule_runs=50, "
+                                                                           "schedule_seed=1)"))
+    result.assert_outcomes(passed=2, failed=1)
+    found = PLUGIN_REPORT.search(result.stdout.str())
+    assert found and int(found[1]) <= FOUND_WITHIN and found[3] == "random", result.stdout.str()
+    assert "scheduling choices departed from the usual order" in result.stdout.str()
+    # test_sound's 50 runs each had a fresh `pool`; the module fixture was made once for all.
+    result.stdout.fnmatch_lines([f"*SETUPS {{'module': 1, 'function': {int(found[1]) + 50}}}*"])
+    seed = found[5]
+    replay = run_plugin(pytester, "-k", "checks_then_acts",
+                        test_a=RACY_TESTS.replace("{marker}", f"(schedule_seed={seed})"))
+    replay.assert_outcomes(failed=1)
+    assert f"failed in schedule run 1 of 1 (random, seed {seed})" in replay.stdout.str()
+
+
+def test_the_plugin_options_and_ini_keys_explore_every_async_test(pytester):
+    from plugin_support import run_plugin
+    pytester.makeini("[pytest]\npyasync_schedule = pct\npyasync_schedule_runs = 50\n")
+    result = run_plugin(pytester, "--pyasync-schedule-seed", "1", test_a=RACY_TESTS.replace("{marker}", ""))
+    result.assert_outcomes(passed=2, failed=1)
+    found = PLUGIN_REPORT.search(result.stdout.str())
+    assert found and found[3] == "pct" and int(found[2]) == 50, result.stdout.str()
+    result.stdout.fnmatch_lines(["pyasync: exploring schedules: pct, 50 run(s) per async test and C++ item from seed 1"])
+
+
+def test_the_plugin_options_explore_cpp_items_too(pytester):
+    from plugin_support import run_plugin
+    result = run_plugin(pytester, PROBE, "-k", "closes_a_resource_twice or claims_before", "--pyasync-schedule",
+                        "random", "--pyasync-schedule-seed", "1", "--pyasync-schedule-runs", "50")
+    result.assert_outcomes(passed=1, failed=1)
+    assert "replay it with: --schedule random --schedule-seed" in result.stdout.str()
+
+
+@pytest.mark.parametrize("marker, message", [
+    ("(schedule='fifo')", "schedule of @pytest.mark.pyasync of test_a.py::test_sound must be one of random, pct"),
+    ("(schedule_runs=0)", "schedule_runs of @pytest.mark.pyasync of test_a.py::test_sound must be a whole number "
+                          "of runs from 1 to 1000000"),
+    ("(schedule_seed=-1)", "schedule_seed of @pytest.mark.pyasync of test_a.py::test_sound must be a seed from 0"),
+    ("(loop='trio', schedule_runs=3)", "is explored (schedule) but runs under trio"),
+])
+def test_bad_exploration_marker_arguments_are_usage_errors(pytester, marker, message):
+    from plugin_support import run_plugin
+    result = run_plugin(pytester, "-k", "test_sound", test_a=RACY_TESTS.replace("{marker}", marker))
+    assert message in result.stdout.str() + result.stderr.str()
+    assert result.ret != 0

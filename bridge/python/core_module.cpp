@@ -11,6 +11,8 @@
 
 #include <pybind11/stl.h>
 
+#include "schedule_bindings.hpp"
+
 namespace {
 
 namespace py = pybind11;
@@ -73,4 +75,5 @@ PYASYNC_MODULE(_core, m) {
     m.def("run", static_cast<run_with_factory>(&pyasync::detail::run_with_runner), py::arg("main"),
           py::arg("loop_factory"), py::arg("debug"),
           "Runs main with asyncio.Runner and the given loop factory (an object or None).");
+    pyasync::python::add_schedule_bindings(m);
 }

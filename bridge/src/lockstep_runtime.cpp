@@ -23,30 +23,36 @@ double seconds_of(std::chrono::nanoseconds delay) {
     return std::chrono::duration<double>(delay).count();
 }
 
-/// What started a piece of work, for the trace: the coroutine of the Task running on the loop
-/// thread ("from open_if_needed"), or nothing elsewhere (a worker's job, another thread).
-std::string started_by(std::thread::id loop_thread) {
-    if (std::this_thread::get_id() != loop_thread || PyGILState_Check() == 0) {
-        return {};
-    }
-    try {
-        // Leaked on purpose: nothing may be released after the interpreter is finalised.
-        static const auto *current_task = new py::object(py::module_::import("asyncio").attr("current_task"));
-        py::object task = (*current_task)();
-        if (task.is_none()) {
-            return {};
-        }
-        return " from " + task.attr("get_coro")().attr("__qualname__").cast<std::string>();
-    } catch (py::error_already_set &) {
-        return {}; // a coroutine without a name: the number alone
-    }
-}
-
 bool is_due(const lockstep_timer &timer, double now) {
     return timer.cancelled || (timer.deadline && *timer.deadline <= now + deadline_margin);
 }
 
 } // namespace
+
+lockstep_runtime::call_origin lockstep_runtime::origin_of_call() const {
+    if (std::this_thread::get_id() != loop_thread_.load(std::memory_order_relaxed) || PyGILState_Check() == 0) {
+        return {true, {}}; // the worker, the blocking pool, Asio's threads: the run's work
+    }
+    // The loop thread: only work started from the run's loop is the run's. A loop of its own (a
+    // sync step calling asyncio.run) keeps the default runtime: its completions go to that loop,
+    // which the run's steps never drive.
+    // Leaked on purpose: nothing may be released after the interpreter is finalised.
+    static const auto *running_loop = new py::object(py::module_::import("asyncio").attr("_get_running_loop"));
+    static const auto *current_task = new py::object(py::module_::import("asyncio").attr("current_task"));
+    try {
+        const py::object running = (*running_loop)();
+        if (loop_ == nullptr || running.ptr() != loop_) {
+            return {false, {}};
+        }
+        const py::object task = (*current_task)();
+        if (task.is_none()) {
+            return {true, {}};
+        }
+        return {true, " from " + task.attr("get_coro")().attr("__qualname__").cast<std::string>()};
+    } catch (py::error_already_set &) {
+        return {true, {}}; // a coroutine without a name: the number alone
+    }
+}
 
 lockstep_runtime &lockstep_runtime::instance() {
     static auto *engine = new lockstep_runtime();
@@ -79,6 +85,13 @@ void lockstep_runtime::begin(schedule_strategy strategy, std::uint64_t seed, PyO
     set_front_runtime(this);
 }
 
+void lockstep_runtime::bind(PyObject *loop) {
+    std::lock_guard lock(mutex_);
+    if (active_ && loop_ == nullptr) {
+        loop_ = loop;
+    }
+}
+
 void lockstep_runtime::end() noexcept {
     set_front_runtime(nullptr);
     std::deque<queued_job> jobs;
@@ -97,7 +110,9 @@ void lockstep_runtime::end() noexcept {
         if (armed_ && !armed_.is_none()) {
             armed_.attr("cancel")();
         }
-        now = loop_time(loop);
+        if (loop != nullptr) {
+            now = loop_time(loop);
+        }
     } catch (...) {
         PyErr_Clear();
     }
@@ -132,11 +147,10 @@ std::optional<std::string> lockstep_runtime::error() const {
 }
 
 void lockstep_runtime::spawn(job work) {
-    std::string origin = started_by(loop_thread_.load(std::memory_order_relaxed));
-    {
+    if (call_origin from = origin_of_call(); from.explored) {
         std::unique_lock lock(mutex_);
-        if (active_) {
-            jobs_.push_back({++next_id_, std::move(work), choices_->new_priority(), std::move(origin)});
+        if (active_ && loop_ != nullptr) {
+            jobs_.push_back({++next_id_, std::move(work), choices_->new_priority(), std::move(from.name)});
             lock.unlock();
             request_step();
             return;
@@ -152,12 +166,11 @@ void lockstep_runtime::spawn_blocking(job work) {
 
 std::shared_ptr<timer_handle> lockstep_runtime::schedule_after(std::chrono::nanoseconds delay,
                                                                std::function<void(bool fired)> on_expiry) {
-    std::string origin = started_by(loop_thread_.load(std::memory_order_relaxed));
-    {
+    if (call_origin from = origin_of_call(); from.explored) {
         std::unique_lock lock(mutex_);
-        if (active_) {
+        if (active_ && loop_ != nullptr) {
             auto timer = std::make_shared<lockstep_timer>(++next_id_, delay, std::move(on_expiry),
-                                                          choices_->new_priority(), std::move(origin));
+                                                          choices_->new_priority(), std::move(from.name));
             timers_.push_back(timer);
             lock.unlock();
             request_step();

@@ -34,9 +34,11 @@ public:
     /// during a run stay valid for good). Any thread.
     static lockstep_runtime &instance();
 
-    /// Loop thread, GIL held: starts a run on `loop` with fresh choices. Throws
-    /// `std::logic_error` when a run is active.
+    /// Loop thread, GIL held: starts a run on `loop` (nullptr: the loop `bind` names later) with
+    /// fresh choices. Throws `std::logic_error` when a run is active.
     void begin(schedule_strategy strategy, std::uint64_t seed, PyObject *loop);
+    /// Loop thread, GIL held: the run's loop, when `begin` had none; else nothing.
+    void bind(PyObject *loop);
     /// Loop thread, GIL held: ends the run; queued work and pending timers move to the default
     /// runtime (each still runs, or is cancelled, exactly once).
     void end() noexcept;
@@ -57,6 +59,14 @@ public:
 
 private:
     lockstep_runtime() = default;
+
+    /// Who asks for work: whether it is the run's (started from the run's loop, or from any
+    /// thread but the loop's), and " from <coroutine>" for the trace.
+    struct call_origin {
+        bool explored;
+        std::string name;
+    };
+    [[nodiscard]] call_origin origin_of_call() const;
 
     struct queued_job {
         std::uint64_t id;

@@ -15,6 +15,10 @@ schedule_run::~schedule_run() {
     engine_->end();
 }
 
+void schedule_run::bind(PyObject *loop) {
+    engine_->bind(loop);
+}
+
 std::string schedule_run::trace(std::size_t last) const {
     return engine_->choices().trace(last);
 }

@@ -40,9 +40,14 @@ class lockstep_runtime;
 /// it installs is the process's default).
 class PYASYNC_API schedule_run {
 public:
-    /// Installs the lockstep engine on `loop` (borrowed; it must outlive the run). Eager.
+    /// Installs the lockstep engine on `loop` (borrowed; it must outlive the run), or on the loop
+    /// `bind` names later when `loop` is nullptr; until then no work is the run's. Eager.
     /// Throws `std::logic_error` when another run is active.
     schedule_run(schedule_strategy strategy, std::uint64_t seed, PyObject *loop);
+    /// The run's loop, when it was made without one (a front end that learns it later: the
+    /// pytest plugin, at the first async phase); else nothing. Only work started from the run's
+    /// loop, or from threads other than the loop's, is the run's. Loop thread, GIL held.
+    void bind(PyObject *loop);
     /// Puts the default runtime back; work still queued or timers still pending (left by
     /// abandoned awaits) move to it, so each still runs or is cancelled exactly once.
     ~schedule_run();

@@ -22,7 +22,7 @@ from typing import Any, Generator, List, Optional
 import pytest
 
 from pyasync.pytest_plugin import _async_fixtures, _asyncio_vocabulary, _cpp_cases, _cpp_collection, _cpp_fixtures, \
-    _deadline, _never_silent, _settings
+    _deadline, _exploration, _never_silent, _settings
 from pyasync.pytest_plugin._loops import LoopError, LoopErrorWarning
 from pyasync.pytest_plugin._phases import ConciseError, FixtureError, LeakedTasks, TestTimeout, run_test
 from pyasync.pytest_plugin._state import OWNED, STATE, PluginState
@@ -39,9 +39,10 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "pyasync(loop=None, loop_scope=None, timeout=None, loop_errors=None): run this async test on "
-        "pyasync's loop (loop: asyncio, uvloop, trio or module:callable; loop_scope: function ... session; "
-        "timeout: seconds; loop_errors: fail, warn or log)")
+        "markers", "pyasync(loop=None, loop_scope=None, timeout=None, loop_errors=None, schedule=None, "
+        "schedule_seed=None, schedule_runs=None): run this async test on pyasync's loop (loop: asyncio, uvloop, trio "
+        "or module:callable; loop_scope: function ... session; timeout: seconds; loop_errors: fail, warn or log; "
+        "schedule: random or pct, with schedule_seed and schedule_runs: explore it under seeded schedules)")
     vocabulary = None
     if not _asyncio_vocabulary.is_active(config.pluginmanager):
         # pytest-asyncio is not active: its tests, fixtures and ini keys are pyasync's to run.
@@ -57,6 +58,8 @@ def pytest_configure(config: pytest.Config) -> None:
     state = PluginState(_settings.read_settings(config), vocabulary)
     _never_silent.register(config)
     config.stash[STATE] = state
+    # A plugin object of its own: this module's pytest_runtest_protocol is the wrapper above.
+    config.pluginmanager.register(_exploration.ProtocolPlugin(), "pyasync-exploration")
     _async_fixtures.activate(state)
     _cpp_fixtures.register(config, state)
     _cpp_collection.configure(config, state)
@@ -85,6 +88,9 @@ def pytest_report_header(config: pytest.Config) -> List[str]:
     lines = [f"pyasync: mode={settings.mode}, loop={settings.loop.name}, loop_scope={settings.loop_scope}, "
              f"timeout={timeout}, strict_tasks={'on' if settings.strict_tasks else 'off'}, "
              f"loop_errors={settings.loop_errors or 'fail'}, C++ fixtures: {modules or 'none'}"]
+    if settings.exploration is not None:
+        lines.append(f"pyasync: exploring schedules: {settings.exploration.strategy}, {settings.exploration.runs} "
+                     f"run(s) per async test and C++ item from seed {settings.exploration.seed}")
     vocabulary = config.stash[STATE].asyncio_vocabulary
     if vocabulary is not None:
         lines.append(f"pyasync: speaks pytest-asyncio's vocabulary (it is not active): asyncio_mode={vocabulary.mode}, "

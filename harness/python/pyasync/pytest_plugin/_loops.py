@@ -22,6 +22,7 @@ from typing import Any, Coroutine, Dict, List, Optional, Tuple
 
 import pytest
 
+from pyasync.pytest_plugin import _exploration
 from pyasync.pytest_plugin._deadline import TestTimeout, abandoned_deadline
 from pyasync.pytest_plugin._settings import LoopChoice
 
@@ -99,6 +100,8 @@ class SharedLoop:
             loop.set_debug(wanted_debug)
         if loop.get_task_factory() is not self._task_factory:
             loop.set_task_factory(self._task_factory)
+        if _exploration.active is not None:
+            _exploration.active.bind(loop)  # the explored run's loop: its first async phase's
         task = loop.create_task(coroutine, context=context)
         try:
             result = loop.run_until_complete(task)

@@ -9,6 +9,8 @@ from typing import Callable, Optional, Tuple
 import asyncio
 import pytest
 
+from pyasync.pytest_plugin._exploration import DEFAULT_RUNS, Exploration, harness_arguments, resolve
+
 MODES = ("strict", "auto")
 LOOP_SCOPES = ("function", "class", "module", "package", "session")
 # What an error reaching the loop's exception handler does to the test or fixture that was
@@ -43,6 +45,7 @@ class Settings:
     strict_tasks: bool
     fixture_modules: Tuple[str, ...]
     cpp: "CppSettings"
+    exploration: Optional["Exploration"] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +90,13 @@ def add_options(parser: pytest.Parser) -> None:
                   "registered by pyasync_add_test_executable, pytest collects", type="linelist", default=[])
     parser.addini("pyasync_harness_args", "arguments given to every harness binary (e.g. --loop-factory uvloop)",
                   type="args", default=[])
+    option("pyasync_schedule", "explore async tests (and C++ items) under seeded schedules of the runtime's work: "
+           "random (a fresh choice each time) or pct (priorities with change points); default off, random when "
+           "a seed or a run count is given", default="")
+    option("pyasync_schedule_seed", "the first run's seed (default: random, reported with a failing run); given "
+           "alone, replays that one run", default="")
+    option("pyasync_schedule_runs", f"runs of each explored test, stopping at the first that fails (default "
+           f"{DEFAULT_RUNS}; 1 with a seed alone)", default="")
     group.addoption("--pyasync-include-ignored", action="store_true", default=False, dest="pyasync_include_ignored",
                     help="run the C++ cases their harness marks ignored (ignore(\"why\"), DISABLED_), as the "
                     "harness's --include-ignored does")
@@ -164,9 +174,15 @@ def fixture_modules(value: str) -> Tuple[str, ...]:
 
 def read_settings(config: pytest.Config) -> Settings:
     modules = fixture_modules(_raw(config, "pyasync_fixture_modules"))
+    exploration = resolve(_raw(config, "pyasync_schedule"), _raw(config, "pyasync_schedule_seed"),
+                          _raw(config, "pyasync_schedule_runs"), "--pyasync-schedule*/pyasync_schedule*")
+    loop = resolve_loop(_raw(config, "pyasync_loop"), _spelling("pyasync_loop"))
+    if exploration is not None and loop.name == "trio":
+        raise pytest.UsageError("pyasync: schedule exploration steps the runtime's work through an asyncio loop, but "
+                                "pyasync_loop is trio: explore under asyncio or uvloop")
     return Settings(
         mode=choose("pyasync_mode", _raw(config, "pyasync_mode"), MODES, _spelling("pyasync_mode")),
-        loop=resolve_loop(_raw(config, "pyasync_loop"), _spelling("pyasync_loop")),
+        loop=loop,
         loop_scope=choose("pyasync_loop_scope", _raw(config, "pyasync_loop_scope"), LOOP_SCOPES,
                           _spelling("pyasync_loop_scope")),
         timeout=parse_timeout(_raw(config, "pyasync_timeout"), _spelling("pyasync_timeout")),
@@ -176,10 +192,11 @@ def read_settings(config: pytest.Config) -> Settings:
                            _spelling("pyasync_loop_errors")) if _raw(config, "pyasync_loop_errors") else None,
         strict_tasks=parse_bool(_raw(config, "pyasync_strict_tasks"), _spelling("pyasync_strict_tasks")),
         fixture_modules=modules,
+        exploration=exploration,
         cpp=CppSettings(
             binaries=tuple(config.getini("pyasync_binaries")),
             build_dirs=tuple(config.getini("pyasync_build_dir")),
-            harness_args=tuple(config.getini("pyasync_harness_args")),
+            harness_args=tuple(config.getini("pyasync_harness_args")) + harness_arguments(exploration),
             include_ignored=bool(config.getoption("pyasync_include_ignored")),
         ),
     )
@@ -196,7 +213,7 @@ class TestSettings:
     debug: Optional[bool] = None  # None: the loop's own setting
 
 
-MARKER_ARGUMENTS = ("loop", "loop_scope", "timeout", "loop_errors")
+MARKER_ARGUMENTS = ("loop", "loop_scope", "timeout", "loop_errors", "schedule", "schedule_seed", "schedule_runs")
 
 
 def for_item(settings: Settings, item: pytest.Item) -> TestSettings:
