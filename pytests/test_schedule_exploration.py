@@ -156,7 +156,10 @@ def test_the_bridge_suite_reports_no_race_under_hundreds_of_schedules(strategy):
     result = run_binary(BRIDGE_SUITE, "--schedule", strategy, "--schedule-seed", "2026", "--schedule-runs", runs,
                         "--format", "json", timeout=600)
     outcome = dict(finished_events(result.stdout))
-    assert len(outcome) >= 20 and set(outcome.values()) <= {"ok", "ignored"}, result.stdout[-3000:] + result.stderr
+    # Skipped: a dependency this interpreter lacks (uvloop on 3.12 and 3.13). Never failed.
+    assert len(outcome) >= 20 and set(outcome.values()) <= {"ok", "ignored", "skipped"}, \
+        result.stdout[-3000:] + result.stderr
+    assert list(outcome.values()).count("ok") >= 19
 
 
 BOOST_PROBE = os.environ.get("PYASYNC_SCHEDULE_PROBE_BOOST")
