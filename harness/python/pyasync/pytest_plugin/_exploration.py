@@ -118,8 +118,9 @@ def run_protocol(item: pytest.Item, nextitem: Optional[pytest.Item], exploration
         failed = [report for report in reports if report.failed]
         if run.error() is not None and not failed:
             failed = [report for report in reports if report.when == "call"] or reports[-1:]
-            for report in failed:
+            for report in failed:  # the run could not be explored faithfully: said as the failure
                 report.outcome = "failed"
+                report.longrepr = f"pyasync: schedule run {index + 1}: {run.error()}"
         if failed:
             failed[0].sections.append(("pyasync schedule", _describe(exploration, index, seed, run)))
         if failed or last or any(report.skipped for report in reports):
