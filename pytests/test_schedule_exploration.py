@@ -23,6 +23,10 @@ FOUND_WITHIN = 10
 # proven) one strategy and a few schedules per case keep the test command's time.
 MAIN_PRESET = not os.environ.get("PYASYNC_SANITIZED") and sys.version_info[:2] == (3, 11)
 STRATEGIES = ["random", "pct"] if MAIN_PRESET else ["pct"]
+CORPUS_RUNS = "50" if MAIN_PRESET else "20"
+# The options' plumbing (spellings, twins, --isolate, the plugin's options) is the same Python and
+# C++ logic everywhere: the main preset proves it.
+PLUMBING = pytest.mark.skipif(not MAIN_PRESET, reason="option plumbing: proven by the main preset (dev, 3.11)")
 REPORT = re.compile(r"(?:failed in|cancelled during) schedule run (\d+) of (\d+) \((random|pct), seed (\d+)\); "
                     r"replay it with: (--schedule (?:random|pct) --schedule-seed \d+)")
 
@@ -67,15 +71,16 @@ def test_every_case_of_the_corpus_passes_under_the_usual_timing():
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_each_race_is_found_within_its_runs_and_its_seed_alone_replays_it(strategy):
-    result = run_probe("--schedule", strategy, "--schedule-seed", "1", "--schedule-runs", "50")
+    result = run_probe("--schedule", strategy, "--schedule-seed", "1", "--schedule-runs", CORPUS_RUNS)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert f"pyasync-test: exploring schedules: {strategy}, 50 run(s) per async case from seed 1" in result.stderr
+    assert f"pyasync-test: exploring schedules: {strategy}, {CORPUS_RUNS} run(s) per async case from seed 1" \
+        in result.stderr
     found = reports(result.stdout)
     assert sorted(found) == races(), result.stdout
     assert "[  FAILED  ] Sound." not in result.stdout
     assert len(re.findall(r"\[       OK \] Sound\.", result.stdout)) == 5
     for case, (run, runs, reported_strategy, seed, replay) in found.items():
-        assert runs == 50 and reported_strategy == strategy
+        assert runs == int(CORPUS_RUNS) and reported_strategy == strategy
         assert run <= FOUND_WITHIN, f"{case} found only in run {run}"
         first = run_probe(case, "--exact", *replay)
         again = run_probe(case, "--exact", *replay)
@@ -94,6 +99,7 @@ def test_a_failing_run_says_which_choices_departed_from_the_usual_order():
                      result.stdout), result.stdout
 
 
+@PLUMBING
 def test_a_seed_replays_the_same_runs_whatever_else_is_selected():
     alone = reports(run_probe("Race.closes_a_resource_twice", "--exact", "--schedule", "pct", "--schedule-seed", "5",
                               "--schedule-runs", "50").stdout)
@@ -102,6 +108,7 @@ def test_a_seed_replays_the_same_runs_whatever_else_is_selected():
     assert alone["Race.closes_a_resource_twice"] == together["Race.closes_a_resource_twice"]
 
 
+@PLUMBING
 def test_exploration_reaches_the_isolated_child():
     result = run_probe("Race.checks_then_acts_across_a_completion", "--exact", "--isolate", "--schedule", "random",
                        "--schedule-seed", "1", "--schedule-runs", "50")
@@ -109,6 +116,7 @@ def test_exploration_reaches_the_isolated_child():
     assert "Race.checks_then_acts_across_a_completion" in reports(result.stdout)
 
 
+@PLUMBING
 def test_the_environment_twins_turn_exploration_on():
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYASYNC_TEST_", "TEST_", "GTEST_"))}
     environment.update(PYASYNC_TEST_SCHEDULE="pct", PYASYNC_TEST_SCHEDULE_SEED="1", PYASYNC_TEST_SCHEDULE_RUNS="50")
@@ -118,12 +126,14 @@ def test_the_environment_twins_turn_exploration_on():
     assert reports(result.stdout)["Race.closes_a_resource_twice"][2] == "pct"
 
 
+@PLUMBING
 def test_a_sync_case_runs_once_and_a_passing_exploration_runs_every_run():
     outcome, result = verdicts("Sound.spawn_all_keeps_the_order_of_its_jobs", "--exact", "--schedule-runs", "300")
     assert outcome == {"Sound.spawn_all_keeps_the_order_of_its_jobs": "ok"}, result.stdout + result.stderr
     assert "pyasync-test: exploring schedules: random, 300 run(s) per async case" in result.stderr
 
 
+@PLUMBING
 @pytest.mark.parametrize("args, message", [
     (["--schedule", "fifo"], "invalid value 'fifo' for --schedule: expected one of random, pct"),
     (["--schedule-runs", "0"], "invalid value '0' for --schedule-runs: expected an integer from 1 to 1000000"),
@@ -137,6 +147,7 @@ def test_bad_exploration_options_are_usage_errors(args, message):
     assert message in result.stderr
 
 
+@PLUMBING
 def test_the_plugin_explores_cpp_items_through_its_harness_arguments(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "pyasync", "-p", "no:cacheprovider", "-o", "pyasync_fixture_modules=",
@@ -169,10 +180,10 @@ if BOOST_PROBE is not None and not os.path.exists(BOOST_PROBE):
 
 @pytest.mark.skipif(BOOST_PROBE is None, reason="Boost.Test is not installed, or its probe not built here")
 def test_the_boost_adapter_explores_the_same_corpus_after_its_double_dash():
-    result = run_binary(BOOST_PROBE, "--", "--schedule", "pct", "--schedule-seed", "1", "--schedule-runs", "50",
-                        timeout=300)
+    result = run_binary(BOOST_PROBE, "--", "--schedule", "pct", "--schedule-seed", "1", "--schedule-runs",
+                        CORPUS_RUNS, timeout=300)
     assert result.returncode == 201, result.stdout + result.stderr
-    assert "pyasync: exploring schedules: pct, 50 run(s) per async case from seed 1" in result.stderr
+    assert f"pyasync: exploring schedules: pct, {CORPUS_RUNS} run(s) per async case from seed 1" in result.stderr
     output = result.stdout + result.stderr
     for case in races():
         name = case.split(".", 1)[1]
@@ -181,6 +192,7 @@ def test_the_boost_adapter_explores_the_same_corpus_after_its_double_dash():
     assert "error: in \"Sound/" not in output
 
 
+@PLUMBING
 @pytest.mark.skipif(BOOST_PROBE is None, reason="Boost.Test is not installed, or its probe not built here")
 def test_the_boost_adapter_refuses_a_bad_schedule_with_the_harness_message():
     result = run_binary(BOOST_PROBE, "--", "--schedule", "fifo")
@@ -262,6 +274,7 @@ def test_the_plugin_explores_an_async_test_from_its_marker_and_replays_it(pytest
     assert f"failed in schedule run 1 of 1 (random, seed {seed})" in replay.stdout.str()
 
 
+@PLUMBING
 def test_the_plugin_options_and_ini_keys_explore_every_async_test(pytester):
     from plugin_support import run_plugin
     pytester.makeini("[pytest]\npyasync_schedule = pct\npyasync_schedule_runs = 50\n")
@@ -272,6 +285,7 @@ def test_the_plugin_options_and_ini_keys_explore_every_async_test(pytester):
     result.stdout.fnmatch_lines(["pyasync: exploring schedules: pct, 50 run(s) per async test and C++ item from seed 1"])
 
 
+@PLUMBING
 def test_the_plugin_options_explore_cpp_items_too(pytester):
     from plugin_support import run_plugin
     result = run_plugin(pytester, PROBE, "-k", "closes_a_resource_twice or claims_before", "--pyasync-schedule",
@@ -280,6 +294,7 @@ def test_the_plugin_options_explore_cpp_items_too(pytester):
     assert "replay it with: --schedule random --schedule-seed" in result.stdout.str()
 
 
+@PLUMBING
 @pytest.mark.parametrize("marker, message", [
     ("(schedule='fifo')", "schedule of @pytest.mark.pyasync of test_a.py::test_sound must be one of random, pct"),
     ("(schedule_runs=0)", "schedule_runs of @pytest.mark.pyasync of test_a.py::test_sound must be a whole number "
