@@ -14,12 +14,13 @@ namespace py = pybind11;
 using pyasync::detail::schedule_run;
 using pyasync::detail::schedule_strategy;
 
+constexpr schedule_strategy strategies[] = {schedule_strategy::random, schedule_strategy::pct};
+
 schedule_strategy strategy_named(const std::string &name) {
-    if (name == "random") {
-        return schedule_strategy::random;
-    }
-    if (name == "pct") {
-        return schedule_strategy::pct;
+    for (const schedule_strategy strategy : strategies) {
+        if (name == pyasync::detail::strategy_name(strategy)) {
+            return strategy;
+        }
     }
     throw std::invalid_argument("strategy is '" + name + "': expected 'random' or 'pct'");
 }
@@ -80,6 +81,10 @@ void add_schedule_bindings(py::module_ &module) {
         .def("error", &scheduled::error, "Why the run could not be explored faithfully, or None.")
         .def("__enter__", [](py::object self) { return self; })
         .def("__exit__", [](scheduled &self, const py::args &) { self.close(); });
+    module.attr("SCHEDULE_STRATEGIES") =
+        py::make_tuple(pyasync::detail::strategy_name(strategies[0]), pyasync::detail::strategy_name(strategies[1]));
+    module.attr("DEFAULT_SCHEDULE_RUNS") = pyasync::detail::default_schedule_runs;
+    module.attr("MOST_SCHEDULE_RUNS") = pyasync::detail::most_schedule_runs;
     module.def("schedule_run_seed", &pyasync::detail::schedule_run_seed, py::arg("base"), py::arg("index"),
                "The seed of run `index` (from 0) of an exploration from `base` (run 0: `base` itself).");
 }

@@ -1,5 +1,5 @@
 # Type stubs for pyasync._core, the package's native core (bridge/python/core_module.cpp).
-from typing import Any, Callable, Coroutine, Optional, TypedDict, TypeVar
+from typing import Any, Callable, Coroutine, Optional, Tuple, TypedDict, TypeVar
 
 _T = TypeVar("_T")
 
@@ -50,3 +50,6 @@ class ScheduleRun:
     def __enter__(self) -> ScheduleRun: ...
     def __exit__(self, *args: Any) -> None: ...
 def schedule_run_seed(base: int, index: int) -> int: ...
+SCHEDULE_STRATEGIES: Tuple[str, ...]
+DEFAULT_SCHEDULE_RUNS: int
+MOST_SCHEDULE_RUNS: int

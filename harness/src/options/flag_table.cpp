@@ -3,6 +3,8 @@
 
 #include "option_values.hpp"
 
+#include <pyasync/detail/schedule.hpp>
+
 #include <algorithm>
 #include <cctype>
 
@@ -216,7 +218,7 @@ const std::vector<flag> &flags() {
          "K",
          "runs of each async case (sync cases run once)",
          [](parse_state &p, const std::string &v, const std::string &f) {
-             p.o.schedule_runs = to_int(v, f, 1, 1'000'000);
+             p.o.schedule_runs = to_int(v, f, 1, pyasync::detail::most_schedule_runs);
          },
          true,
          "100; 1 with --schedule-seed alone"},

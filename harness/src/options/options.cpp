@@ -3,6 +3,8 @@
 #include "flag_table.hpp"
 #include "option_values.hpp"
 
+#include <pyasync/detail/schedule.hpp>
+
 #include <random>
 
 #include <cstdlib>
@@ -135,7 +137,7 @@ void resolve_schedule(options &o) {
     }
     const bool replay = o.schedule_seed && !o.schedule_runs;
     o.schedule = o.schedule.value_or(schedule_strategy::random);
-    o.schedule_runs = o.schedule_runs.value_or(replay ? 1 : 100);
+    o.schedule_runs = o.schedule_runs.value_or(replay ? 1 : pyasync::detail::default_schedule_runs);
     if (!o.schedule_seed) {
         std::random_device entropy;
         o.schedule_seed = ((std::uint64_t{entropy()} << 32) | entropy()) >> 1;

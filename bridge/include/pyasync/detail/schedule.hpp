@@ -29,6 +29,11 @@ enum class schedule_strategy { random, pct };
 /// "random" or "pct".
 PYASYNC_API const char *strategy_name(schedule_strategy strategy) noexcept;
 
+/// Runs per case or test when none is asked for (a seed given alone asks for one: a replay), and
+/// the most one may ask for: the harness, the Boost.Test adapter and the pytest plugin share them.
+inline constexpr int default_schedule_runs = 100;
+inline constexpr int most_schedule_runs = 1'000'000;
+
 /// The seed of run `index` (from 0) of an exploration from `base`: `base` itself for run 0, so
 /// that a reported run's seed given alone replays that run; a mix of both after. Pure.
 PYASYNC_API std::uint64_t schedule_run_seed(std::uint64_t base, int index) noexcept;

@@ -17,10 +17,13 @@ from typing import Any, List, Optional
 import pytest
 from _pytest.runner import CallInfo, runtestprotocol
 
-STRATEGIES = ("random", "pct")
-MOST_RUNS = 1_000_000
+from pyasync import _core
+
+# The harness's own (pyasync/detail/schedule.hpp), so the three front ends agree.
+STRATEGIES = tuple(_core.SCHEDULE_STRATEGIES)
+MOST_RUNS = _core.MOST_SCHEDULE_RUNS
+DEFAULT_RUNS = _core.DEFAULT_SCHEDULE_RUNS
 LARGEST_SEED = 2 ** 64 - 1
-DEFAULT_RUNS = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,8 +102,6 @@ def _describe(exploration: Exploration, index: int, seed: int, run: Any) -> str:
 def run_protocol(item: pytest.Item, nextitem: Optional[pytest.Item], exploration: Exploration) -> None:
     """The test's runs, each a whole set-up, call and tear-down; reports the failing run or the last."""
     global active
-    from pyasync import _core
-
     item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
     for index in range(exploration.runs):
         seed = _core.schedule_run_seed(exploration.seed, index)
