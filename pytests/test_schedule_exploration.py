@@ -127,7 +127,7 @@ def test_the_environment_twins_turn_exploration_on():
 
 
 @PLUMBING
-def test_a_sync_case_runs_once_and_a_passing_exploration_runs_every_run():
+def test_a_passing_exploration_gives_its_case_one_verdict():
     outcome, result = verdicts("Sound.spawn_all_keeps_the_order_of_its_jobs", "--exact", "--schedule-runs", "300")
     assert outcome == {"Sound.spawn_all_keeps_the_order_of_its_jobs": "ok"}, result.stdout + result.stderr
     assert "pyasync-test: exploring schedules: random, 300 run(s) per async case" in result.stderr

@@ -15,66 +15,57 @@ namespace py = pybind11;
 
 namespace {
 
-class trivial_async_case final : public pyasync::testing::case_invoker {
+/// An async case whose body is `Body` (a static coroutine function): the benchmarks' cases.
+template <pyasync::task<> (*Body)()>
+class async_case final : public pyasync::testing::case_invoker {
 public:
     [[nodiscard]] pyasync::testing::case_kind kind() const noexcept override {
         return pyasync::testing::case_kind::async;
     }
-    pyasync::task<> run_async() override { return body(); }
-
-private:
-    static pyasync::task<> body() {
-        PYASYNC_CHECK(1 + 1 == 2);
-        co_return;
-    }
+    pyasync::task<> run_async() override { return Body(); }
 };
+
+pyasync::task<> trivial_body() {
+    PYASYNC_CHECK(1 + 1 == 2);
+    co_return;
+}
+
+pyasync::task<> one_job(int value) {
+    const int got = co_await pyasync::spawn([value] { return value; });
+    PYASYNC_CHECK(got == value);
+}
 
 /// Two tasks, each awaiting one job on the runtime: the smallest program with a schedule to explore.
-class two_task_case final : public pyasync::testing::case_invoker {
-public:
-    [[nodiscard]] pyasync::testing::case_kind kind() const noexcept override {
-        return pyasync::testing::case_kind::async;
-    }
-    pyasync::task<> run_async() override { return body(); }
+pyasync::task<> two_tasks_body() {
+    std::vector<py::object> tasks;
+    tasks.push_back(pyasync::make_coroutine(one_job(1)));
+    tasks.push_back(pyasync::make_coroutine(one_job(2)));
+    co_await pyasync::gather(std::move(tasks));
+}
 
-private:
-    static pyasync::task<> one_job(int value) {
-        const int got = co_await pyasync::spawn([value] { return value; });
-        PYASYNC_CHECK(got == value);
-    }
-    static pyasync::task<> body() {
-        std::vector<py::object> tasks;
-        tasks.push_back(pyasync::make_coroutine(one_job(1)));
-        tasks.push_back(pyasync::make_coroutine(one_job(2)));
-        co_await pyasync::gather(std::move(tasks));
-    }
-};
+void add_case(const char *name, std::shared_ptr<pyasync::testing::case_invoker> invoker) {
+    pyasync::testing::case_info info;
+    info.suite = "Bench";
+    info.name = name;
+    info.file = __FILE__;
+    info.line = __LINE__;
+    info.invoker = std::move(invoker);
+    pyasync::testing::register_case(std::move(info));
+}
 
 const bool registered = [] {
     if (const char *schedule = std::getenv("BENCH_SCHEDULE");
         schedule != nullptr && std::string(schedule) == "two_tasks") {
-        pyasync::testing::case_info info;
-        info.suite = "Bench";
-        info.name = "two_tasks";
-        info.file = __FILE__;
-        info.line = __LINE__;
-        info.invoker = std::make_shared<two_task_case>();
-        pyasync::testing::register_case(std::move(info));
+        add_case("two_tasks", std::make_shared<async_case<&two_tasks_body>>());
         return true;
     }
     const char *count = std::getenv("BENCH_CASES");
     const int cases = count != nullptr ? std::atoi(count) : 10000;
-    auto invoker = std::make_shared<trivial_async_case>();
+    auto invoker = std::make_shared<async_case<&trivial_body>>();
     for (int i = 0; i < cases; ++i) {
         char name[32];
         std::snprintf(name, sizeof name, "case_%05d", i);
-        pyasync::testing::case_info info;
-        info.suite = "Bench";
-        info.name = name;
-        info.file = __FILE__;
-        info.line = __LINE__;
-        info.invoker = invoker;
-        pyasync::testing::register_case(std::move(info));
+        add_case(name, invoker);
     }
     return true;
 }();
