@@ -136,6 +136,10 @@ std::shared_ptr<completion_queue> completion_queue::for_trio() {
 }
 
 void completion_queue::push(completion *item) noexcept {
+    // Once `item` is on the queue, the loop may deliver it and drop the last reference to this
+    // queue (its operation's) while this thread still has to wake it: keep it alive until then.
+    // (Seen under ASan: wake() read a queue freed by the loop thread in between.)
+    const std::shared_ptr<completion_queue> alive = shared_from_this();
     // Acquire: a pusher that finds the queue closed (and may then drop the last reference to
     // it, destroying it on this thread) sees everything the loop thread did before closing it.
     completion *head = head_.load(std::memory_order_acquire);
