@@ -81,15 +81,23 @@ void lockstep_runtime::begin(schedule_strategy strategy, std::uint64_t seed, PyO
     }
     armed_ = py::none();
     armed_deadline_.reset();
+    held_until_.reset();
     step_queued_ = false;
     set_front_runtime(this);
+    if (loop != nullptr) {
+        install_executor(loop);
+    }
 }
 
 void lockstep_runtime::bind(PyObject *loop) {
-    std::lock_guard lock(mutex_);
-    if (active_ && loop_ == nullptr) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!active_ || loop_ != nullptr) {
+            return;
+        }
         loop_ = loop;
     }
+    install_executor(loop);
 }
 
 void lockstep_runtime::end() noexcept {
@@ -117,6 +125,7 @@ void lockstep_runtime::end() noexcept {
         PyErr_Clear();
     }
     armed_ = py::none();
+    held_until_.reset();
     runtime &engine = underlying_default_runtime();
     for (queued_job &left : jobs) {
         engine.spawn(std::move(left.run));
@@ -150,7 +159,7 @@ void lockstep_runtime::spawn(job work) {
     if (call_origin from = origin_of_call(); from.explored) {
         std::unique_lock lock(mutex_);
         if (active_ && loop_ != nullptr) {
-            jobs_.push_back({++next_id_, std::move(work), choices_->new_priority(), std::move(from.name)});
+            jobs_.push_back({++next_id_, std::move(work), "job", choices_->new_priority(), std::move(from.name)});
             lock.unlock();
             request_step();
             return;
@@ -266,6 +275,12 @@ void lockstep_runtime::arm_for_next_deadline(double now) {
             }
         }
     }
+    if (held_until_) {
+        // Strictly after the timer held past: asyncio runs timers in deadline order, so that
+        // timer's callback runs first even when both fall due in the same iteration.
+        const double after_hold = std::nextafter(*held_until_, INFINITY);
+        earliest = earliest ? std::min(*earliest, after_hold) : after_hold;
+    }
     if (!earliest) {
         return;
     }
@@ -294,13 +309,24 @@ void lockstep_runtime::step(std::uint64_t generation) {
     }
     step_queued_ = false;
     const double now = loop_time(loop_);
+    if (held_until_ && now > *held_until_) {
+        held_until_.reset();
+    }
+    // A hold is decided before the lock is taken: finding the near timer reads the loop's.
+    std::optional<std::pair<double, std::string>> near;
+    if (!held_until_ && has_jobs()) {
+        near = near_deadline(now);
+    }
     std::function<void()> chosen;
     {
         std::unique_lock lock(mutex_);
         std::vector<schedule_candidate> candidates;
         std::vector<std::shared_ptr<lockstep_timer>> due;
-        for (const auto &job : jobs_) {
-            candidates.push_back({"job " + std::to_string(job.id) + job.origin, job.priority});
+        // While held, the runtime's jobs wait (due runtime timers still fire).
+        const std::size_t job_count = held_until_ ? 0 : jobs_.size();
+        for (std::size_t i = 0; i < job_count; ++i) {
+            candidates.push_back(
+                {jobs_[i].kind + (" " + std::to_string(jobs_[i].id)) + jobs_[i].origin, jobs_[i].priority});
         }
         for (const auto &timer : timers_) {
             if (!timer->deadline) {
@@ -330,12 +356,18 @@ void lockstep_runtime::step(std::uint64_t generation) {
             step_soon();
             return;
         }
+        if (job_count > 0 && choices_->hold(near ? std::optional<std::string>(near->second) : std::nullopt)) {
+            held_until_ = near->first;
+            lock.unlock();
+            arm_for_next_deadline(now);
+            return;
+        }
         const std::size_t index = choices_->choose(candidates);
-        if (index < jobs_.size()) {
+        if (index < job_count) {
             chosen = std::move(jobs_[index].run);
             jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(index));
         } else {
-            const std::shared_ptr<lockstep_timer> timer = due[index - jobs_.size()];
+            const std::shared_ptr<lockstep_timer> timer = due[index - job_count];
             timers_.erase(std::find(timers_.begin(), timers_.end(), timer));
             chosen = [on_expiry = std::move(timer->on_expiry), fired = !timer->cancelled] { on_expiry(fired); };
         }
@@ -346,9 +378,9 @@ void lockstep_runtime::step(std::uint64_t generation) {
     {
         std::lock_guard lock(mutex_);
         stepping_ = false;
-        more = !jobs_.empty() || std::any_of(timers_.begin(), timers_.end(), [now](const auto &timer) {
-            return !timer->deadline || is_due(*timer, now);
-        });
+        more = (!jobs_.empty() && !held_until_) ||
+               std::any_of(timers_.begin(), timers_.end(),
+                           [now](const auto &timer) { return !timer->deadline || is_due(*timer, now); });
     }
     if (more) {
         step_soon();
@@ -382,10 +414,10 @@ void lockstep_runtime::run_on_worker(std::function<void()> fn) {
         worker_.reset();
         std::lock_guard lock(mutex_);
         if (!error_) {
-            error_ = "a runtime job ran for more than " + std::to_string(blocked_after.count()) +
-                     " s under schedule exploration: run one at a time, a job that waits for another job or for "
-                     "the loop never ends (use spawn_blocking for work that waits on other work); the run "
-                     "went on with that job in real time, so it cannot be replayed";
+            error_ = "a runtime job or executor call ran for more than " + std::to_string(blocked_after.count()) +
+                     " s under schedule exploration: run one at a time, one that waits for another or for the "
+                     "loop never ends (use spawn_blocking, or an executor of your own, for work that waits on "
+                     "other work); the run went on with it in real time, so it cannot be replayed";
         }
     }
 }

@@ -43,6 +43,11 @@ public:
     /// runtime (each still runs, or is cancelled, exactly once).
     void end() noexcept;
 
+    /// Any thread, GIL held: `call` (a Python callable that never raises: an executor's call,
+    /// with its future) as a job of the run when the caller is the run's (as `spawn`), true; else
+    /// false, and the caller runs it its usual way.
+    bool submit_python(const py::object &call);
+
     void spawn(job work) override;
     void spawn_blocking(job work) override;
     std::shared_ptr<timer_handle> schedule_after(std::chrono::nanoseconds delay,
@@ -56,6 +61,11 @@ public:
 
     /// A timer's cancellation (from its handle, any thread): it becomes ready at once.
     void cancel_timer(const std::shared_ptr<lockstep_timer> &timer) noexcept;
+
+    /// Loop timers that runtime work is never held past (a test tool's own time limits); loop
+    /// thread, GIL held. `exempt` keeps a reference until `end_exemption`.
+    void exempt(PyObject *timer_handle);
+    void end_exemption(PyObject *timer_handle) noexcept;
 
 private:
     lockstep_runtime() = default;
@@ -71,6 +81,7 @@ private:
     struct queued_job {
         std::uint64_t id;
         job run;
+        const char *kind; ///< "job" or "executor call", for the trace
         std::uint64_t priority;
         std::string origin; ///< " from <coroutine>", for the trace
     };
@@ -85,8 +96,17 @@ private:
     /// Loop thread, GIL held: `fn` on the worker, the GIL released until it returns (or has run
     /// too long: then the run is marked unfaithful and a fresh worker takes the next job).
     void run_on_worker(std::function<void()> fn);
-    /// Loop thread, GIL held: arms `loop.call_at` for the earliest deadline, if any.
+    [[nodiscard]] bool has_jobs() const;
+    /// Loop thread, GIL held: arms `loop.call_at` for the earliest deadline (a runtime timer's,
+    /// or the end of a hold), if any.
     void arm_for_next_deadline(double now);
+    /// Loop thread, GIL held: makes the loop's default executor one whose calls are the run's
+    /// jobs (pyasync._lockstep_executor), where the pyasync package is importable.
+    static void install_executor(PyObject *loop);
+    /// Loop thread, GIL held: the nearest deadline after `now` and within the hold horizon of a
+    /// loop timer (asyncio's own loops list theirs; uvloop shows none) or a runtime timer, with
+    /// what it is for the trace. Exempt timers and the engine's own are left out.
+    std::optional<std::pair<double, std::string>> near_deadline(double now);
 
     mutable std::mutex mutex_; ///< guards the fields down to `stepping_`
     bool active_ = false;
@@ -104,6 +124,9 @@ private:
     py::object armed_;                         ///< the TimerHandle of the next deadline, or None
     std::optional<double> armed_deadline_;     ///< loop thread only
     bool step_queued_ = false;                 ///< loop thread only: a call_soon(step) is pending
+    /// Loop thread only: the runtime's jobs wait until the loop's clock passes this (a hold).
+    std::optional<double> held_until_;
+    std::vector<py::object> exempt_; ///< loop thread only
     std::unique_ptr<schedule_choices> choices_;
 
     /// The worker: one job at a time, handed over and waited for. A worker whose job ran too

@@ -17,6 +17,8 @@ constexpr std::uint64_t pct_expected_steps = 32;
 constexpr std::uint64_t fresh_priority_floor = std::uint64_t{1} << 32;
 /// The loop runs its own callbacks before the next piece of work about one step in this many.
 constexpr std::size_t postpone_one_in = 4;
+/// The runtime's work waits past a timer due soon about one step in this many that has one.
+constexpr std::size_t hold_one_in = 4;
 constexpr std::size_t trace_kept = 64;
 
 } // namespace
@@ -98,6 +100,25 @@ bool schedule_choices::postpone() {
         record("step " + std::to_string(steps_ + 1) + ": the loop ran its ready callbacks first");
     }
     return postponed_last_;
+}
+
+bool schedule_choices::hold(const std::optional<std::string> &near) {
+    if (held_last_) {
+        held_last_ = false;
+        return false;
+    }
+    const bool drawn = generator_.below(hold_one_in) == 0;
+    if (!near) {
+        return false;
+    }
+    ++decisions_;
+    held_last_ = drawn;
+    if (held_last_) {
+        ++departures_;
+        record("step " + std::to_string(steps_ + 1) + ": the runtime's work waited until " + *near +
+               " had fired (a slow runtime)");
+    }
+    return held_last_;
 }
 
 void schedule_choices::record(std::string line) {

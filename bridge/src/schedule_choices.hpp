@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,11 @@ public:
     /// Whether the loop runs its own ready callbacks before the next piece of work: a delay of
     /// the runtime that real timing produces under load. Never twice in a row.
     bool postpone();
+    /// Whether the runtime is slow this time: its work waits until `near` (a timer due soon,
+    /// described for the trace) has fired, as under load, where a job outlasts a short timeout.
+    /// Draws whether or not there is a near timer, so that the generator's sequence does not
+    /// depend on the clock; never twice in a row.
+    bool hold(const std::optional<std::string> &near);
 
     [[nodiscard]] std::string trace(std::size_t last) const;
     [[nodiscard]] std::uint64_t decisions() const noexcept { return decisions_; }
@@ -57,6 +63,7 @@ private:
     std::uint64_t departures_ = 0;
     std::uint64_t steps_ = 0;
     bool postponed_last_ = false;
+    bool held_last_ = false;
     std::vector<std::uint64_t> change_points_; ///< PCT: the steps at which the leader drops
     std::uint64_t lowered_ = 0;                ///< PCT: priorities given out below every other
     std::uint64_t recorded_ = 0;               ///< lines ever recorded (the trace keeps the last ones)

@@ -35,4 +35,16 @@ std::optional<std::string> schedule_run::error() const {
     return engine_->error();
 }
 
+void exempt_from_schedules(PyObject *timer_handle) {
+    lockstep_runtime::instance().exempt(timer_handle);
+}
+
+bool submit_to_schedule(PyObject *call) {
+    return lockstep_runtime::instance().submit_python(py::reinterpret_borrow<py::object>(call));
+}
+
+void end_exemption(PyObject *timer_handle) noexcept {
+    lockstep_runtime::instance().end_exemption(timer_handle);
+}
+
 } // namespace pyasync::detail

@@ -10,6 +10,7 @@
 #include <pyasync/await.hpp>
 #include <pyasync/coroutine.hpp>
 #include <pyasync/detail/module_state.hpp>
+#include <pyasync/detail/schedule.hpp>
 
 namespace pyasync::testing::detail {
 namespace {
@@ -164,12 +165,21 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
         case_task.attr("cancel")(py::str("pyasync-test: interrupted"));
     }
 
+    // Under exploration the case's own limits are not its code's timers: no schedule makes the
+    // runtime's work wait for them (pyasync/detail/schedule.hpp).
+    const auto keep_out_of_schedules = [this](const py::object &handle) {
+        if (opts_.schedule) {
+            pyasync::detail::exempt_from_schedules(handle.ptr());
+        }
+    };
     py::object timer;
     py::object grace_timer;
     std::optional<watchdog> stuck_loop;
+    auto limit_started = case_clock::now();
     const auto limit = time_limit(info, opts_);
+    std::function<void()> arm_limit;
     if (limit) {
-        timer = loop.attr("call_later")(*limit, py::cpp_function([&, limit] {
+        py::object on_limit = py::cpp_function([&, limit] {
             if (case_task.attr("done")().cast<bool>()) {
                 return;
             }
@@ -187,26 +197,44 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
                                 " of its cancellation (--timeout-grace): abandoned, its Task still pending");
                     resolve(case_task);
                 }));
-        }));
-        // The timers above need the loop: one the case blocks for good never runs them.
-        stuck_loop.emplace();
-        stuck_loop->arm(*limit + 2 * opts_.timeout_grace_seconds,
-                        info.full_name() + ": async case overran its timeout of " + format_seconds(*limit) +
-                            " and the event loop has not come back within twice the grace period of " +
-                            format_seconds(opts_.timeout_grace_seconds) + " (--timeout-grace)",
-                        [&result, &capture, limit, before_abort] {
-                            if (capture) {
-                                capture->release_to_stderr();
-                            }
-                            result.timed_out = true;
-                            result.fail(failure_location(result) + "timed out after " + format_seconds(*limit) +
-                                        " and never gave the event loop back (a blocking call, or a loop that "
-                                        "ignores every cancellation without suspending): stopped by the watchdog; "
-                                        "stacks on stderr");
-                            if (before_abort) {
-                                before_abort();
-                            }
-                        });
+            keep_out_of_schedules(grace_timer);
+        });
+        // Armed at the start, and again at each schedule run after the first: each run has the
+        // whole limit (explore_schedules).
+        arm_limit = [&, limit, on_limit = std::move(on_limit)] {
+            if (timer) {
+                timer.attr("cancel")();
+                if (opts_.schedule) {
+                    pyasync::detail::end_exemption(timer.ptr());
+                }
+            }
+            limit_started = case_clock::now();
+            timer = loop.attr("call_later")(*limit, on_limit);
+            keep_out_of_schedules(timer);
+            // The timers above need the loop: one the case blocks for good never runs them.
+            stuck_loop.emplace();
+            stuck_loop->arm(*limit + 2 * opts_.timeout_grace_seconds,
+                            info.full_name() + ": async case overran its timeout of " + format_seconds(*limit) +
+                                " and the event loop has not come back within twice the grace period of " +
+                                format_seconds(opts_.timeout_grace_seconds) + " (--timeout-grace)",
+                            [&result, &capture, limit, before_abort] {
+                                if (capture) {
+                                    capture->release_to_stderr();
+                                }
+                                result.timed_out = true;
+                                result.fail(failure_location(result) + "timed out after " + format_seconds(*limit) +
+                                            " and never gave the event loop back (a blocking call, or a loop that "
+                                            "ignores every cancellation without suspending): stopped by the "
+                                            "watchdog; stacks on stderr");
+                                if (before_abort) {
+                                    before_abort();
+                                }
+                            });
+        };
+        arm_limit();
+        if (opts_.schedule) {
+            restart_case_limit_ = &arm_limit;
+        }
     }
     const auto start = case_clock::now();
     try {
@@ -221,13 +249,17 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
     if (stuck_loop) {
         stuck_loop->disarm();
     }
-    judge_by_the_clock(result, limit,
+    restart_case_limit_ = nullptr;
+    judge_by_the_clock(result, limit, seconds_since(limit_started),
                        "its cancellation never reached it in time: it blocked the event loop "
                        "(a blocking call on the loop's thread) or finished a swallowed cancellation");
     running_tasks_.erase(case_task.ptr());
     for (py::object *handle : {&timer, &grace_timer}) {
         if (*handle) {
             handle->attr("cancel")();
+            if (opts_.schedule) {
+                pyasync::detail::end_exemption(handle->ptr());
+            }
         }
     }
     try {
@@ -279,7 +311,7 @@ task<> case_executor::run_async_under_trio(const case_info &info, case_result &r
             result.fail(failure_location(result) + "timed out after " + format_seconds(*limit) +
                         "; cancelled through trio (the deadline of the case's cancel scope)");
         }
-        judge_by_the_clock(result, limit,
+        judge_by_the_clock(result, limit, result.seconds,
                            "trio never cancelled it in time: it blocked the trio run "
                            "(a blocking call on its thread) or swallowed the cancellation");
         hygiene_.check_unawaited_coroutines(result, unawaited);

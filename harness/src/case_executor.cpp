@@ -129,13 +129,13 @@ void case_executor::absorb_exception(case_result &result) noexcept {
     }
 }
 
-void case_executor::judge_by_the_clock(case_result &result, std::optional<double> limit, const char *how) {
-    if (!limit || result.timed_out || result.interrupted || result.seconds <= *limit) {
+void case_executor::judge_by_the_clock(case_result &result, std::optional<double> limit, double ran, const char *how) {
+    if (!limit || result.timed_out || result.interrupted || ran <= *limit) {
         return;
     }
     result.timed_out = true;
     result.fail(failure_location(result) + "timed out after " + format_seconds(*limit) + " (it ran " +
-                format_seconds(result.seconds) + ", over by " + format_seconds(result.seconds - *limit) + "); " + how);
+                format_seconds(ran) + ", over by " + format_seconds(ran - *limit) + "); " + how);
 }
 
 // ---- sync cases --------------------------------------------------------------------------
@@ -180,7 +180,7 @@ void case_executor::run_sync(const case_info &info, case_result &result, py::han
         result.seconds = seconds_since(start);
         watchdog_.disarm();
     }
-    judge_by_the_clock(result, limit, "it returned before the watchdog stopped it");
+    judge_by_the_clock(result, limit, result.seconds, "it returned before the watchdog stopped it");
     try {
         hygiene_.check_unawaited_coroutines(result, unawaited);
     } catch (...) {

@@ -71,13 +71,17 @@ private:
     void absorb_exception(case_result &result) noexcept;
     [[nodiscard]] bool capturing() const;
     /// Fails `result` as timed out when it ran past `limit` and nothing said so yet (the loop's
-    /// timer never fired: the case blocked it, or finished soon after swallowing it); `how`
-    /// says what that means for this kind of case.
-    static void judge_by_the_clock(case_result &result, std::optional<double> limit, const char *how);
+    /// timer never fired: the case blocked it, or finished soon after swallowing it); `ran` is
+    /// the time the limit covers (under exploration, the last schedule run's); `how` says what
+    /// that means for this kind of case.
+    static void judge_by_the_clock(case_result &result, std::optional<double> limit, double ran, const char *how);
 
     const options &opts_;
     case_hygiene &hygiene_;
     bool interrupted_ = false;
+    /// Under exploration, while an async case runs: gives its time limit afresh (each schedule
+    /// run has the whole limit). Loop thread.
+    const std::function<void()> *restart_case_limit_ = nullptr;
     std::string interrupt_reason_ = "Ctrl-C"; ///< what stopped the run: "Ctrl-C" or "SIGTERM"
     bool in_sync_case_ = false;
     std::set<PyObject *> running_tasks_;       ///< case Tasks in flight (borrowed; owned by the awaiting frame)

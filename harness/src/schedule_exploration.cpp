@@ -47,10 +47,6 @@ std::string describe_failing_run(const options &opts, int run, std::uint64_t see
     if (const auto error = schedule.error()) {
         text += "  " + *error + "\n";
     }
-    if (cancelled && run > 0) {
-        text += "  (a case's timeout covers all its schedule runs: one that timed out in a late run may need a longer "
-                "timeout() or fewer --schedule-runs)\n";
-    }
     text.pop_back();
     return text;
 }
@@ -80,6 +76,9 @@ task<> case_executor::explore_schedules(const case_info &info, case_result &resu
     for (int run = 0; run < runs; ++run) {
         const std::uint64_t seed = pyasync::detail::schedule_run_seed(*opts_.schedule_seed, run);
         const std::size_t failures_before = result.failures.size();
+        if (run > 0 && restart_case_limit_ != nullptr) {
+            (*restart_case_limit_)(); // each run has the case's whole time limit
+        }
         auto schedule = std::make_unique<schedule_run>(bridge_strategy(*opts_.schedule), seed, loop.ptr());
         std::exception_ptr cancellation;
         try {

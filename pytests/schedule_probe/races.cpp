@@ -144,7 +144,43 @@ PYASYNC_TEST(Race, misses_a_notification_made_before_it_waits)->pyasync::task<> 
     co_await concurrently(std::move(tasks));
 }
 
+// ---- 5. a coroutine that assumes the runtime work it started is done by the time it looks ----
+
+namespace {
+
+pyasync::task<int> quick_job() {
+    co_return co_await pyasync::spawn([] { return 7; });
+}
+
+} // namespace
+
+PYASYNC_TEST(Race, assumes_its_work_is_done_after_a_pause)->pyasync::task<> {
+    py::object asyncio = py::module_::import("asyncio");
+    py::object started = pyasync::get_running_loop().attr("create_task")(pyasync::make_coroutine(quick_job()));
+    co_await asyncio.attr("sleep")(0.01);               // ten milliseconds for a job of microseconds: surely done
+    PYASYNC_CHECK(started.attr("done")().cast<bool>()); // looks without awaiting
+    co_await started;
+}
+
+// ---- 6. a timeout raced against a completion ------------------------------------------------
+
+PYASYNC_TEST(Race, assumes_its_work_beats_a_timeout)->pyasync::task<> {
+    py::object asyncio = py::module_::import("asyncio");
+    // Fifty milliseconds for a job of microseconds: TimeoutError when the runtime is slower.
+    const int value =
+        co_await pyasync::await_as<int>(asyncio.attr("wait_for")(pyasync::make_coroutine(quick_job()), 0.05));
+    PYASYNC_CHECK(value == 7);
+}
+
 // ---- Sound: the same shapes, written so that every order gives the same outcome --------------
+
+PYASYNC_TEST(Sound, awaits_the_work_it_started)->pyasync::task<> {
+    py::object asyncio = py::module_::import("asyncio");
+    py::object started = pyasync::get_running_loop().attr("create_task")(pyasync::make_coroutine(quick_job()));
+    co_await asyncio.attr("sleep")(0.01);
+    const int value = co_await pyasync::await_as<int>(started); // whether done already or not
+    PYASYNC_CHECK(value == 7);
+}
 
 PYASYNC_TEST(Sound, awaits_jobs_in_the_order_it_needs)->pyasync::task<> {
     const int first = co_await pyasync::spawn([] { return 1; });
@@ -218,4 +254,14 @@ PYASYNC_TEST(Sound, a_cancelled_sleep_ends_at_once, pyasync::testing::timeout(5s
         timed_out = error.matches(asyncio.attr("TimeoutError"));
     }
     PYASYNC_CHECK(timed_out);
+}
+
+// A case's own timeout is no timer of its code: a schedule never makes the runtime's work wait
+// for it, though it is due within the hold horizon (100 ms) from the start.
+PYASYNC_TEST(Sound, finishes_well_within_its_own_short_timeout, pyasync::testing::timeout(90ms))->pyasync::task<> {
+    int sum = 0;
+    for (int i = 0; i < 10; ++i) {
+        sum += co_await pyasync::spawn([i] { return i; });
+    }
+    PYASYNC_CHECK(sum == 45);
 }

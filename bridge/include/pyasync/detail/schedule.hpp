@@ -3,10 +3,12 @@
 /// Seeded schedule exploration (internal; the harness's `--schedule` and the adapters use it).
 ///
 /// While a `schedule_run` lives, the default runtime is a lockstep engine: the work spawned on
-/// it, and its timers, run one at a time on one worker thread, each when the schedule chooses,
+/// it, its timers, and the calls given to the run's loop's default executor (asyncio's own
+/// loops), run one at a time on one worker thread, each when the schedule chooses,
 /// at a step the loop runs between its own callbacks. The schedule only chooses among orders
-/// real timing could produce: which of the jobs and due timers completes first, and whether the
-/// loop runs more of its own callbacks before the next one does. Everything asyncio orders
+/// real timing could produce: which of the jobs and due timers completes first, whether the
+/// loop runs more of its own callbacks before the next one does, and whether the jobs wait until
+/// a timer due within 100 ms has fired (a slow runtime). Everything asyncio orders
 /// (`call_soon` order, timers by deadline, a done future not yielding) stays as it is. The same
 /// strategy and seed make the same choices, so a run whose code lives on the loop, the virtual
 /// clock and the runtime's `spawn`, `spawn_all` and timers replays exactly; work on the blocking
@@ -37,6 +39,18 @@ inline constexpr int most_schedule_runs = 1'000'000;
 /// The seed of run `index` (from 0) of an exploration from `base`: `base` itself for run 0, so
 /// that a reported run's seed given alone replays that run; a mix of both after. Pure.
 PYASYNC_API std::uint64_t schedule_run_seed(std::uint64_t base, int index) noexcept;
+
+/// A loop timer (an asyncio `TimerHandle`) that is a test tool's own time limit. A schedule may
+/// make the runtime's work wait until a loop timer due soon has fired (a slow runtime, which
+/// times out a short `wait_for`); it never waits for an exempt one, which would time the case
+/// itself out. Loop thread, GIL held; a reference is kept until `end_exemption`.
+PYASYNC_API void exempt_from_schedules(PyObject *timer_handle);
+PYASYNC_API void end_exemption(PyObject *timer_handle) noexcept;
+
+/// An executor's call (a Python callable that never raises) as work of the active schedule run,
+/// when the caller is the run's: true, and the run chooses when it completes; else false, and the
+/// caller runs it its usual way. Any thread, GIL held (pyasync/_lockstep_executor.py).
+PYASYNC_API bool submit_to_schedule(PyObject *call);
 
 class lockstep_runtime;
 

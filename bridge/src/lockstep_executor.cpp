@@ -1,0 +1,72 @@
+// Executor calls as jobs of the lockstep engine: asyncio's default executor, while a schedule run
+// is bound to its loop, hands each call here (pyasync/_lockstep_executor.py), so the order in which
+// executor calls complete is the schedule's to choose (see lockstep_runtime.hpp).
+#include "lockstep_runtime.hpp"
+
+namespace pyasync::detail {
+namespace {
+
+/// A Python callable held by a job that runs without the GIL: taken and released with it, and
+/// never released by a job destroyed after the interpreter has gone.
+class python_call {
+public:
+    explicit python_call(const py::object &call) : call_(call.inc_ref().ptr()) {}
+    python_call(const python_call &) = delete;
+    python_call &operator=(const python_call &) = delete;
+    ~python_call() {
+        if (call_ != nullptr && Py_IsInitialized() != 0) {
+            const PyGILState_STATE gil = PyGILState_Ensure();
+            Py_DECREF(call_);
+            PyGILState_Release(gil);
+        }
+    }
+    /// On the job's thread, without the GIL: calls it once and lets go of it.
+    void run() {
+        const PyGILState_STATE gil = PyGILState_Ensure();
+        PyObject *result = PyObject_CallNoArgs(call_);
+        if (result == nullptr) {
+            PyErr_WriteUnraisable(call_); // the executor's call keeps its exceptions: never here
+        }
+        Py_XDECREF(result);
+        Py_CLEAR(call_);
+        PyGILState_Release(gil);
+    }
+
+private:
+    PyObject *call_;
+};
+
+} // namespace
+
+bool lockstep_runtime::submit_python(const py::object &call) {
+    call_origin from = origin_of_call();
+    if (!from.explored) {
+        return false;
+    }
+    auto held = std::make_shared<python_call>(call);
+    {
+        std::lock_guard lock(mutex_);
+        if (!active_ || loop_ == nullptr) {
+            return false;
+        }
+        jobs_.push_back(
+            {++next_id_, [held] { held->run(); }, "executor call", choices_->new_priority(), std::move(from.name)});
+    }
+    request_step();
+    return true;
+}
+
+void lockstep_runtime::install_executor(PyObject *loop) {
+    py::module_ executor;
+    try {
+        executor = py::module_::import("pyasync._lockstep_executor");
+    } catch (py::error_already_set &error) {
+        if (!error.matches(PyExc_ImportError)) {
+            throw;
+        }
+        return; // a process without the pyasync package on its path: executor calls stay real
+    }
+    executor.attr("install")(py::handle(loop));
+}
+
+} // namespace pyasync::detail
