@@ -42,6 +42,7 @@ def test_every_case_gets_its_verdict_and_the_run_fails(verdicts):
         "TrioFails.swallows_its_timeout": "failed",
         "TrioFails.blocks_the_run_past_its_timeout": "failed",
         "TrioHang.sleeps_forever": "ignored",
+        "TrioRace.checks_then_acts_across_a_checkpoint": "ignored",
     }
     assert events[-1]["passed"] == 4 and events[-1]["failed"] == 5 and events[-1]["error"] == ""
 
@@ -99,3 +100,31 @@ def test_an_unknown_loop_factory_names_trio_among_the_choices():
     run = subprocess.run([PROBE, "--loop-factory", "tornado"], capture_output=True, text=True, timeout=60)
     assert run.returncode != 0
     assert "expected 'asyncio', 'uvloop', 'trio' or 'module:callable'" in run.stderr
+
+
+RACE = "TrioRace.checks_then_acts_across_a_checkpoint"
+
+
+def explored(seed, runs=None):
+    """(failed, the failing run's report line) of the race explored from `seed`."""
+    run = run_probe(RACE, "--include-ignored", "--schedule", "random", "--schedule-seed", str(seed),
+                    *(("--schedule-runs", str(runs)) if runs else ()))
+    found = [line.strip() for line in run.stdout.splitlines() if "schedule run" in line]
+    return run.returncode == 1, found
+
+
+def test_schedule_exploration_seeds_trios_own_scheduler_and_each_seed_replays():
+    # trio orders each batch of runnable tasks itself: explored, that order comes from the seed, so
+    # a seed gives the same verdict every time, and different seeds give both.
+    first, report = explored(1, runs=50)
+    assert first and report[0].startswith("failed in schedule run ") and "(random, seed " in report[0], report
+    seed = int(report[0].split("seed ")[1].split(")")[0])
+    assert explored(seed) == explored(seed) == (True, [f"failed in schedule run 1 of 1 (random, seed {seed}); "
+                                                        f"replay it with: --schedule random --schedule-seed {seed}"])
+    verdicts = {}
+    for each in range(2, 10):
+        verdicts[each] = explored(each)[0]
+        assert explored(each)[0] == verdicts[each], f"seed {each} gave two verdicts"
+    assert set(verdicts.values()) == {True, False}, verdicts
+    run = run_probe(RACE, "--include-ignored", "--schedule", "random", "--schedule-seed", str(seed))
+    assert "under trio: trio's scheduler ordered each batch of runnable tasks by this seed" in run.stdout

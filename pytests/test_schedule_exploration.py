@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+import dependencies
 from probe_support import finished_events, listed, run_binary
 
 PROBE = os.environ.get("PYASYNC_SCHEDULE_PROBE")
@@ -164,7 +165,6 @@ def test_a_passing_exploration_gives_its_case_one_verdict():
     (["--schedule-runs", "0"], "invalid value '0' for --schedule-runs: expected an integer from 1 to 1000000"),
     (["--schedule-seed", "-3"], "invalid value '-3' for --schedule-seed: expected a seed"),
     (["--schedule", "random", "--test-threads", "4"], "--schedule explores one case at a time, but --test-threads is 4"),
-    (["--schedule", "pct", "--loop-factory", "trio"], "--schedule steps the runtime's work through an asyncio loop"),
 ])
 def test_bad_exploration_options_are_usage_errors(args, message):
     result = run_probe(*args)
@@ -325,7 +325,6 @@ def test_the_plugin_options_explore_cpp_items_too(pytester):
     ("(schedule_runs=0)", "schedule_runs of @pytest.mark.pyasync of test_a.py::test_sound must be a whole number "
                           "of runs from 1 to 1000000"),
     ("(schedule_seed=-1)", "schedule_seed of @pytest.mark.pyasync of test_a.py::test_sound must be a seed from 0"),
-    ("(loop='trio', schedule_runs=3)", "is explored (schedule) but runs under trio"),
 ])
 def test_bad_exploration_marker_arguments_are_usage_errors(pytester, marker, message):
     from plugin_support import run_plugin
@@ -409,3 +408,41 @@ def test_the_pytest_asyncio_corpus_gets_the_same_verdicts_under_exploration(pyte
                                        "--pyasync-schedule-seed", "1", "--pyasync-schedule-runs", CORPUS_RUNS)
     assert f"exploring schedules: {strategy}, {CORPUS_RUNS} run(s)" in result.stdout.str()
     assert explored == usual and len(usual) >= 8, result.stdout.str()
+
+
+TRIO_TESTS = """
+import pytest
+import trio
+
+
+async def open_if_needed(state, checkpoint_first):
+    if checkpoint_first:
+        await trio.sleep(0)
+    if not state["open"]:
+        await trio.sleep(0)  # opening
+        state["open"] = True
+        state["opened"] += 1
+
+
+@pytest.mark.pyasync(loop="trio"{marker})
+async def test_checks_then_acts_across_a_checkpoint():
+    state = {"open": False, "opened": 0}
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(open_if_needed, state, False)
+        nursery.start_soon(open_if_needed, state, True)
+    assert state["opened"] == 1
+"""
+
+
+def test_the_plugin_explores_a_trio_test_through_trios_scheduler_and_replays_it(pytester):
+    from plugin_support import run_plugin
+    dependencies.require("trio")
+    result = run_plugin(pytester, test_t=TRIO_TESTS.replace("{marker}", ", schedule_runs=50, schedule_seed=1"))
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    found = PLUGIN_REPORT.search(output)
+    assert found and int(found[1]) <= FOUND_WITHIN, output
+    assert "under trio: trio's scheduler ordered each batch of runnable tasks by this seed" in output
+    for _ in range(3):  # the seed alone: the same order, the same failure, every time
+        replay = run_plugin(pytester, test_t=TRIO_TESTS.replace("{marker}", f", schedule_seed={found[4]}"))
+        replay.assert_outcomes(failed=1)

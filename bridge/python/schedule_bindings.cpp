@@ -85,10 +85,13 @@ void add_schedule_bindings(py::module_ &module) {
         py::make_tuple(pyasync::detail::strategy_name(strategies[0]), pyasync::detail::strategy_name(strategies[1]));
     module.attr("DEFAULT_SCHEDULE_RUNS") = pyasync::detail::default_schedule_runs;
     module.attr("MOST_SCHEDULE_RUNS") = pyasync::detail::most_schedule_runs;
+    module.attr("TRIO_SCHEDULE_NOTE") = pyasync::detail::trio_schedule_note;
     module.def(
         "_submit_to_schedule", [](const py::object &call) { return pyasync::detail::submit_to_schedule(call.ptr()); },
         py::arg("call"),
         "The executor's call as work of the active schedule run, when the caller is the run's: True; else False.");
+    module.def("_seed_trio_scheduler", &pyasync::detail::seed_trio_scheduler, py::arg("seed"),
+               "Trio's scheduler ordered by a generator with this seed, or its usual scheduling back (None).");
     module.def("schedule_run_seed", &pyasync::detail::schedule_run_seed, py::arg("base"), py::arg("index"),
                "The seed of run `index` (from 0) of an exploration from `base` (run 0: `base` itself).");
 }

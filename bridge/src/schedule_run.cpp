@@ -3,6 +3,8 @@
 
 #include <pyasync/detail/schedule.hpp>
 
+#include <stdexcept>
+
 namespace pyasync::detail {
 
 /// Shares the process's engine without owning it (it is never destroyed).
@@ -37,6 +39,23 @@ std::optional<std::string> schedule_run::error() const {
 
 void exempt_from_schedules(PyObject *timer_handle) {
     lockstep_runtime::instance().exempt(timer_handle);
+}
+
+void seed_trio_scheduler(std::optional<std::uint64_t> seed) {
+    const py::module_ scheduler = py::module_::import("trio._core._run");
+    if (!py::hasattr(scheduler, "_r") || !py::hasattr(scheduler, "_ALLOW_DETERMINISTIC_SCHEDULING")) {
+        throw std::runtime_error("pyasync: exploring schedules under trio needs trio's hook for deterministic "
+                                 "scheduling (trio._core._run._r and _ALLOW_DETERMINISTIC_SCHEDULING, in trio 0.22 "
+                                 "and later); this trio (" +
+                                 py::str(py::module_::import("trio").attr("__version__")).cast<std::string>() +
+                                 ") has not: explore under asyncio or uvloop");
+    }
+    scheduler.attr("_ALLOW_DETERMINISTIC_SCHEDULING") = py::bool_(seed.has_value());
+    if (seed) {
+        scheduler.attr("_r").attr("seed")(*seed);
+    } else {
+        scheduler.attr("_r").attr("seed")(); // from the system's entropy, as trio seeds it
+    }
 }
 
 bool submit_to_schedule(PyObject *call) {

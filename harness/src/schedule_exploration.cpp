@@ -34,16 +34,20 @@ std::string indented(const std::string &text, const std::string &by) {
 }
 
 std::string describe_failing_run(const options &opts, int run, std::uint64_t seed, const schedule_run &schedule,
-                                 bool cancelled) {
+                                 bool cancelled, bool under_trio) {
     const char *name = schedule_name(*opts.schedule);
     std::string text = std::string(cancelled ? "cancelled during" : "failed in") + " schedule run " +
                        std::to_string(run + 1) + " of " + std::to_string(*opts.schedule_runs) + " (" + name +
                        ", seed " + std::to_string(seed) + "); replay it with: --schedule " + name +
-                       " --schedule-seed " + std::to_string(seed) + "\n  " + std::to_string(schedule.departures()) +
-                       " of the run's " + std::to_string(schedule.decisions()) +
-                       " scheduling choices departed from the usual order";
-    const std::string trace = schedule.trace();
-    text += trace.empty() ? "\n" : ":\n" + indented(trace, "    ");
+                       " --schedule-seed " + std::to_string(seed) + "\n  ";
+    if (under_trio) {
+        text += std::string(pyasync::detail::trio_schedule_note) + "\n";
+    } else {
+        text += std::to_string(schedule.departures()) + " of the run's " + std::to_string(schedule.decisions()) +
+                " scheduling choices departed from the usual order";
+        const std::string trace = schedule.trace();
+        text += trace.empty() ? "\n" : ":\n" + indented(trace, "    ");
+    }
     if (const auto error = schedule.error()) {
         text += "  " + *error + "\n";
     }
@@ -71,7 +75,22 @@ task<> case_executor::run_body(const case_info &info, case_result &result) {
 }
 
 task<> case_executor::explore_schedules(const case_info &info, case_result &result) {
-    const py::object loop = pyasync::get_running_loop();
+    // Under trio the choices are trio's scheduler's, seeded per run; there is no asyncio loop
+    // for the runtime's work to step through.
+    const bool under_trio = opts_.loop_factory == "trio";
+    const py::object loop = under_trio ? py::none() : pyasync::get_running_loop();
+    struct trio_scheduler_restored {
+        bool under_trio;
+        ~trio_scheduler_restored() {
+            if (under_trio) {
+                try {
+                    pyasync::detail::seed_trio_scheduler(std::nullopt);
+                } catch (...) {
+                    PyErr_Clear(); // it was seeded, so the hook is there: nothing sensible to report
+                }
+            }
+        }
+    } restored{under_trio};
     const int runs = *opts_.schedule_runs;
     for (int run = 0; run < runs; ++run) {
         const std::uint64_t seed = pyasync::detail::schedule_run_seed(*opts_.schedule_seed, run);
@@ -79,7 +98,11 @@ task<> case_executor::explore_schedules(const case_info &info, case_result &resu
         if (run > 0 && restart_case_limit_ != nullptr) {
             (*restart_case_limit_)(); // each run has the case's whole time limit
         }
-        auto schedule = std::make_unique<schedule_run>(bridge_strategy(*opts_.schedule), seed, loop.ptr());
+        auto schedule =
+            std::make_unique<schedule_run>(bridge_strategy(*opts_.schedule), seed, under_trio ? nullptr : loop.ptr());
+        if (under_trio) {
+            pyasync::detail::seed_trio_scheduler(seed);
+        }
         std::exception_ptr cancellation;
         try {
             co_await info.invoker->run_async();
@@ -91,7 +114,8 @@ task<> case_executor::explore_schedules(const case_info &info, case_result &resu
         const bool failed = cancellation || result.failures.size() > failures_before || result.fatal_raised ||
                             schedule->error().has_value();
         if (failed) {
-            result.fail(failure_location(result) + describe_failing_run(opts_, run, seed, *schedule, !!cancellation));
+            result.fail(failure_location(result) +
+                        describe_failing_run(opts_, run, seed, *schedule, !!cancellation, under_trio));
         }
         schedule.reset(); // the default runtime is back before anything else runs
         if (cancellation) {

@@ -146,10 +146,6 @@ void resolve_schedule(options &o) {
         throw usage_error("--schedule explores one case at a time, but --test-threads is " +
                           std::to_string(o.test_threads) + ": leave --test-threads out, or explore without it");
     }
-    if (o.loop_factory == "trio") {
-        throw usage_error("--schedule steps the runtime's work through an asyncio loop, but --loop-factory is trio: "
-                          "explore under asyncio or uvloop");
-    }
 }
 
 } // namespace

@@ -52,6 +52,17 @@ PYASYNC_API void end_exemption(PyObject *timer_handle) noexcept;
 /// caller runs it its usual way. Any thread, GIL held (pyasync/_lockstep_executor.py).
 PYASYNC_API bool submit_to_schedule(PyObject *call);
 
+/// Under trio a schedule's choices are trio's own: given a seed, trio's scheduler orders each
+/// batch of runnable tasks by a generator seeded with it (trio's hook for deterministic
+/// scheduling, the one pytest-trio uses under Hypothesis), so the same seed replays the same
+/// order; nothing restores trio's usual scheduling. The runtime's work keeps its real threads
+/// under trio. Any thread, GIL held. Throws `std::runtime_error` when trio lacks the hook.
+PYASYNC_API void seed_trio_scheduler(std::optional<std::uint64_t> seed);
+/// What a failing run's report says under trio, in every front end.
+inline constexpr const char *trio_schedule_note =
+    "under trio: trio's scheduler ordered each batch of runnable tasks by this seed (its choices are not traced; "
+    "the runtime's work ran in real time)";
+
 class lockstep_runtime;
 
 /// One run of code under a seeded schedule. Made and destroyed on the loop thread with the GIL

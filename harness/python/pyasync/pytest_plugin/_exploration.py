@@ -7,7 +7,8 @@ replays it; a test whose every run passes reports its last run.
 
 Function-scoped fixtures are made afresh for each run; fixtures of wider scopes are shared by the
 runs, as by consecutive tests. The run is bound to the loop of the test's first async phase: work
-started from another loop (``asyncio.run`` inside a sync fixture) is not explored."""
+started from another loop (``asyncio.run`` inside a sync fixture) is not explored. Under trio the
+choices are trio's scheduler's, seeded per run."""
 from __future__ import annotations
 
 import dataclasses
@@ -88,21 +89,35 @@ def for_item(session: Optional[Exploration], item: pytest.Item) -> Optional[Expl
                    base.get("seed")), runs, f"@pytest.mark.pyasync of {item.nodeid}")
 
 
-def _describe(exploration: Exploration, index: int, seed: int, run: Any) -> str:
+def _describe(exploration: Exploration, index: int, seed: int, run: Any, under_trio: bool) -> str:
     text = (f"failed in schedule run {index + 1} of {exploration.runs} ({exploration.strategy}, seed {seed}); "
             f"replay it with: @pytest.mark.pyasync(schedule={exploration.strategy!r}, schedule_seed={seed}) or "
-            f"--pyasync-schedule {exploration.strategy} --pyasync-schedule-seed {seed}\n"
-            f"{run.departures} of the run's {run.decisions} scheduling choices departed from the usual order")
-    trace = run.trace()
-    text += ":\n" + "".join(f"  {line}\n" for line in trace.splitlines()) if trace else "\n"
+            f"--pyasync-schedule {exploration.strategy} --pyasync-schedule-seed {seed}\n")
+    if under_trio:
+        text += _core.TRIO_SCHEDULE_NOTE + "\n"
+    else:
+        text += f"{run.departures} of the run's {run.decisions} scheduling choices departed from the usual order"
+        trace = run.trace()
+        text += ":\n" + "".join(f"  {line}\n" for line in trace.splitlines()) if trace else "\n"
     error = run.error()
     return text + (f"{error}\n" if error else "")
 
 
-def run_protocol(item: pytest.Item, nextitem: Optional[pytest.Item], exploration: Exploration) -> None:
-    """The test's runs, each a whole set-up, call and tear-down; reports the failing run or the last."""
-    global active
+def run_protocol(item: pytest.Item, nextitem: Optional[pytest.Item], exploration: Exploration,
+                 under_trio: bool) -> None:
+    """The test's runs, each a whole set-up, call and tear-down; reports the failing run or the last.
+    Under trio each run seeds trio's own scheduler (the runtime's work keeps its real threads)."""
     item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    try:
+        _run_each(item, nextitem, exploration, under_trio)
+    finally:
+        if under_trio:
+            _core._seed_trio_scheduler(None)
+    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+
+
+def _run_each(item: pytest.Item, nextitem: Optional[pytest.Item], exploration: Exploration, under_trio: bool) -> None:
+    global active
     for index in range(exploration.runs):
         seed = _core.schedule_run_seed(exploration.seed, index)
         last = index == exploration.runs - 1
@@ -110,6 +125,8 @@ def run_protocol(item: pytest.Item, nextitem: Optional[pytest.Item], exploration
         # afresh, the wider ones stay (the parent is what the next "item" descends from).
         upto = nextitem if last else item.parent
         run = _core.ScheduleRun(exploration.strategy, seed)
+        if under_trio:
+            _core._seed_trio_scheduler(seed)
         active = run
         try:
             reports: List[pytest.TestReport] = runtestprotocol(item, nextitem=upto, log=False)  # type: ignore
@@ -123,7 +140,7 @@ def run_protocol(item: pytest.Item, nextitem: Optional[pytest.Item], exploration
                 report.outcome = "failed"
                 report.longrepr = f"pyasync: schedule run {index + 1}: {run.error()}"
         if failed:
-            failed[0].sections.append(("pyasync schedule", _describe(exploration, index, seed, run)))
+            failed[0].sections.append(("pyasync schedule", _describe(exploration, index, seed, run, under_trio)))
         if failed or last or any(report.skipped for report in reports):
             if not last:
                 # The runs stop early: what the next item does not need is torn down now, as the
@@ -135,7 +152,6 @@ def run_protocol(item: pytest.Item, nextitem: Optional[pytest.Item], exploration
             for report in reports:
                 item.ihook.pytest_runtest_logreport(report=report)
             break
-    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
 
 
 class ProtocolPlugin:
@@ -151,8 +167,5 @@ class ProtocolPlugin:
         exploration = for_item(state.settings.exploration, item)
         if exploration is None:
             return None
-        if state.test_settings(item).loop.name == "trio":
-            raise pytest.UsageError(f"pyasync: {item.nodeid} is explored (schedule) but runs under trio: exploration "
-                                    "steps the runtime's work through an asyncio loop")
-        run_protocol(item, nextitem, exploration)
+        run_protocol(item, nextitem, exploration, under_trio=state.test_settings(item).loop.name == "trio")
         return True
