@@ -446,3 +446,58 @@ def test_the_plugin_explores_a_trio_test_through_trios_scheduler_and_replays_it(
     for _ in range(3):  # the seed alone: the same order, the same failure, every time
         replay = run_plugin(pytester, test_t=TRIO_TESTS.replace("{marker}", f", schedule_seed={found[4]}"))
         replay.assert_outcomes(failed=1)
+
+
+# ---- file descriptors one poll finds ready together -------------------------------------------
+
+READY_SOCKETS_TESTS = """
+import asyncio
+import socket
+import pytest
+
+
+async def handled_in_order(loop):
+    order, pairs = [], [socket.socketpair() for _ in range(2)]
+    both = loop.create_future()
+
+    def on_readable(index):
+        loop.remove_reader(pairs[index][0])
+        order.append(index)
+        if len(order) == 2:
+            both.set_result(None)
+
+    for index, (reading, _) in enumerate(pairs):
+        loop.add_reader(reading, on_readable, index)
+    for _, writing in pairs:
+        writing.send(b"x")  # both ready before the loop polls again
+    await both
+    for pair in pairs:
+        for end in pair:
+            end.close()
+    return order
+
+
+@pytest.mark.pyasync(schedule_runs=50, schedule_seed=1)
+async def test_assumes_the_order_of_two_ready_sockets():
+    assert await handled_in_order(asyncio.get_running_loop()) == [0, 1]
+
+
+@pytest.mark.pyasync(schedule_runs=50, schedule_seed=1)
+async def test_takes_them_in_either_order():
+    assert sorted(await handled_in_order(asyncio.get_running_loop())) == [0, 1]
+"""
+
+
+def test_the_plugin_explores_the_order_of_descriptors_ready_in_one_poll(pytester):
+    from plugin_support import run_plugin
+    usual = run_plugin(pytester, test_fd=READY_SOCKETS_TESTS.replace("(schedule_runs=50, schedule_seed=1)", ""))
+    usual.assert_outcomes(passed=2)
+    result = run_plugin(pytester, test_fd=READY_SOCKETS_TESTS)
+    result.assert_outcomes(passed=1, failed=1)
+    output = result.stdout.str()
+    found = PLUGIN_REPORT.search(output)
+    assert found and int(found[1]) <= FOUND_WITHIN, output
+    assert re.search(r"step \d+: fd \d+ readable went before fd \d+ readable \(2 ready\)", output), output
+    replay = run_plugin(pytester, "-k", "assumes", test_fd=READY_SOCKETS_TESTS.replace(
+        "schedule_runs=50, schedule_seed=1", f"schedule_seed={found[4]}"))
+    replay.assert_outcomes(failed=1)

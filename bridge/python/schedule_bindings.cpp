@@ -90,6 +90,9 @@ void add_schedule_bindings(py::module_ &module) {
         "_submit_to_schedule", [](const py::object &call) { return pyasync::detail::submit_to_schedule(call.ptr()); },
         py::arg("call"),
         "The executor's call as work of the active schedule run, when the caller is the run's: True; else False.");
+    module.def("_schedule_order", &pyasync::detail::order_ready, py::arg("names"),
+               "The order in which the loop handles descriptors one poll found ready, chosen by the active "
+               "schedule run; None outside one.");
     module.def("_seed_trio_scheduler", &pyasync::detail::seed_trio_scheduler, py::arg("seed"),
                "Trio's scheduler ordered by a generator with this seed, or its usual scheduling back (None).");
     module.def("schedule_run_seed", &pyasync::detail::schedule_run_seed, py::arg("base"), py::arg("index"),

@@ -85,7 +85,7 @@ void lockstep_runtime::begin(schedule_strategy strategy, std::uint64_t seed, PyO
     step_queued_ = false;
     set_front_runtime(this);
     if (loop != nullptr) {
-        install_executor(loop);
+        install_on_loop(loop);
     }
 }
 
@@ -97,7 +97,7 @@ void lockstep_runtime::bind(PyObject *loop) {
         }
         loop_ = loop;
     }
-    install_executor(loop);
+    install_on_loop(loop);
 }
 
 void lockstep_runtime::end() noexcept {

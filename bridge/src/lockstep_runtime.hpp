@@ -48,6 +48,11 @@ public:
     /// false, and the caller runs it its usual way.
     bool submit_python(const py::object &call);
 
+    /// Loop thread, GIL held: the order in which the loop handles the file descriptors one poll
+    /// found ready together (`names`, in the poll's order, for the trace), when the caller is the
+    /// run's loop; else nothing, and the poll's own order stands.
+    std::optional<std::vector<std::size_t>> order_ready(const std::vector<std::string> &names);
+
     void spawn(job work) override;
     void spawn_blocking(job work) override;
     std::shared_ptr<timer_handle> schedule_after(std::chrono::nanoseconds delay,
@@ -101,8 +106,9 @@ private:
     /// or the end of a hold), if any.
     void arm_for_next_deadline(double now);
     /// Loop thread, GIL held: makes the loop's default executor one whose calls are the run's
-    /// jobs (pyasync._lockstep_executor), where the pyasync package is importable.
-    static void install_executor(PyObject *loop);
+    /// jobs, and its selector one whose polls the run orders (pyasync._lockstep_loop), where the
+    /// pyasync package is importable.
+    static void install_on_loop(PyObject *loop);
     /// Loop thread, GIL held: the nearest deadline after `now` and within the hold horizon of a
     /// loop timer (asyncio's own loops list theirs; uvloop shows none) or a runtime timer, with
     /// what it is for the trace. Exempt timers and the engine's own are left out.

@@ -58,6 +58,10 @@ void seed_trio_scheduler(std::optional<std::uint64_t> seed) {
     }
 }
 
+std::optional<std::vector<std::size_t>> order_ready(const std::vector<std::string> &names) {
+    return lockstep_runtime::instance().order_ready(names);
+}
+
 bool submit_to_schedule(PyObject *call) {
     return lockstep_runtime::instance().submit_python(py::reinterpret_borrow<py::object>(call));
 }

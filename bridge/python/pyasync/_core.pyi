@@ -1,5 +1,5 @@
 # Type stubs for pyasync._core, the package's native core (bridge/python/core_module.cpp).
-from typing import Any, Callable, Coroutine, Optional, Tuple, TypedDict, TypeVar
+from typing import Any, Callable, Coroutine, List, Optional, Tuple, TypedDict, TypeVar
 
 _T = TypeVar("_T")
 
@@ -52,6 +52,7 @@ class ScheduleRun:
 def schedule_run_seed(base: int, index: int) -> int: ...
 def _submit_to_schedule(call: Callable[[], None]) -> bool: ...
 def _seed_trio_scheduler(seed: Optional[int]) -> None: ...
+def _schedule_order(names: List[str]) -> Optional[List[int]]: ...
 SCHEDULE_STRATEGIES: Tuple[str, ...]
 DEFAULT_SCHEDULE_RUNS: int
 MOST_SCHEDULE_RUNS: int

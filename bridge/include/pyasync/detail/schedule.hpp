@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace pyasync::detail {
 
@@ -49,7 +50,7 @@ PYASYNC_API void end_exemption(PyObject *timer_handle) noexcept;
 
 /// An executor's call (a Python callable that never raises) as work of the active schedule run,
 /// when the caller is the run's: true, and the run chooses when it completes; else false, and the
-/// caller runs it its usual way. Any thread, GIL held (pyasync/_lockstep_executor.py).
+/// caller runs it its usual way. Any thread, GIL held (pyasync._lockstep_loop.py).
 PYASYNC_API bool submit_to_schedule(PyObject *call);
 
 /// Under trio a schedule's choices are trio's own: given a seed, trio's scheduler orders each
@@ -62,6 +63,11 @@ PYASYNC_API void seed_trio_scheduler(std::optional<std::uint64_t> seed);
 inline constexpr const char *trio_schedule_note =
     "under trio: trio's scheduler ordered each batch of runnable tasks by this seed (its choices are not traced; "
     "the runtime's work ran in real time)";
+
+/// The order in which the loop handles the file descriptors one poll found ready together
+/// (`names`: one per descriptor, in the poll's order), chosen by the active schedule run when
+/// the caller is the run's loop; else nothing. Loop thread, GIL held (pyasync/_lockstep_loop.py).
+PYASYNC_API std::optional<std::vector<std::size_t>> order_ready(const std::vector<std::string> &names);
 
 class lockstep_runtime;
 

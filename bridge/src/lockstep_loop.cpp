@@ -1,6 +1,7 @@
-// Executor calls as jobs of the lockstep engine: asyncio's default executor, while a schedule run
-// is bound to its loop, hands each call here (pyasync/_lockstep_executor.py), so the order in which
-// executor calls complete is the schedule's to choose (see lockstep_runtime.hpp).
+// What the lockstep engine explores through the run's loop (pyasync/_lockstep_loop.py): calls of
+// the loop's default executor as jobs, so the order in which executor calls complete is the
+// schedule's to choose; and the order in which the loop handles file descriptors one poll found
+// ready together (see lockstep_runtime.hpp).
 #include "lockstep_runtime.hpp"
 
 namespace pyasync::detail {
@@ -56,10 +57,35 @@ bool lockstep_runtime::submit_python(const py::object &call) {
     return true;
 }
 
-void lockstep_runtime::install_executor(PyObject *loop) {
+std::optional<std::vector<std::size_t>> lockstep_runtime::order_ready(const std::vector<std::string> &names) {
+    if (!origin_of_call().explored) {
+        return std::nullopt;
+    }
+    std::lock_guard lock(mutex_);
+    if (!active_ || loop_ == nullptr) {
+        return std::nullopt;
+    }
+    std::vector<std::size_t> left(names.size());
+    for (std::size_t i = 0; i < left.size(); ++i) {
+        left[i] = i;
+    }
+    std::vector<std::size_t> order;
+    while (!left.empty()) {
+        std::vector<schedule_candidate> candidates;
+        for (const std::size_t index : left) {
+            candidates.push_back({names[index], choices_->new_priority()});
+        }
+        const std::size_t chosen = choices_->choose(candidates);
+        order.push_back(left[chosen]);
+        left.erase(left.begin() + static_cast<std::ptrdiff_t>(chosen));
+    }
+    return order;
+}
+
+void lockstep_runtime::install_on_loop(PyObject *loop) {
     py::module_ executor;
     try {
-        executor = py::module_::import("pyasync._lockstep_executor");
+        executor = py::module_::import("pyasync._lockstep_loop");
     } catch (py::error_already_set &error) {
         if (!error.matches(PyExc_ImportError)) {
             throw;
