@@ -70,8 +70,10 @@ std::optional<std::vector<std::size_t>> lockstep_runtime::order_ready(const std:
         left[i] = i;
     }
     std::vector<std::size_t> order;
+    order.reserve(names.size());
     while (!left.empty()) {
         std::vector<schedule_candidate> candidates;
+        candidates.reserve(left.size());
         for (const std::size_t index : left) {
             candidates.push_back({names[index], choices_->new_priority()});
         }
