@@ -85,16 +85,21 @@ std::optional<std::vector<std::size_t>> lockstep_runtime::order_ready(const std:
 }
 
 void lockstep_runtime::install_on_loop(PyObject *loop) {
-    py::module_ executor;
-    try {
-        executor = py::module_::import("pyasync._lockstep_loop");
-    } catch (py::error_already_set &error) {
-        if (!error.matches(PyExc_ImportError)) {
-            throw;
+    // Looked up once: a run starts per case and per schedule, and a failed import searches the
+    // whole path each time. Leaked on purpose: nothing may be released after finalisation.
+    static const py::object *install = [] {
+        try {
+            return new py::object(py::module_::import("pyasync._lockstep_loop").attr("install"));
+        } catch (py::error_already_set &error) {
+            if (!error.matches(PyExc_ImportError)) {
+                throw;
+            }
+            return new py::object(); // a process without the pyasync package on its path
         }
-        return; // a process without the pyasync package on its path: executor calls stay real
+    }();
+    if (*install) {
+        (*install)(py::handle(loop));
     }
-    executor.attr("install")(py::handle(loop));
 }
 
 } // namespace pyasync::detail
