@@ -128,3 +128,12 @@ def test_schedule_exploration_seeds_trios_own_scheduler_and_each_seed_replays():
     assert set(verdicts.values()) == {True, False}, verdicts
     run = run_probe(RACE, "--include-ignored", "--schedule", "random", "--schedule-seed", str(seed))
     assert "under trio: trio's scheduler ordered each batch of runnable tasks by this seed" in run.stdout
+
+
+def test_each_explored_run_under_trio_has_the_whole_timeout():
+    # 200 runs take far longer than the 0.1 s limit: the limit is each run's (the case's cancel
+    # scope gets its deadline afresh), not the exploration's.
+    run = run_probe("Trio.cpp_sleeps_and_trio_awaitables", "--exact", "--timeout", "0.1", "--schedule", "random",
+                    "--schedule-runs", "200")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 passed, 0 failed" in run.stdout.splitlines()[-1]

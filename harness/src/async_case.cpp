@@ -15,6 +15,22 @@
 namespace pyasync::testing::detail {
 namespace {
 
+/// Offers `restart` (which gives a case its time limit afresh) to explore_schedules while the
+/// case runs, whichever way it ends (each schedule run has the whole limit).
+class limit_offered {
+public:
+    limit_offered(const std::function<void()> *&slot, const std::function<void()> &restart, bool exploring)
+            : slot_(slot) {
+        slot_ = exploring && restart ? &restart : nullptr;
+    }
+    limit_offered(const limit_offered &) = delete;
+    limit_offered &operator=(const limit_offered &) = delete;
+    ~limit_offered() { slot_ = nullptr; }
+
+private:
+    const std::function<void()> *&slot_;
+};
+
 /// A copy of the current context in which the case variable is `id`: an async case's Task
 /// runs in it, so assertions find their case however many run at once.
 py::object context_for_case(int id) {
@@ -232,10 +248,8 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
                             });
         };
         arm_limit();
-        if (opts_.schedule) {
-            restart_case_limit_ = &arm_limit;
-        }
     }
+    const limit_offered offered(restart_case_limit_, arm_limit, opts_.schedule.has_value());
     const auto start = case_clock::now();
     try {
         co_await await_as<void>(done);
@@ -249,7 +263,6 @@ task<> case_executor::run_async(const case_info &info, case_result &result, py::
     if (stuck_loop) {
         stuck_loop->disarm();
     }
-    restart_case_limit_ = nullptr;
     judge_by_the_clock(result, limit, seconds_since(limit_started),
                        "its cancellation never reached it in time: it blocked the event loop "
                        "(a blocking call on the loop's thread) or finished a swallowed cancellation");
@@ -284,9 +297,17 @@ task<> case_executor::run_async_under_trio(const case_info &info, case_result &r
     py::module_ trio = py::module_::import("trio");
     py::object scope = trio.attr("CancelScope")();
     const auto limit = time_limit(info, opts_);
+    auto limit_started = case_clock::now();
+    std::function<void()> arm_limit;
     if (limit) {
-        scope.attr("deadline") = trio.attr("current_time")() + py::float_(*limit);
+        // Armed at the start, and again at each schedule run after the first (explore_schedules).
+        arm_limit = [&] {
+            limit_started = case_clock::now();
+            scope.attr("deadline") = trio.attr("current_time")() + py::float_(*limit);
+        };
+        arm_limit();
     }
+    const limit_offered offered(restart_case_limit_, arm_limit, opts_.schedule.has_value());
     py::object body = make_coroutine(case_body(info, result, py::object(), py::object(), scope));
     const auto start = case_clock::now();
     trio_token_ = trio.attr("lowlevel").attr("current_trio_token")();
@@ -311,7 +332,7 @@ task<> case_executor::run_async_under_trio(const case_info &info, case_result &r
             result.fail(failure_location(result) + "timed out after " + format_seconds(*limit) +
                         "; cancelled through trio (the deadline of the case's cancel scope)");
         }
-        judge_by_the_clock(result, limit, result.seconds,
+        judge_by_the_clock(result, limit, seconds_since(limit_started),
                            "trio never cancelled it in time: it blocked the trio run "
                            "(a blocking call on its thread) or swallowed the cancellation");
         hygiene_.check_unawaited_coroutines(result, unawaited);
