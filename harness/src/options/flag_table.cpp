@@ -197,8 +197,9 @@ const std::vector<flag> &flags() {
          {"--schedule"},
          "random|pct",
          "run each async case under seeded schedules of the runtime's work and timers,\n"
-         "stopping at the first failing run, which is reported with the seed that\n"
-         "replays it (random: a fresh choice each time; pct: priorities with change points)",
+         "executor calls and ready sockets (under trio: trio's own order), stopping at\n"
+         "the first failing run, which is reported with the seed that replays it\n"
+         "(random: a fresh choice each time; pct: priorities with change points)",
          set_value(&options::schedule,
                    [](const std::string &v, const std::string &f) {
                        return std::optional(to_choice<schedule_strategy>(
