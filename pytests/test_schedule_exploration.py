@@ -438,6 +438,7 @@ async def test_checks_then_acts_across_a_checkpoint():
 """
 
 
+@PLUMBING
 def test_the_plugin_explores_a_trio_test_through_trios_scheduler_and_replays_it(pytester):
     from plugin_support import run_plugin
     dependencies.require("trio")
@@ -492,6 +493,7 @@ async def test_takes_them_in_either_order():
 """
 
 
+@PLUMBING
 def test_the_plugin_explores_the_order_of_descriptors_ready_in_one_poll(pytester):
     from plugin_support import run_plugin
     usual = run_plugin(pytester, test_fd=READY_SOCKETS_TESTS.replace("(schedule_runs=50, schedule_seed=1)", ""))
