@@ -30,6 +30,10 @@ CORPUS_RUNS = "50" if MAIN_PRESET else "20"
 # The options' plumbing (spellings, twins, --isolate, the plugin's options) is the same Python and
 # C++ logic everywhere: the main preset proves it.
 PLUMBING = pytest.mark.skipif(not MAIN_PRESET, reason="option plumbing: proven by the main preset (dev, 3.11)")
+# Python-level exploration (a selector, trio's hook, a whole corpus) over the engine's C++, which the
+# C++ corpus runs under every preset: the main preset proves it.
+SAME_ENGINE = pytest.mark.skipif(not MAIN_PRESET, reason="the engine's C++ is the same everywhere: the main "
+                                 "preset proves it")
 REPORT = re.compile(r"(?:failed in|cancelled during) schedule run (\d+) of (\d+) \((random|pct), seed (\d+)\); "
                     r"replay it with: (--schedule (?:random|pct) --schedule-seed \d+)")
 
@@ -398,7 +402,7 @@ def test_the_plugin_explores_executor_calls_and_replays_them(pytester):
         assert f"failed in schedule run 1 of 1 (random, seed {seed})" in replay.stdout.str()
 
 
-@pytest.mark.skipif(not MAIN_PRESET, reason="the engine's C++ is the same everywhere: the main preset proves it")
+@SAME_ENGINE
 @pytest.mark.parametrize("strategy", STRATEGIES)
 @pytest.mark.parametrize("mode", ["strict", "auto"])
 def test_the_pytest_asyncio_corpus_gets_the_same_verdicts_under_exploration(pytester, mode, strategy):
@@ -438,7 +442,7 @@ async def test_checks_then_acts_across_a_checkpoint():
 """
 
 
-@PLUMBING
+@SAME_ENGINE
 def test_the_plugin_explores_a_trio_test_through_trios_scheduler_and_replays_it(pytester):
     from plugin_support import run_plugin
     dependencies.require("trio")
@@ -493,7 +497,7 @@ async def test_takes_them_in_either_order():
 """
 
 
-@PLUMBING
+@SAME_ENGINE
 def test_the_plugin_explores_the_order_of_descriptors_ready_in_one_poll(pytester):
     from plugin_support import run_plugin
     usual = run_plugin(pytester, test_fd=READY_SOCKETS_TESTS.replace("(schedule_runs=50, schedule_seed=1)", ""))
