@@ -24,6 +24,7 @@ XML
 fi
 echo "CPython ${version}: ${python}; compiler: ${compiler}"
 cmake --preset dev -B "${build}" -DPython3_EXECUTABLE="${python}" -DCMAKE_CXX_COMPILER="${compiler}" \
-  -DPYASYNC_TEST_PYTHONPATH=/usr/lib/python3/dist-packages "-DPYASYNC_OPTIONAL_TEST_MODULES=uvloop;trio" >/dev/null || exit 1
+  -DPYASYNC_TEST_PYTHONPATH=/usr/lib/python3/dist-packages "-DPYASYNC_OPTIONAL_TEST_MODULES=uvloop;trio" \
+  -DPYASYNC_BOOST_MIRRORS=OFF >/dev/null || exit 1
 cmake --build "${build}" || exit 1
 ctest --test-dir "${build}" -j2 --output-on-failure --output-junit ctest.xml

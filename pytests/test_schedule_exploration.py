@@ -208,7 +208,7 @@ def test_the_bridge_suite_reports_no_race_under_hundreds_of_schedules(strategy):
 
 BOOST_PROBE = os.environ.get("PYASYNC_SCHEDULE_PROBE_BOOST")
 if BOOST_PROBE is not None and not os.path.exists(BOOST_PROBE):
-    BOOST_PROBE = None  # not built in this preset (tsan builds what its tests load)
+    BOOST_PROBE = None  # not built in this preset (tsan builds what its tests load; PYASYNC_BOOST_MIRRORS)
 
 
 @pytest.mark.skipif(BOOST_PROBE is None, reason="Boost.Test is not installed, or its probe not built here")
