@@ -194,6 +194,63 @@ def pytest_collection_modifyitems(items):
                           "ran Counted.case_1"]
 
 
+def test_autouse_fixtures_are_set_up_before_each_case_starts(probe):
+    probe.makeconftest("""
+import os
+import pytest
+
+@pytest.fixture(autouse=True)
+def logged(request):
+    with open(os.environ["PLUGIN_PROBE_LOG"], "a") as log:
+        log.write(f"fixture for {request.node.name}\\n")
+    yield
+    with open(os.environ["PLUGIN_PROBE_LOG"], "a") as log:
+        log.write(f"fixture done {request.node.name}\\n")
+""")
+    result = run(probe, "-k", "Counted.case_1 or Counted.case_2 or Counted.case_3")
+    result.assert_outcomes(passed=3)
+    assert ran(probe) == [line for k in (1, 2, 3) for line in (
+        f"fixture for Counted.case_{k}", f"ran Counted.case_{k}", f"fixture done Counted.case_{k}")]
+
+
+def test_setup_only_runs_no_case(probe):
+    # A case starts at the end of its set-up (its call reads the answer): --setup-only has no call.
+    result = run(probe, "--setup-only", "-k", "Outcomes.passes or Outcomes.fails_check")
+    assert result.ret == 0
+    assert ran(probe) == []
+
+
+SKIPPED_AFTER_ITS_SET_UP = """
+import pytest
+
+@pytest.hookimpl(trylast=True)  # after the plugin's set-up, which starts the case
+def pytest_runtest_setup(item):
+    if item.name in ("Outcomes.passes", "Outcomes.fails_check"):
+        pytest.skip("skipped by a set-up hook that runs last")
+"""
+
+
+def test_a_case_started_and_then_skipped_by_a_later_hook_keeps_its_verdict(probe):
+    probe.makeconftest(SKIPPED_AFTER_ITS_SET_UP)
+    result = run(probe, "-k", "Outcomes.passes or Outcomes.fails_check or Counted.case_0")
+    # Both cases ran; the failure is not lost: it is an error of the item's tear-down.
+    result.assert_outcomes(passed=1, skipped=2, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of Outcomes.fails_check*",
+                                 "*Outcomes.fails_check: it had started at the end of its set-up, and pytest did not "
+                                 "call it; it failed:*", "*41 == 42*"])
+    assert ran(probe) == ["ran Outcomes.passes", "ran Outcomes.fails_check", "ran Counted.case_0"]
+
+
+def test_a_case_started_when_the_session_stops_is_told(probe):
+    probe.makeconftest(SKIPPED_AFTER_ITS_SET_UP.replace('pytest.skip("skipped by a set-up hook that runs last")',
+                                                        "raise KeyboardInterrupt"))
+    result = probe.runpytest_subprocess(*BASE_ARGS, "-k", "Outcomes.fails_check or Counted.case_0")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["pyasync: *bin/probe: 'run Outcomes.fails_check' was sent before the session stopped, "
+                                 "and answered failed:", "*41 == 42*"])
+    assert ran(probe) == ["ran Outcomes.fails_check"]
+
+
 def test_a_failing_suite_set_up_is_an_error_of_each_of_its_cases(probe, monkeypatch):
     monkeypatch.setenv("PLUGIN_PROBE_FAIL_SUITE_SET_UP", "1")
     result = run(probe, "-k", "served or Counted.case_0")

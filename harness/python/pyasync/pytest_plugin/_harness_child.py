@@ -13,7 +13,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 STARTUP_SECONDS = 120.0  # interpreter, imports and global fixtures
 CLOSE_SECONDS = 30.0  # tearing down suites and global fixtures at the end
@@ -70,6 +70,18 @@ class Reply:
         return [str(event.get("text", "")) for event in self.before if event.get("type") == "note"]
 
 
+@dataclasses.dataclass(frozen=True)
+class Sent:
+    """A command sent and not yet answered: its line, its number, when it was sent, what
+    answers it and within how long of then (None: no limit)."""
+
+    line: str
+    seq: int
+    at: float
+    done: Callable[[dict], bool]
+    limit: Optional[float]
+
+
 class HarnessChild:
     """A running ``BINARY --serve``. Main thread only."""
 
@@ -96,6 +108,7 @@ class HarnessChild:
             os.unlink(name)
         self._buffer = b""
         self._seq = 0  # the number of the last command sent: the child numbers its replies alike
+        self.in_flight: Optional[Sent] = None  # the command sent whose answer is still unread
         self.ready_suites: Set[str] = set()  # suites set up in this child (its `run` needs no `setup`)
         # Failures outside any running case (a callback an earlier case left behind), each as the
         # child described it: they fail the session, never the item that was running.
@@ -116,21 +129,39 @@ class HarnessChild:
         """Sends ``line`` and reads events until ``done(event)`` for an event that answers this
         command (its ``seq``). Raises ChildGone if the child had ended before reading it, and
         ChildError (the child is then dead) if it dies, overruns ``limit`` or answers out of step."""
+        return self.receive(self.send(line, done, limit))
+
+    def send(self, line: str, done, limit: Optional[float]) -> Sent:
+        """Sends ``line`` without waiting (see ``command``): its answer is read by ``receive``,
+        before any other command is sent (the child answers in order, one command at a time)."""
+        if self.in_flight is not None:
+            raise RuntimeError(f"pyasync: '{line}' sent to {self.path} while '{self.in_flight.line}' is unanswered: "
+                               "the plugin lost track of a command (a bug in pyasync)")
         self._seq += 1
         try:
             self._process.stdin.write(line.encode() + b"\n")
             self._process.stdin.flush()
         except (BrokenPipeError, OSError):
             pass  # it died: reading says how
-        what = f"answering '{line}'"
-        reply = self._read_reply(self._answers(done, line), None if limit is None else limit + self.reply_margin, what)
+        self.in_flight = Sent(line, self._seq, time.monotonic(), done, limit)
+        return self.in_flight
+
+    def receive(self, sent: Sent) -> Reply:
+        """The answer to ``sent`` (see ``command``); its limit counts from when it was sent."""
+        if sent is not self.in_flight:
+            raise RuntimeError(f"pyasync: the answer to '{sent.line}' was read from {self.path} twice or out of "
+                               "order (a bug in pyasync)")
+        self.in_flight = None
+        what = f"answering '{sent.line}'"
+        timeout = None if sent.limit is None else sent.limit + self.reply_margin
+        reply = self._read_reply(self._answers(sent), timeout, what, sent.at)
         reply.output = self._take_output()
         return reply
 
-    def _answers(self, done, line: str):
+    def _answers(self, sent: Sent):
         """``done``, checked against the command in flight: an answer to another command, or the
         child's closing event in the middle of this one, ends the child with the reason."""
-        seq = self._seq
+        seq, line, done = sent.seq, sent.line, sent.done
 
         def answers(event: dict) -> bool:
             if event.get("type") == "serve" and event.get("event") == "finished":
@@ -204,17 +235,18 @@ class HarnessChild:
             except OSError:
                 pass
 
-    def _read_reply(self, done, timeout: Optional[float], what: str) -> Reply:
+    def _read_reply(self, done, timeout: Optional[float], what: str, since: Optional[float] = None) -> Reply:
+        """The events up to ``done``, within ``timeout`` of ``since`` (by default, now)."""
         try:
-            return self._wait_for(done, timeout, what)
+            return self._wait_for(done, timeout, what, time.monotonic() if since is None else since)
         except ChildError:
             raise
         except BaseException:
             self.kill()  # Ctrl-C while it works: its answer can no longer be read in step
             raise
 
-    def _wait_for(self, done, timeout: Optional[float], what: str) -> Reply:
-        deadline = None if timeout is None else time.monotonic() + timeout
+    def _wait_for(self, done, timeout: Optional[float], what: str, since: float) -> Reply:
+        deadline = None if timeout is None else since + timeout
         before: List[dict] = []
         while True:
             newline = self._buffer.find(b"\n")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Dict, List, Sequence
 
 from pyasync.pytest_plugin._cpp_binaries import Binary
-from pyasync.pytest_plugin._harness_child import ChildError, HarnessChild
+from pyasync.pytest_plugin._harness_child import ChildError, ChildGone, HarnessChild
 
 
 class HarnessPool:
@@ -49,6 +49,7 @@ class HarnessPool:
         errors = []
         for key, child in list(self.children.items()):
             del self.children[key]
+            errors += self._settle_in_flight(child)
             if not child.alive():
                 self._kill(child)
                 continue
@@ -65,6 +66,25 @@ class HarnessPool:
             if event.get("loop_failure"):
                 errors.append(f"{key}: {event['loop_failure']}")
         return errors
+
+    @staticmethod
+    def _settle_in_flight(child: HarnessChild) -> List[str]:
+        """A command still unanswered when the session ends (a case started at the end of its
+        set-up, and the session stopped before its call): its answer is read and told, never
+        dropped."""
+        sent = child.in_flight
+        if sent is None:
+            return []
+        try:
+            reply = child.receive(sent)
+        except ChildGone:
+            return []  # the child had ended before reading it
+        except ChildError as error:
+            return [f"'{sent.line}' was sent before the session stopped, and {error}"]
+        event = reply.event
+        told = f"{child.path}: '{sent.line}' was sent before the session stopped, and answered {event.get('event')}"
+        message = str(event.get("message") or "")
+        return [f"{told}:\n{message}" if message else told]
 
     def kill_all(self) -> None:
         for child in self.children.values():
