@@ -233,6 +233,33 @@ def test_a_negative_delay_sleeps_no_time(run, sleeper):
     assert run(getattr(ex, sleeper)(-5.0, "done")) == "done"
 
 
+@pytest.mark.parametrize("seconds", [0, -1.0])
+def test_a_zero_loop_sleep_is_one_loop_turn_without_a_timer_as_asyncio_sleep_0(seconds):
+    async def scenario():
+        loop, order = asyncio.get_running_loop(), []
+
+        async def turns(name, sleep):
+            for turn in range(3):
+                order.append((name, turn))
+                await sleep()
+
+        cpp = asyncio.ensure_future(turns("cpp", lambda: ex.loop_sleep(seconds)))
+        python = asyncio.ensure_future(turns("python", lambda: asyncio.sleep(0)))
+        await asyncio.sleep(0)
+        assert not loop._scheduled  # no timer: nothing a virtual clock would have to jump over
+        await asyncio.gather(cpp, python)
+        # In lockstep with asyncio.sleep(0): the same number of loop turns per sleep.
+        assert order == [(name, turn) for turn in range(3) for name in ("cpp", "python")]
+        # A cancellation that arrives while it is parked reaches the C++ frame.
+        sleeper = asyncio.ensure_future(ex.loop_sleep(seconds, "done"))
+        await asyncio.sleep(0)
+        sleeper.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sleeper
+
+    asyncio.run(scenario())
+
+
 @pytest.mark.parametrize("seconds", [math.inf, 1e300, 2.0**63])
 @pytest.mark.parametrize("sleeper", ["sleep", "loop_sleep"])
 def test_an_infinite_or_huge_delay_sleeps_until_cancelled(run, sleeper, seconds):

@@ -21,15 +21,26 @@ bool sleep_awaiter::start(driver &d, std::coroutine_handle<> awaiting) {
     if (future == nullptr) {
         throw python_error();
     }
-    PyObject *delay = PyFloat_FromDouble(seconds);
-    if (delay == nullptr) {
-        throw python_error();
-    }
-    PyObject *args[] = {d.loop(), delay, state().set_result_unless_cancelled, future, Py_None};
-    timer_ = PyObject_VectorcallMethod(state().str_call_later, args, 5, nullptr);
-    Py_DECREF(delay);
-    if (timer_ == nullptr) {
-        throw python_error();
+    if (seconds > 0) {
+        PyObject *delay = PyFloat_FromDouble(seconds);
+        if (delay == nullptr) {
+            throw python_error();
+        }
+        PyObject *args[] = {d.loop(), delay, state().set_result_unless_cancelled, future, Py_None};
+        timer_ = PyObject_VectorcallMethod(state().str_call_later, args, 5, nullptr);
+        Py_DECREF(delay);
+        if (timer_ == nullptr) {
+            throw python_error();
+        }
+    } else {
+        // What asyncio.sleep(0) does: one turn of the loop, no timer. The future is done before
+        // the Task sees it, so the Task's wake-up is scheduled at once (call_soon) and runs on
+        // the loop's next turn; a cancellation meanwhile still reaches the frame here.
+        PyObject *done = PyObject_CallMethodOneArg(future, state().str_set_result, Py_None);
+        if (done == nullptr) {
+            throw python_error();
+        }
+        Py_DECREF(done);
     }
     cancel = &cancel_timer;
     d.park(*this);

@@ -48,7 +48,8 @@ private:
 } // namespace detail
 
 /// Suspends the calling task for `seconds` on the running loop's timer (`loop.call_later`), in
-/// the loop's time: what `asyncio.sleep` does, and what a virtual clock can jump over. Under
+/// the loop's time: what `asyncio.sleep` does, and what a virtual clock can jump over; zero or
+/// less is one turn of the loop (no timer), as `asyncio.sleep(0)` is. Under
 /// trio it awaits `trio.sleep` instead: trio's clock (a `trio.testing.MockClock` too) and
 /// trio's cancel scopes apply.
 ///

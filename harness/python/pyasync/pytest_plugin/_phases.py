@@ -118,7 +118,8 @@ def run_test(state: PluginState, item: pytest.Function) -> None:
         if isinstance(shared, TrioRuns) and chosen.timeout is not None:
             shared.run(trio_timed(body, chosen.timeout, grace, item.nodeid, TestTimeout), context, **phase)
         else:
-            shared.run(_timed(body, chosen.timeout, grace, item.nodeid), context, **phase)
+            shared.run(body if chosen.timeout is None else _timed(body, chosen.timeout, grace, item.nodeid), context,
+                       **phase)
         leftover = [task for task in asyncio.all_tasks(shared.loop) if task not in before] if strict else []
         if leftover:
             shared.run(_settle(leftover), context, **phase)
