@@ -199,6 +199,18 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]) 
 
 
 @pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef: Any, request: pytest.FixtureRequest) -> Generator[None, Any, None]:
+    """Keeps the request of each fixture being set up, for the C++ fixtures' shims (which do not
+    take ``request`` themselves: see ``_cpp_fixtures``)."""
+    setting_up = request.config.stash[STATE].setting_up
+    setting_up.append(request)
+    try:
+        yield
+    finally:
+        setting_up.pop()
+
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Generator[None, Any, None]:
     """A C++ fixture's error is reported as its message (the fixture, its C++ file:line, the phase,
     the C++ error with its origin) without the plugin's frames: they say nothing about the C++. A

@@ -54,20 +54,20 @@ def _make_shim(state: PluginState, entry: Mapping[str, Any], module_name: str, l
             raise TypeError(f"{label}: the requested fixture values ({given}) do not convert to its C++ "
                             f"parameters: {error}") from None
 
-    # The shim always takes `request` (to find the test's loop); a C++ fixture may request it too.
+    # The shim takes `request` only when the C++ fixture requests it: pytest resolves `request`
+    # by failing a fixture lookup first, a cost on every set-up. The plugin finds the fixture's
+    # own request through its pytest_fixture_setup hook instead (PluginState.setting_up).
     if kind == "value":
-        def shim(request, **values):  # type: ignore[no-untyped-def]
+        def shim(**values):  # type: ignore[no-untyped-def]
             __tracebackhide__ = True
-            return start({**values, "request": request})
+            return start({**values, "request": state.setting_up[-1]})
     else:
-        def shim(request, **values):  # type: ignore[no-untyped-def]
+        def shim(**values):  # type: ignore[no-untyped-def]
             __tracebackhide__ = True
-            values["request"] = request
+            request = values["request"] = state.setting_up[-1]
             yield from drive_fixture(state, request, request._fixturedef, lambda: start(values), kind, label)
 
-    parameters = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    parameters += [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in requests
-                   if name != "request"]
+    parameters = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in requests]
     shim.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     shim.__name__ = shim.__qualname__ = entry["name"]
     shim.__module__ = module_name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import pytest
 
@@ -60,6 +60,9 @@ class PluginState:
         self.asyncio_vocabulary = asyncio_vocabulary
         self.pool = LoopPool()
         self.current_item: Optional[pytest.Item] = None
+        # The requests of the fixtures being set up, innermost last (pytest_fixture_setup): a C++
+        # fixture's shim reads its own there, its requested fixtures being set up already.
+        self.setting_up: List[Any] = []
         # C++ harness binaries: those the ini names, those collected so far, their children.
         self.binaries: Dict[Path, Binary] = {}
         self.collected_binaries: Set[Path] = set()
