@@ -246,8 +246,8 @@ def test_a_case_started_when_the_session_stops_is_told(probe):
                                                         "raise KeyboardInterrupt"))
     result = probe.runpytest_subprocess(*BASE_ARGS, "-k", "Outcomes.fails_check or Counted.case_0")
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(["pyasync: *bin/probe: 'run Outcomes.fails_check' was sent before the session stopped, "
-                                 "and answered failed:", "*41 == 42*"])
+    result.stdout.fnmatch_lines(["pyasync: *bin/probe: 'run Outcomes.fails_check' was sent, and its item never read "
+                                 "the answer (the session stopped first); it answered failed:", "*41 == 42*"])
     assert ran(probe) == ["ran Outcomes.fails_check"]
 
 
@@ -390,3 +390,20 @@ def test_a_command_the_child_refuses_is_an_error_not_a_hang():
     with pytest.raises(ChildError, match="refused a command while answering 'bogus': unknown command 'bogus'"):
         child.command("bogus", lambda event: False, None)
     assert not child.alive()
+
+
+def test_an_answer_no_item_read_is_kept_when_the_next_command_is_sent():
+    from pyasync.pytest_plugin._harness_child import HarnessChild
+
+    child = HarnessChild(PROBE, [], dict(os.environ), reply_margin=5.0)
+    try:
+        child.send("run Outcomes.fails_check", lambda event: event.get("type") == "test", 30.0)
+        # A tear-down hook failed before the plugin's: nobody read that answer. The next command
+        # still gets its own answer, and the first is kept to fail the session.
+        reply = child.command("run Outcomes.passes", lambda event: event.get("type") == "test", 30.0)
+        assert (reply.event["name"], reply.event["event"]) == ("Outcomes.passes", "ok")
+        assert len(child.unclaimed) == 1
+        assert "'run Outcomes.fails_check' was sent, and its item never read the answer" in child.unclaimed[0]
+        assert "answered failed:" in child.unclaimed[0] and "41 == 42" in child.unclaimed[0]
+    finally:
+        child.kill()

@@ -109,6 +109,7 @@ class HarnessChild:
         self._buffer = b""
         self._seq = 0  # the number of the last command sent: the child numbers its replies alike
         self.in_flight: Optional[Sent] = None  # the command sent whose answer is still unread
+        self.unclaimed: List[str] = []  # answers no item read (settle_in_flight): they fail the session
         self.ready_suites: Set[str] = set()  # suites set up in this child (its `run` needs no `setup`)
         # Failures outside any running case (a callback an earlier case left behind), each as the
         # child described it: they fail the session, never the item that was running.
@@ -132,11 +133,11 @@ class HarnessChild:
         return self.receive(self.send(line, done, limit))
 
     def send(self, line: str, done, limit: Optional[float]) -> Sent:
-        """Sends ``line`` without waiting (see ``command``): its answer is read by ``receive``,
-        before any other command is sent (the child answers in order, one command at a time)."""
+        """Sends ``line`` without waiting (see ``command``): its answer is read by ``receive``
+        (the child answers in order, one command at a time). A command still unanswered is
+        settled first (``settle_in_flight``)."""
         if self.in_flight is not None:
-            raise RuntimeError(f"pyasync: '{line}' sent to {self.path} while '{self.in_flight.line}' is unanswered: "
-                               "the plugin lost track of a command (a bug in pyasync)")
+            self.settle_in_flight()
         self._seq += 1
         try:
             self._process.stdin.write(line.encode() + b"\n")
@@ -157,6 +158,24 @@ class HarnessChild:
         reply = self._read_reply(self._answers(sent), timeout, what, sent.at)
         reply.output = self._take_output()
         return reply
+
+    def settle_in_flight(self) -> None:
+        """Reads the answer of a command nobody read (a case started at the end of its set-up
+        whose call and tear-down never came: the session stopped, or a hook failed first) and
+        keeps it in ``unclaimed``, which fails the session: never a verdict dropped."""
+        sent = self.in_flight
+        if sent is None:
+            return
+        told = f"{self.path}: '{sent.line}' was sent, and its item never read the answer (the session stopped first)"
+        try:
+            event = self.receive(sent).event
+        except ChildGone:
+            return  # the child had ended before reading it: it never ran
+        except ChildError as error:
+            self.unclaimed.append(f"{told}; {error}")
+            return
+        message = str(event.get("message") or "")
+        self.unclaimed.append(f"{told}; it answered {event.get('event')}" + (f":\n{message}" if message else ""))
 
     def _answers(self, sent: Sent):
         """``done``, checked against the command in flight: an answer to another command, or the

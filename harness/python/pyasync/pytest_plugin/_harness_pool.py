@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Dict, List, Sequence
 
 from pyasync.pytest_plugin._cpp_binaries import Binary
-from pyasync.pytest_plugin._harness_child import ChildError, ChildGone, HarnessChild
+from pyasync.pytest_plugin._harness_child import ChildError, HarnessChild
 
 
 class HarnessPool:
@@ -49,7 +49,9 @@ class HarnessPool:
         errors = []
         for key, child in list(self.children.items()):
             del self.children[key]
-            errors += self._settle_in_flight(child)
+            child.settle_in_flight()
+            errors += child.unclaimed
+            child.unclaimed.clear()
             if not child.alive():
                 self._kill(child)
                 continue
@@ -67,32 +69,16 @@ class HarnessPool:
                 errors.append(f"{key}: {event['loop_failure']}")
         return errors
 
-    @staticmethod
-    def _settle_in_flight(child: HarnessChild) -> List[str]:
-        """A command still unanswered when the session ends (a case started at the end of its
-        set-up, and the session stopped before its call): its answer is read and told, never
-        dropped."""
-        sent = child.in_flight
-        if sent is None:
-            return []
-        try:
-            reply = child.receive(sent)
-        except ChildGone:
-            return []  # the child had ended before reading it
-        except ChildError as error:
-            return [f"'{sent.line}' was sent before the session stopped, and {error}"]
-        event = reply.event
-        told = f"{child.path}: '{sent.line}' was sent before the session stopped, and answered {event.get('event')}"
-        message = str(event.get("message") or "")
-        return [f"{told}:\n{message}" if message else told]
-
     def kill_all(self) -> None:
         for child in self.children.values():
             self._kill(child)
         self.children.clear()
 
     def _kill(self, child: HarnessChild) -> None:
-        """Kills ``child``, keeping the failures outside any running case it reported."""
+        """Kills ``child``, keeping the failures outside any running case it reported and the
+        answers no item read."""
+        if child.in_flight is not None and not child.alive():
+            child.settle_in_flight()  # what a dead child wrote before it died is still in the pipe
         child.kill()
-        self.late_failures += child.late_failures
+        self.late_failures += child.late_failures + child.unclaimed
 
