@@ -183,6 +183,34 @@ def test_a_recycled_coroutine_object_starts_fresh(run):
     assert run(many()) == [0, 1, 2]
 
 
+def test_a_recycled_coroutine_object_forgets_what_its_last_coroutine_held(run):
+    # A recycled object keeps its driver: whatever the last coroutine set (a parked wait and its
+    # loop, a cancellation, an async generator's mode, names set from Python) must not reach the
+    # next one.
+    async def churn_then_check():
+        assert await ex.sleep(0.001, "parked") == "parked"
+        cancelled = asyncio.ensure_future(ex.sleep(10, "never"))
+        await asyncio.sleep(0)
+        cancelled.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        assert [item async for item in ex.countdown(3)] == [2, 1, 0]
+        renamed = ex.ready(5)
+        renamed.__name__ = "renamed"
+        renamed.__qualname__ = "renamed.qualname"
+        assert await renamed == 5
+        del renamed
+        for i in range(100):
+            fresh = ex.ready(i)
+            assert (fresh.__name__, fresh.__qualname__) == ("ready", "ready")
+            assert fresh.cr_await is None and not fresh.cr_running and not fresh.cr_suspended
+            assert await fresh == i
+        # A recycled object serves a wait again: it parks, and is woken, on this loop.
+        assert await ex.sleep(0.001, "again") == "again"
+
+    run(churn_then_check())
+
+
 def test_never_awaited_warnings_still_come_after_objects_were_recycled_and_finalized():
     # The finalizer of a never-awaited coroutine marks the object; such an object must not be
     # recycled, or the next coroutine in its memory would never warn.

@@ -1,6 +1,8 @@
 // What Python reads of a C++ coroutine object: `__name__` and `__qualname__` (derived from the C++
 // function on first use, settable), `repr`, and the `cr_*` attributes asyncio, trio and
 // debuggers look at. The protocol itself is in coroutine_object.cpp.
+#include <pyasync/detail/function_object.hpp>
+
 #include "coroutine_layout.hpp"
 #include "function_name.hpp"
 
@@ -11,6 +13,16 @@ namespace {
 
 void derive_names(coroutine_object *self) {
     if (self->name != nullptr && self->qualname != nullptr) {
+        return;
+    }
+    if (self->function != nullptr) {
+        const auto *function = reinterpret_cast<const function_object *>(self->function);
+        if (self->qualname == nullptr) {
+            self->qualname = Py_NewRef(function->qualname);
+        }
+        if (self->name == nullptr) {
+            self->name = Py_NewRef(function->name);
+        }
         return;
     }
     const std::string name = self->drive.frameless() ? std::string("<cpp coroutine>")

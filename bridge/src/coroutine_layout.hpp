@@ -12,8 +12,11 @@ namespace pyasync::detail {
 /// The object `pyasync.coroutine`: a driver (the frame's state machine) and what Python sees.
 struct coroutine_object {
     PyObject_HEAD driver drive;
-    PyObject *name;       ///< nullptr: derived from the C++ function on first access
-    PyObject *qualname;   ///< likewise
+    PyObject *name;     ///< nullptr: `function`'s, else derived from the C++ function, on first access
+    PyObject *qualname; ///< likewise
+    /// The `pyasync::def` function that made the coroutine (its names are taken from it on first
+    /// access: one reference instead of two per coroutine), or nullptr.
+    PyObject *function;
     PyObject *keep_alive; ///< held for the coroutine's life (a method's `self`, arguments), or nullptr
     PyObject *weakrefs;   ///< the weak-reference list
     bool gc_tracked;      ///< tracked by the GC (from its first suspension on)

@@ -7,6 +7,7 @@
 #include <pyasync/detail/type_object.hpp>
 
 #include "coroutine_layout.hpp"
+#include "driver_send.hpp"
 #include "object_free_list.hpp"
 #include "recursion_guard.hpp"
 #include "thrown_exception.hpp"
@@ -18,7 +19,9 @@ namespace pyasync {
 namespace detail {
 namespace {
 
-/// A loop awaiting coroutines one after another needs one; a gather of many, more.
+/// A loop awaiting coroutines one after another needs one; a gather of many, more. A recycled
+/// object is as `initialise` leaves one with an empty frame: an idle driver (`driver::idle`), no
+/// names, nothing kept alive, untracked, never finalised; `driver::reuse` readies it again.
 object_free_list<coroutine_object, 64> recycled_coroutines;
 
 PySendResult coroutine_am_send(PyObject *self, PyObject *arg, PyObject **result) {
@@ -128,8 +131,12 @@ inline void release_fields(coroutine_object *coroutine) {
     coroutine->drive.~driver();
     Py_XDECREF(coroutine->name);
     Py_XDECREF(coroutine->qualname);
+    Py_XDECREF(coroutine->function);
     Py_XDECREF(coroutine->keep_alive);
 }
+
+void initialise(coroutine_object *self, std::coroutine_handle<> top, task_promise_base *promise,
+                result_converter convert, detail::source_location where);
 
 /// Releases what a coroutine object holds and frees (or recycles) it.
 void release(coroutine_object *coroutine) {
@@ -140,6 +147,7 @@ void release(coroutine_object *coroutine) {
     if (coroutine->finalized) {
         PyObject_GC_Del(coroutine);
     } else {
+        initialise(coroutine, {}, nullptr, nullptr, {}); // as recycled objects are kept
         recycled_coroutines.give(coroutine);
     }
 }
@@ -151,10 +159,14 @@ void release(coroutine_object *coroutine) {
 void coroutine_dealloc(PyObject *self) {
     auto *coroutine = as_coroutine(self);
     if (coroutine->drive.phase() == coroutine_state::finished && !coroutine->gc_tracked &&
-        coroutine->weakrefs == nullptr && !coroutine->finalized) {
+        coroutine->weakrefs == nullptr && !coroutine->finalized && coroutine->drive.idle()) {
         // The common case (an `await` that completed): the frame is gone already, so there is
-        // nothing to finalise and no chain of frames to free recursively.
-        release_fields(coroutine);
+        // nothing to finalise and no chain of frames to free recursively, and the driver holds
+        // nothing: it is kept for the object's next coroutine.
+        Py_CLEAR(coroutine->name);
+        Py_CLEAR(coroutine->qualname);
+        Py_CLEAR(coroutine->function);
+        Py_CLEAR(coroutine->keep_alive);
         recycled_coroutines.give(coroutine);
         return;
     }
@@ -188,6 +200,7 @@ void dealloc_unfinished_or_tracked(PyObject *self) {
 int coroutine_traverse(PyObject *self, visitproc visit, void *arg) {
     auto *coroutine = as_coroutine(self);
     Py_VISIT(coroutine->keep_alive);
+    Py_VISIT(coroutine->function);
     return coroutine->drive.traverse(visit, arg);
 }
 
@@ -197,6 +210,7 @@ int coroutine_clear(PyObject *self) {
     coroutine->drive.destroy_frame();
     coroutine->drive.clear_python_references();
     Py_CLEAR(coroutine->keep_alive);
+    Py_CLEAR(coroutine->function);
     return 0;
 }
 
@@ -231,13 +245,15 @@ PyTypeObject coroutine_type_object = make_type_object({
     .finalize = coroutine_finalize,
 });
 
-/// Sets up the fields of `self`, a new object, for a coroutine owning `top` (or frameless).
-inline void initialise(coroutine_object *self, std::coroutine_handle<> top, task_promise_base *promise,
-                       result_converter convert, detail::source_location where) {
+/// Sets up the fields of `self`, a new object (its driver not constructed, or destroyed), for a
+/// coroutine owning `top` (or frameless).
+void initialise(coroutine_object *self, std::coroutine_handle<> top, task_promise_base *promise,
+                result_converter convert, detail::source_location where) {
     new (&self->drive) driver(top, promise, convert, where);
     self->drive.set_owner(reinterpret_cast<PyObject *>(self));
     self->name = nullptr;
     self->qualname = nullptr;
+    self->function = nullptr;
     self->keep_alive = nullptr;
     self->weakrefs = nullptr;
     self->gc_tracked = false;
@@ -248,13 +264,14 @@ inline void initialise(coroutine_object *self, std::coroutine_handle<> top, task
 /// nullptr with a Python error set on failure.
 coroutine_object *allocate(std::coroutine_handle<> top, task_promise_base *promise, result_converter convert,
                            detail::source_location where) {
-    coroutine_object *self = recycled_coroutines.take_recycled(&coroutine_type_object);
+    if (coroutine_object *self = recycled_coroutines.take_recycled(&coroutine_type_object)) {
+        self->drive.reuse(top, promise, convert, where);
+        return self;
+    }
+    PyTypeObject *type = coroutine_type();
+    auto *self = type != nullptr ? PyObject_GC_New(coroutine_object, type) : nullptr;
     if (self == nullptr) {
-        PyTypeObject *type = coroutine_type();
-        self = type != nullptr ? recycled_coroutines.take(type) : nullptr;
-        if (self == nullptr) {
-            return nullptr;
-        }
+        return nullptr;
     }
     initialise(self, top, promise, convert, where);
     return self;
@@ -286,28 +303,28 @@ PyTypeObject *coroutine_type() {
 
 namespace {
 
-/// The rest of `new_coroutine` once `self` is set up: the promise learns its driver; the names
-/// and what the coroutine keeps alive are taken.
-inline PyObject *adopt(coroutine_object *self, task_promise_base &promise, const coroutine_names &names,
-                       PyObject *keep_alive) noexcept {
+/// The rest of `new_coroutine` once `self` (new or recycled: no names, no function, nothing
+/// kept alive) is set up: the promise learns its driver; what the coroutine keeps alive is taken.
+inline PyObject *adopt(coroutine_object *self, task_promise_base &promise, PyObject *keep_alive) noexcept {
     promise.set_driver(&self->drive);
-    self->name = Py_XNewRef(names.name);
-    self->qualname = Py_XNewRef(names.qualname);
     self->keep_alive = Py_XNewRef(keep_alive);
     return reinterpret_cast<PyObject *>(self);
 }
 
-/// `new_coroutine` when no recycled object is at hand (the first calls, a gather of many), out
-/// of line: the common path then needs no stack frame of its own.
+/// Both ways of `new_coroutine` when no recycled object is at hand (the first calls, a gather of
+/// many), out of line: the common path then needs no stack frame of its own.
 [[gnu::noinline]] PyObject *new_coroutine_allocating(std::coroutine_handle<> top, task_promise_base &promise,
                                                      result_converter convert, const coroutine_names &names,
-                                                     PyObject *keep_alive) noexcept {
+                                                     PyObject *function, PyObject *keep_alive) noexcept {
     coroutine_object *self = allocate(top, &promise, convert, promise.location());
     if (self == nullptr) {
         top.destroy();
         return nullptr;
     }
-    return adopt(self, promise, names, keep_alive);
+    self->name = Py_XNewRef(names.name);
+    self->qualname = Py_XNewRef(names.qualname);
+    self->function = Py_XNewRef(function);
+    return adopt(self, promise, keep_alive);
 }
 
 } // namespace
@@ -316,10 +333,23 @@ PyObject *new_coroutine(std::coroutine_handle<> top, task_promise_base &promise,
                         const coroutine_names &names, PyObject *keep_alive) noexcept {
     coroutine_object *self = recycled_coroutines.take_recycled(&coroutine_type_object);
     if (self == nullptr) {
-        return new_coroutine_allocating(top, promise, convert, names, keep_alive);
+        return new_coroutine_allocating(top, promise, convert, names, nullptr, keep_alive);
     }
-    initialise(self, top, &promise, convert, promise.location());
-    return adopt(self, promise, names, keep_alive);
+    self->drive.reuse(top, &promise, convert, promise.location());
+    self->name = Py_XNewRef(names.name);
+    self->qualname = Py_XNewRef(names.qualname);
+    return adopt(self, promise, keep_alive);
+}
+
+PyObject *new_function_coroutine(std::coroutine_handle<> top, task_promise_base &promise, result_converter convert,
+                                 PyObject *function, PyObject *keep_alive) noexcept {
+    coroutine_object *self = recycled_coroutines.take_recycled(&coroutine_type_object);
+    if (self == nullptr) {
+        return new_coroutine_allocating(top, promise, convert, {}, function, keep_alive);
+    }
+    self->drive.reuse(top, &promise, convert, promise.location());
+    self->function = Py_NewRef(function);
+    return adopt(self, promise, keep_alive);
 }
 
 driver &driver_of_coroutine(PyObject *object) noexcept {

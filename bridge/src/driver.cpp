@@ -136,24 +136,6 @@ PyObject *driver::awaiting() const noexcept {
     return parked_ != nullptr ? suspension_future_ : nullptr;
 }
 
-PySendResult driver::start(PyObject **result) {
-    state_ = coroutine_state::running;
-    top_.resume(); // exceptions end up in the promises (unhandled_exception)
-    // `resume` without its call: a frame that never left the loop (so reading it is safe) and
-    // ran to its end; `finish` inline for its commonest outcome, a value.
-    if (away_ == nullptr && top_.done()) {
-        if (top_promise_->exception()) {
-            return finish(result);
-        }
-        state_ = coroutine_state::finished;
-        PyObject *value = convert_(*top_promise_);
-        destroy_frame();
-        *result = value;
-        return value != nullptr ? PYGEN_RETURN : PYGEN_ERROR;
-    }
-    return settle(result);
-}
-
 PySendResult driver::send_later(PyObject *value, PyObject **result) {
     switch (state_) {
     case coroutine_state::unstarted:

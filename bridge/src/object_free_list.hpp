@@ -24,17 +24,8 @@ namespace pyasync::detail {
 template <typename Object, std::size_t Capacity>
 class object_free_list {
 public:
-    /// A new object of `type` (a static, readied GC type) with refcount 1, untracked; its own
-    /// fields are uninitialised. nullptr with MemoryError set on failure.
-    Object *take(PyTypeObject *type) noexcept {
-        if (Object *self = take_recycled(type)) {
-            return self;
-        }
-        return PyObject_GC_New(Object, type);
-    }
-
-    /// The same from the list only (a kept object's type is readied): nullptr when it is empty,
-    /// with no error set. For a caller whose allocating path is out of line.
+    /// A kept object (its type is `type`, readied), with refcount 1 and its own fields as they
+    /// were given back; nullptr when the list is empty, with no error set.
     Object *take_recycled([[maybe_unused]] PyTypeObject *type) noexcept {
         if (!PYASYNC_FREE_LISTS || count_ == 0) {
             return nullptr;
@@ -50,7 +41,8 @@ public:
         return self;
     }
 
-    /// Releases `self` (untracked, its fields released, never finalised): kept when there is room.
+    /// Releases `self` (untracked, never finalised, its fields as the owner keeps them in the list,
+    /// holding nothing to release): kept when there is room, else freed.
     void give(Object *self) noexcept {
         if (PYASYNC_FREE_LISTS && count_ < Capacity) {
             slots_[count_++] = self;

@@ -20,6 +20,7 @@ HERE = ROOT / "ci/consumers"
 BUILD = pathlib.Path(os.environ.get("PYASYNC_BUILD_DIR", ROOT / "build/dev")).resolve()
 OUT = ROOT / "build/consumers"
 VERSION = re.search(r'PYASYNC_VERSION_STRING "([^"]+)"', (ROOT / "bridge/include/pyasync/version.hpp").read_text())[1]
+ABI_VERSION = re.search(r"PYASYNC_ABI_VERSION (\d+)", (ROOT / "bridge/include/pyasync/version.hpp").read_text())[1]
 
 
 def cached(name):
@@ -237,7 +238,7 @@ def test_pip_install_puts_a_working_package_in_the_target(tmp_path):
             return "ran"
         print(pyasync.__version__, pyasync.library_path, pyasync.run(main(), loop_factory="asyncio"))
     """), env=env, cwd=tmp_path)
-    assert result.stdout.split() == [VERSION, f"{target}/pyasync/libpyasync.so.1", "ran"]
+    assert result.stdout.split() == [VERSION, f"{target}/pyasync/libpyasync.so.{ABI_VERSION}", "ran"]
     assert_plain_pytest_loads_the_plugin(env, tmp_path)
 
 

@@ -16,7 +16,7 @@
 /// detail header would make a module built against the old headers misbehave with the new
 /// library. A module whose headers and loaded library disagree refuses to import
 /// (`PYASYNC_MODULE`), naming both versions.
-#define PYASYNC_ABI_VERSION 1
+#define PYASYNC_ABI_VERSION 2
 
 /// The oldest CPython pyasync supports (3.11: `asyncio.Runner`, `asyncio.timeout`, `TaskGroup`,
 /// `create_task(context=)`; 3.10 reached its end of life in October 2026). CMake refuses an older

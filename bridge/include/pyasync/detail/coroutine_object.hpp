@@ -20,6 +20,12 @@ struct coroutine_names {
 PYASYNC_API PyObject *new_coroutine(std::coroutine_handle<> top, task_promise_base &promise, result_converter convert,
                                     const coroutine_names &names, PyObject *keep_alive) noexcept;
 
+/// The same for a coroutine made by calling `function`, a `pyasync::def` function (not nullptr):
+/// its `__name__` and `__qualname__` are the function's until set.
+PYASYNC_API PyObject *new_function_coroutine(std::coroutine_handle<> top, task_promise_base &promise,
+                                             result_converter convert, PyObject *function,
+                                             PyObject *keep_alive) noexcept;
+
 /// A frameless coroutine that re-yields `yielded` and then delegates to `iterator` until it
 /// finishes (both new references, consumed). Returns a new reference or nullptr with an error.
 PYASYNC_API PyObject *new_delegate_coroutine(PyObject *iterator, PyObject *yielded) noexcept;
@@ -58,16 +64,25 @@ PyObject *to_python(Value &&value, py::return_value_policy policy, const char *w
     return nullptr;
 }
 
+/// The outermost task's result as a new reference (nullptr with a Python error set): taken from
+/// the promise, which is destroyed right after (the driver converts once, then frees the frame).
 template <typename T>
 PyObject *convert_task_result(task_promise_base &base) {
     auto &promise = static_cast<task_promise<T> &>(base);
     if constexpr (std::is_void_v<T>) {
         (void)promise;
         Py_RETURN_NONE;
-    } else if constexpr (std::is_base_of_v<py::handle, std::remove_cvref_t<T>>) {
-        PyObject *value = promise.value().ptr();
+    } else if constexpr (std::is_base_of_v<py::object, T>) {
+        // The frame is destroyed right after: its reference is taken, not copied.
+        PyObject *value = promise.value().release().ptr();
         if (value == nullptr) {
             // A default-constructed py::object means "no value": Python sees None.
+            Py_RETURN_NONE;
+        }
+        return value;
+    } else if constexpr (std::is_base_of_v<py::handle, std::remove_cvref_t<T>>) {
+        PyObject *value = promise.value().ptr(); // borrowed (a handle, or a reference to an object)
+        if (value == nullptr) {
             Py_RETURN_NONE;
         }
         Py_INCREF(value);

@@ -155,13 +155,9 @@ public:
 
     // --- Used by the Python coroutine object. ---
 
-    /// Inline for its commonest case, the first send of a coroutine (`await f(x)`).
-    PySendResult send(PyObject *value, PyObject **result) {
-        if (state_ == coroutine_state::unstarted && value == Py_None && top_) {
-            return start(result);
-        }
-        return send_later(value, result);
-    }
+    /// send(value), as the coroutine object's `send` and `am_send` do it. Inline in their source,
+    /// their only caller (src/driver_send.hpp), with its commonest case and outcome.
+    PySendResult send(PyObject *value, PyObject **result);
     PYASYNC_API PySendResult throw_in(PyObject *exception, PyObject **result);
     /// close(): returns 0, or -1 with a Python error set.
     PYASYNC_API int close();
@@ -180,11 +176,34 @@ public:
     /// last yielded `yielded` (new reference): used when a close finds the delegate still needing
     /// the loop for its clean-up.
     PYASYNC_API void become_delegate_only(PyObject *iterator, PyObject *yielded) noexcept;
+    /// Whether the driver holds nothing: no frame, no Python reference, no stop state, no away or
+    /// trio side. A coroutine that finished at home, the common case, is idle.
+    [[nodiscard]] bool idle() const noexcept {
+        return !top_ && delegate_ == nullptr && pending_yield_ == nullptr && suspension_future_ == nullptr &&
+               loop_ == nullptr && !stop_.stop_possible() && away_ == nullptr && trio_ == nullptr;
+    }
+    /// Makes an idle driver (`idle()`) the driver of a new coroutine, as the constructor would,
+    /// writing only what an idle driver may hold otherwise: a recycled coroutine object keeps its
+    /// driver rather than destroying and constructing it (10 of the ~930 instructions of
+    /// `await ready(x)`).
+    void reuse(std::coroutine_handle<> top, task_promise_base *promise, result_converter convert,
+               detail::source_location where) noexcept {
+        top_ = top;
+        top_promise_ = promise;
+        convert_ = convert;
+        location_ = where;
+        delegate_target_ = nullptr;
+        parked_ = nullptr;
+        rooted_in_ = nullptr;
+        state_ = coroutine_state::unstarted;
+        stop_requested_ = false;
+        generator_ = false;
+        holding_owner_ = false;
+    }
     /// Inline: a coroutine that finished at home, the common case, holds nothing, and its
     /// destruction is one test.
     ~driver() {
-        if (top_ || delegate_ != nullptr || pending_yield_ != nullptr || suspension_future_ != nullptr ||
-            loop_ != nullptr || away_ != nullptr || trio_ != nullptr) {
+        if (!idle()) {
             release_all();
         }
     }
@@ -194,7 +213,7 @@ private:
     bool find_host();
     PyObject *blocking_suspension();
     bool trio_send_is_ours(PyObject *value);
-    PYASYNC_API PySendResult start(PyObject **result);
+    PySendResult start(PyObject **result); // src/driver_send.hpp
     PYASYNC_API PySendResult send_later(PyObject *value, PyObject **result);
     PySendResult resume(std::coroutine_handle<> handle, PyObject **result);
     PySendResult settle(PyObject **result);
@@ -226,27 +245,27 @@ private:
     static void on_home(completion *self) noexcept;
     static void on_home_dropped(completion *self) noexcept;
 
+    // Laid out for `reuse`: what it writes sits together (the flags after state_ in one word).
     std::coroutine_handle<> top_;
     task_promise_base *top_promise_;
     result_converter convert_;
-    PyObject *delegate_ = nullptr;
-    PyObject *pending_yield_ = nullptr;
+    detail::source_location location_;
     delegation_target *delegate_target_ = nullptr;
     parked_operation *parked_ = nullptr;
+    completion_queue *rooted_in_ = nullptr; ///< the queue that lists us as rooted
+    coroutine_state state_ = coroutine_state::unstarted;
+    bool stop_requested_ = false;
+    bool generator_ = false;
+    bool holding_owner_ = false; ///< a reference to owner_ is held (away, or parked rooted)
+    PyObject *delegate_ = nullptr;
+    PyObject *pending_yield_ = nullptr;
     PyObject *suspension_future_ = nullptr;
     PyObject *loop_ = nullptr;
     /// Empty (no allocation) until stop_token() is asked for. A stop_source, not a unique_ptr to
     /// one: the coroutine object around the driver must stay standard-layout for offsetof, and
     /// libstdc++'s unique_ptr is not standard-layout under Clang.
     std::stop_source stop_{std::nostopstate};
-    bool stop_requested_ = false;
-    detail::source_location location_;
-    coroutine_state state_ = coroutine_state::unstarted;
-
-    bool generator_ = false;
-    PyObject *owner_ = nullptr;             ///< our coroutine object (borrowed)
-    bool holding_owner_ = false;            ///< a reference to owner_ is held (away, or parked rooted)
-    completion_queue *rooted_in_ = nullptr; ///< the queue that lists us as rooted
+    PyObject *owner_ = nullptr; ///< our coroutine object (borrowed)
     /// Made when the frame first leaves the loop (driver_away.cpp), kept until destruction.
     away_state *away_ = nullptr;
     /// Made at the first park under trio (trio_host.cpp), kept until destruction.
