@@ -126,24 +126,36 @@ void coroutine_finalize(PyObject *self) {
     PyErr_Restore(type, value, traceback);
 }
 
-/// Releases what the object refers to (its driver, names, and what it keeps alive).
-inline void release_fields(coroutine_object *coroutine) {
-    coroutine->drive.~driver();
-    Py_XDECREF(coroutine->name);
-    Py_XDECREF(coroutine->qualname);
-    Py_XDECREF(coroutine->function);
-    Py_XDECREF(coroutine->keep_alive);
+/// Sets up the fields of `self`, a new object (its driver not constructed, or destroyed), for a
+/// coroutine owning `top` (or frameless).
+void initialise(coroutine_object *self, std::coroutine_handle<> top, task_promise_base *promise,
+                result_converter convert, detail::source_location where) {
+    new (&self->drive) driver(top, promise, convert, where);
+    self->drive.set_owner(reinterpret_cast<PyObject *>(self));
+    self->name = nullptr;
+    self->qualname = nullptr;
+    self->function = nullptr;
+    self->keep_alive = nullptr;
+    self->weakrefs = nullptr;
+    self->gc_tracked = false;
+    self->finalized = false;
 }
 
-void initialise(coroutine_object *self, std::coroutine_handle<> top, task_promise_base *promise,
-                result_converter convert, detail::source_location where);
+/// Drops the names and what the coroutine keeps alive, leaving them null as a recycled object's.
+inline void release_references(coroutine_object *coroutine) {
+    Py_CLEAR(coroutine->name);
+    Py_CLEAR(coroutine->qualname);
+    Py_CLEAR(coroutine->function);
+    Py_CLEAR(coroutine->keep_alive);
+}
 
 /// Releases what a coroutine object holds and frees (or recycles) it.
 void release(coroutine_object *coroutine) {
     if (coroutine->weakrefs != nullptr) {
         PyObject_ClearWeakRefs(reinterpret_cast<PyObject *>(coroutine));
     }
-    release_fields(coroutine);
+    coroutine->drive.~driver();
+    release_references(coroutine);
     if (coroutine->finalized) {
         PyObject_GC_Del(coroutine);
     } else {
@@ -163,10 +175,7 @@ void coroutine_dealloc(PyObject *self) {
         // The common case (an `await` that completed): the frame is gone already, so there is
         // nothing to finalise and no chain of frames to free recursively, and the driver holds
         // nothing: it is kept for the object's next coroutine.
-        Py_CLEAR(coroutine->name);
-        Py_CLEAR(coroutine->qualname);
-        Py_CLEAR(coroutine->function);
-        Py_CLEAR(coroutine->keep_alive);
+        release_references(coroutine);
         recycled_coroutines.give(coroutine);
         return;
     }
@@ -245,36 +254,27 @@ PyTypeObject coroutine_type_object = make_type_object({
     .finalize = coroutine_finalize,
 });
 
-/// Sets up the fields of `self`, a new object (its driver not constructed, or destroyed), for a
-/// coroutine owning `top` (or frameless).
-void initialise(coroutine_object *self, std::coroutine_handle<> top, task_promise_base *promise,
-                result_converter convert, detail::source_location where) {
-    new (&self->drive) driver(top, promise, convert, where);
-    self->drive.set_owner(reinterpret_cast<PyObject *>(self));
-    self->name = nullptr;
-    self->qualname = nullptr;
-    self->function = nullptr;
-    self->keep_alive = nullptr;
-    self->weakrefs = nullptr;
-    self->gc_tracked = false;
-    self->finalized = false;
+/// A new coroutine object, allocated (readying the type on first use). nullptr with a Python
+/// error set on failure.
+coroutine_object *allocate_new(std::coroutine_handle<> top, task_promise_base *promise, result_converter convert,
+                               detail::source_location where) {
+    PyTypeObject *type = coroutine_type();
+    auto *self = type != nullptr ? PyObject_GC_New(coroutine_object, type) : nullptr;
+    if (self != nullptr) {
+        initialise(self, top, promise, convert, where);
+    }
+    return self;
 }
 
-/// A new coroutine object: a recycled one, else one allocated (readying the type on first use).
-/// nullptr with a Python error set on failure.
+/// A new coroutine object: a recycled one, else one allocated. nullptr with a Python error set on
+/// failure.
 coroutine_object *allocate(std::coroutine_handle<> top, task_promise_base *promise, result_converter convert,
                            detail::source_location where) {
     if (coroutine_object *self = recycled_coroutines.take_recycled(&coroutine_type_object)) {
         self->drive.reuse(top, promise, convert, where);
         return self;
     }
-    PyTypeObject *type = coroutine_type();
-    auto *self = type != nullptr ? PyObject_GC_New(coroutine_object, type) : nullptr;
-    if (self == nullptr) {
-        return nullptr;
-    }
-    initialise(self, top, promise, convert, where);
-    return self;
+    return allocate_new(top, promise, convert, where);
 }
 
 } // namespace
@@ -303,8 +303,8 @@ PyTypeObject *coroutine_type() {
 
 namespace {
 
-/// The rest of `new_coroutine` once `self` (new or recycled: no names, no function, nothing
-/// kept alive) is set up: the promise learns its driver; what the coroutine keeps alive is taken.
+/// The rest of both ways of `new_coroutine` once `self` (new or recycled: no names, no function,
+/// nothing kept alive) is set up: the promise learns its driver; what it keeps alive is taken.
 inline PyObject *adopt(coroutine_object *self, task_promise_base &promise, PyObject *keep_alive) noexcept {
     promise.set_driver(&self->drive);
     self->keep_alive = Py_XNewRef(keep_alive);
@@ -312,11 +312,11 @@ inline PyObject *adopt(coroutine_object *self, task_promise_base &promise, PyObj
 }
 
 /// Both ways of `new_coroutine` when no recycled object is at hand (the first calls, a gather of
-/// many), out of line: the common path then needs no stack frame of its own.
+/// many), out of line and to their end: their common path then needs no stack frame of its own.
 [[gnu::noinline]] PyObject *new_coroutine_allocating(std::coroutine_handle<> top, task_promise_base &promise,
                                                      result_converter convert, const coroutine_names &names,
                                                      PyObject *function, PyObject *keep_alive) noexcept {
-    coroutine_object *self = allocate(top, &promise, convert, promise.location());
+    coroutine_object *self = allocate_new(top, &promise, convert, promise.location());
     if (self == nullptr) {
         top.destroy();
         return nullptr;

@@ -16,6 +16,7 @@ inline PySendResult driver::start(PyObject **result) {
     if (away_ == nullptr && top_.done() && !top_promise_->exception()) {
         state_ = coroutine_state::finished;
         PyObject *value = convert_(*top_promise_);
+        // destroy_frame(), without its call and its test: the frame is known to be there.
         top_promise_ = nullptr;
         std::exchange(top_, nullptr).destroy();
         *result = value;

@@ -72,21 +72,16 @@ PyObject *convert_task_result(task_promise_base &base) {
     if constexpr (std::is_void_v<T>) {
         (void)promise;
         Py_RETURN_NONE;
-    } else if constexpr (std::is_base_of_v<py::object, T>) {
-        // The frame is destroyed right after: its reference is taken, not copied.
-        PyObject *value = promise.value().release().ptr();
-        if (value == nullptr) {
-            // A default-constructed py::object means "no value": Python sees None.
-            Py_RETURN_NONE;
-        }
-        return value;
     } else if constexpr (std::is_base_of_v<py::handle, std::remove_cvref_t<T>>) {
-        PyObject *value = promise.value().ptr(); // borrowed (a handle, or a reference to an object)
-        if (value == nullptr) {
-            Py_RETURN_NONE;
+        // An object held by value is taken, not copied; a handle or a reference is borrowed.
+        PyObject *value = nullptr;
+        if constexpr (std::is_base_of_v<py::object, T>) {
+            value = promise.value().release().ptr();
+        } else {
+            value = Py_XNewRef(promise.value().ptr());
         }
-        Py_INCREF(value);
-        return value;
+        // A default-constructed py::object means "no value": Python sees None.
+        return value != nullptr ? value : Py_NewRef(Py_None);
     } else {
         constexpr auto policy =
             std::is_lvalue_reference_v<T> ? py::return_value_policy::copy : py::return_value_policy::move;
