@@ -12,6 +12,7 @@
 #include "recursion_guard.hpp"
 #include "thrown_exception.hpp"
 
+#include <cstdint>
 #include <new>
 #include <string_view>
 
@@ -143,10 +144,15 @@ void initialise(coroutine_object *self, std::coroutine_handle<> top, task_promis
 
 /// Drops the names and what the coroutine keeps alive, leaving them null as a recycled object's.
 inline void release_references(coroutine_object *coroutine) {
-    Py_CLEAR(coroutine->name);
-    Py_CLEAR(coroutine->qualname);
     Py_CLEAR(coroutine->function);
-    Py_CLEAR(coroutine->keep_alive);
+    // Names set or read from Python, and a method's instance, are the rarer case: one test for
+    // the three while all are null (3 of the ~850 instructions of `await ready(x)`).
+    if ((reinterpret_cast<std::uintptr_t>(coroutine->name) | reinterpret_cast<std::uintptr_t>(coroutine->qualname) |
+         reinterpret_cast<std::uintptr_t>(coroutine->keep_alive)) != 0) {
+        Py_CLEAR(coroutine->name);
+        Py_CLEAR(coroutine->qualname);
+        Py_CLEAR(coroutine->keep_alive);
+    }
 }
 
 /// Releases what a coroutine object holds and frees (or recycles) it.
@@ -171,10 +177,11 @@ void release(coroutine_object *coroutine) {
 void coroutine_dealloc(PyObject *self) {
     auto *coroutine = as_coroutine(self);
     if (coroutine->drive.phase() == coroutine_state::finished && !coroutine->gc_tracked &&
-        coroutine->weakrefs == nullptr && !coroutine->finalized && coroutine->drive.idle()) {
+        coroutine->weakrefs == nullptr && !coroutine->finalized && coroutine->drive.idle_having_never_suspended()) {
         // The common case (an `await` that completed): the frame is gone already, so there is
         // nothing to finalise and no chain of frames to free recursively, and the driver holds
-        // nothing: it is kept for the object's next coroutine.
+        // nothing: it is kept for the object's next coroutine. Untracked, it never suspended
+        // (`track` comes with every suspension).
         release_references(coroutine);
         recycled_coroutines.give(coroutine);
         return;
@@ -307,7 +314,9 @@ namespace {
 /// nothing kept alive) is set up: the promise learns its driver; what it keeps alive is taken.
 inline PyObject *adopt(coroutine_object *self, task_promise_base &promise, PyObject *keep_alive) noexcept {
     promise.set_driver(&self->drive);
-    self->keep_alive = Py_XNewRef(keep_alive);
+    if (keep_alive != nullptr) { // else null already
+        self->keep_alive = Py_NewRef(keep_alive);
+    }
     return reinterpret_cast<PyObject *>(self);
 }
 

@@ -9,10 +9,10 @@
 namespace pyasync::detail {
 namespace {
 
-/// Frames up to 1 KiB, in classes of 64 bytes. A class keeps at most `depth` blocks, so a thread
-/// holds at most 8 × (64 + 128 + … + 1024) bytes ≈ 68 KiB, and usually one or two blocks.
-constexpr std::size_t granule = 64;
-constexpr std::size_t classes = 16;
+/// A class keeps at most `depth` blocks, so a thread holds at most 8 × (64 + 128 + … + 1024)
+/// bytes ≈ 68 KiB, and usually one or two blocks.
+constexpr std::size_t granule = frame_granule;
+constexpr std::size_t classes = frame_classes;
 constexpr unsigned depth = 8;
 
 struct free_block {
@@ -83,26 +83,19 @@ void push(frame_cache &local, void *frame, std::size_t size_class) noexcept {
     push(local, frame, size_class);
 }
 
-std::size_t size_class_of(std::size_t size) noexcept {
-    return (size - 1) / granule; // size > 0: a frame holds at least its resume pointers
-}
-
 } // namespace
 
-void *allocate_frame(std::size_t size) {
-    const std::size_t size_class = size_class_of(size);
-    if (PYASYNC_FREE_LISTS && size_class < classes) {
+void *allocate_frame_of_class(std::size_t size_class) {
+    if (PYASYNC_FREE_LISTS) {
         if (void *frame = take(cache, size_class)) {
             return frame;
         }
-        return ::operator new((size_class + 1) * granule);
     }
-    return ::operator new(size);
+    return ::operator new((size_class + 1) * granule);
 }
 
-void free_frame(void *frame, std::size_t size) noexcept {
-    const std::size_t size_class = size_class_of(size);
-    if (!PYASYNC_FREE_LISTS || size_class >= classes) {
+void free_frame_of_class(void *frame, std::size_t size_class) noexcept {
+    if (!PYASYNC_FREE_LISTS) {
         ::operator delete(frame);
         return;
     }

@@ -18,11 +18,6 @@ function_object *as_function(PyObject *self) {
     return reinterpret_cast<function_object *>(self);
 }
 
-PyObject *function_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
-    auto *function = as_function(self);
-    return function->invoke(function, args, nargsf, kwnames);
-}
-
 void function_dealloc(PyObject *self) {
     auto *function = as_function(self);
     PyObject_GC_UnTrack(self);
@@ -132,8 +127,7 @@ py::object new_function(py::handle scope, function_spec spec, function_invoker i
         destroy_callable(callable);
         throw py::error_already_set();
     }
-    self->vectorcall = function_vectorcall;
-    self->invoke = invoke;
+    self->vectorcall = invoke; // no trampoline of ours between the interpreter and the C++ call
     self->callable = callable;
     self->destroy_callable = destroy_callable;
     self->name = self->qualname = self->doc = self->module = self->dict = nullptr;

@@ -208,7 +208,9 @@ struct bound_callable {
         }
     }
 
-    static PyObject *invoke(function_object *self, PyObject *const *args, std::size_t nargsf, PyObject *kwnames) {
+    /// The function object's vectorcall entry (`function_invoker`). GIL held.
+    static PyObject *invoke(PyObject *function, PyObject *const *args, std::size_t nargsf, PyObject *kwnames) {
+        auto *self = reinterpret_cast<function_object *>(function);
         PyObject *slots[named > 0 ? named : 1];
         PyObject *varargs = nullptr;
         PyObject **bound = slots;

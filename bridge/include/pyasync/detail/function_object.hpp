@@ -10,14 +10,13 @@
 namespace pyasync {
 namespace detail {
 
-struct function_object;
-using function_invoker = PyObject *(*)(function_object *self, PyObject *const *args, std::size_t nargsf,
-                                       PyObject *kwnames);
+/// The vectorcall entry of one `pyasync::def` function (`bound_callable<F>::invoke`): called by
+/// the interpreter directly, with the function object as `self`.
+using function_invoker = vectorcallfunc;
 
 struct function_object {
-    PyObject_HEAD vectorcallfunc vectorcall;
-    function_invoker invoke;
-    void *callable; ///< the C++ callable, heap-allocated
+    PyObject_HEAD vectorcallfunc vectorcall; ///< the invoker
+    void *callable;                          ///< the C++ callable, heap-allocated
     void (*destroy_callable)(void *);
     PyObject *name, *qualname, *doc, *module, *dict;
     std::vector<PyObject *> *parameters; ///< interned names of the named parameters
