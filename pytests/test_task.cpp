@@ -55,6 +55,21 @@ pyasync::task<int> thrower(int depth) {
     co_return co_await thrower(depth - 1);
 }
 
+/// Awaits a failing child without catching: the note names the child (the innermost frame).
+pyasync::task<int> rethrows_child() {
+    co_return co_await thrower(2);
+}
+
+/// Catches the child's exception and throws another: the note names this frame.
+pyasync::task<int> replaces_child_error() {
+    try {
+        co_await thrower(1);
+    } catch (const std::out_of_range &) {
+        throw std::length_error("replaced");
+    }
+    co_return 0;
+}
+
 pyasync::task<std::string> catches_child() {
     try {
         co_await thrower(3);
@@ -122,6 +137,8 @@ PYASYNC_TEST_SUBMODULE(task, m) {
     pyasync::def(m, "nothing", &nothing);
     pyasync::def(m, "thrower", &thrower, py::arg("depth"));
     pyasync::def(m, "catches_child", &catches_child);
+    pyasync::def(m, "rethrows_child", &rethrows_child);
+    pyasync::def(m, "replaces_child_error", &replaces_child_error);
     pyasync::def(m, "suspends_then_chain", &suspends_then_chain, py::arg("depth"));
     pyasync::def(m, "frames_across_threads", &frames_across_threads, py::arg("rounds"));
     m.def("started", [] { return started; });

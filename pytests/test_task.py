@@ -1,5 +1,6 @@
 """task<T>: lazy, results of every kind, nesting without Python, exceptions through chains."""
 import asyncio
+import re
 
 import pytest
 from _pyasync_tests import task as t
@@ -39,6 +40,20 @@ def test_exception_travels_through_the_task_chain_and_keeps_the_innermost_origin
     notes = info.value.__notes__
     assert len(notes) == 1
     assert "thrower" in notes[0] and "test_task.cpp" in notes[0]
+
+
+def test_a_child_exception_awaited_through_a_parent_names_the_child(run):
+    with pytest.raises(IndexError, match="deep failure") as info:
+        run(t.rethrows_child())
+    (note,) = info.value.__notes__
+    assert re.fullmatch(r"raised in C\+\+ coroutine thrower at \S*test_task\.cpp:\d+", note), note
+
+
+def test_an_exception_a_parent_raises_after_catching_its_childs_names_the_parent(run):
+    with pytest.raises(ValueError, match="replaced") as info:
+        run(t.replaces_child_error())
+    (note,) = info.value.__notes__
+    assert re.fullmatch(r"raised in C\+\+ coroutine replaces_child_error at \S*test_task\.cpp:\d+", note), note
 
 
 def test_a_parent_task_can_catch_a_child_exception(run):

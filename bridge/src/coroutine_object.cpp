@@ -28,9 +28,10 @@ object_free_list<coroutine_object, 64> recycled_coroutines;
 PySendResult coroutine_am_send(PyObject *self, PyObject *arg, PyObject **result) {
     PYASYNC_ASSERT_GIL_HELD("pyasync coroutine send");
     auto *coroutine = as_coroutine(self);
-    *result = nullptr; // the C API: no result with PYGEN_ERROR (a debug interpreter asserts it)
     // No recursion guard here: the C stack grows where a frame sends into its delegate
     // (send_to_delegate counts that), not when a Task or Python's `await` sends into us.
+    // send() sets *result on every path: nullptr with PYGEN_ERROR, as the C API wants it (a debug
+    // interpreter asserts it).
     const PySendResult status = coroutine->drive.send(arg, result);
     if (status == PYGEN_NEXT) {
         track(coroutine); // only a suspended coroutine can sit in a reference cycle worth collecting

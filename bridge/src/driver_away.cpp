@@ -92,6 +92,7 @@ void driver::leave_for(runtime &engine, std::coroutine_handle<> frame) {
     }
     (void)stop_token(); // made here: the loop stops it while the frame may read it away
     away_->engine = &engine;
+    top_promise_->set_away(true); // the frame's end, if it comes away, is sent home
     away_->arrived = false;
     away_->cancel_delivered.store(false, std::memory_order_relaxed);
     parked_ = &away_->park;
@@ -101,6 +102,7 @@ void driver::leave_for(runtime &engine, std::coroutine_handle<> frame) {
     } catch (...) {
         parked_ = nullptr;
         away_->engine = nullptr;
+        top_promise_->set_away(false);
         release_owner();
         throw;
     }
@@ -166,6 +168,7 @@ PySendResult driver::arrive(PyObject **result) {
         return start_await_for_away(result);
     }
     away_->engine = nullptr;
+    top_promise_->set_away(false);
     release_owner();
     return resume(std::exchange(away_->resume_at, nullptr), result);
 }

@@ -19,9 +19,10 @@ inline PySendResult driver::start(PyObject **result) {
         // destroy_frame(), without its call and its test: the frame is known to be there.
         top_promise_ = nullptr;
         std::exchange(top_, nullptr).destroy();
-        *result = value;
+        *result = value; // nullptr with an error, as the C API wants it
         return value != nullptr ? PYGEN_RETURN : PYGEN_ERROR;
     }
+    *result = nullptr;
     return settle(result); // the other outcomes, an exception among them (settle finishes it)
 }
 
@@ -29,6 +30,7 @@ inline PySendResult driver::send(PyObject *value, PyObject **result) {
     if (state_ == coroutine_state::unstarted && value == Py_None && top_) {
         return start(result);
     }
+    *result = nullptr;
     return send_later(value, result);
 }
 

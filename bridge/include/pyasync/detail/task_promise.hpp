@@ -39,7 +39,7 @@ public:
     /// GCC evaluates the default argument at the coroutine's definition, so every frame knows
     /// its own function name, file and line (used for the exception note of item 6).
     explicit task_promise_base(detail::source_location where = detail::source_location::current()) noexcept
-            : location_(where), origin_(where) {}
+            : location_(where) {}
 
     /// Frames come from pyasync's per-thread frame lists (frame_allocator.hpp).
     static void *operator new(std::size_t size) { return allocate_frame(size); }
@@ -56,10 +56,10 @@ public:
                 return next;
             }
             // The outermost frame: if it finished on a runtime thread, the loop must finish it.
-            // The test is inline: a frame that finishes at home pays no call for it.
-            class driver *owner = self.promise().driver_;
-            if (owner != nullptr && owner->away()) {
-                come_home_finished(owner);
+            // The test is inline and reads the promise only: a frame that finishes at home pays
+            // no call and no look into its driver for it.
+            if (self.promise().away_) {
+                come_home_finished(self.promise().driver_);
             }
             return std::noop_coroutine();
         }
@@ -71,9 +71,7 @@ public:
         exception_ = std::current_exception();
         // The exception came out of a child task awaited here: keep the child's origin (the
         // innermost frame), not this frame's.
-        if (child_exception_ && exception_ == child_exception_) {
-            origin_ = child_origin_;
-        }
+        origin_in_child_ = child_exception_ && exception_ == child_exception_;
         child_exception_ = nullptr;
     }
 
@@ -81,18 +79,24 @@ public:
     void set_driver(driver *d) noexcept { driver_ = d; }
     /// Set by an async generator's `co_yield`; the driver takes it to return the item.
     void mark_yielded() noexcept { yielded_ = true; }
+    /// Set by the driver of the outermost frame while that frame runs or waits on a runtime
+    /// (`driver::away`), on the loop thread before the frame leaves and after it is back.
+    void set_away(bool away) noexcept { away_ = away; }
     bool take_yielded() noexcept { return std::exchange(yielded_, false); }
     /// The Python coroutine object driving this frame, or nullptr when not driven by Python.
     [[nodiscard]] class driver *driver_ptr() const noexcept { return driver_; }
     [[nodiscard]] const detail::source_location &location() const noexcept { return location_; }
-    [[nodiscard]] const detail::source_location &origin() const noexcept { return origin_; }
+    /// Where the frame's exception comes from: this frame, or the child task it came out of.
+    [[nodiscard]] const detail::source_location &origin() const noexcept {
+        return origin_in_child_ ? child_origin_ : location_;
+    }
     [[nodiscard]] const std::exception_ptr &exception() const noexcept { return exception_; }
 
     /// Called by a parent's task awaiter before the child's exception is rethrown into it.
     void hand_origin_to(task_promise_base &parent) const noexcept {
         if (exception_) {
             parent.child_exception_ = exception_;
-            parent.child_origin_ = origin_;
+            parent.child_origin_ = origin();
         }
     }
 
@@ -132,9 +136,12 @@ private:
     std::exception_ptr exception_;
     std::exception_ptr child_exception_;
     detail::source_location location_;
-    detail::source_location origin_;
     detail::source_location child_origin_;
     bool yielded_ = false;
+    bool away_ = false;
+    /// The frame's exception came out of the child whose origin is `child_origin_`. A flag, not a
+    /// copy of the origin: the ramp of every coroutine then writes one location, not two.
+    bool origin_in_child_ = false;
 };
 
 template <typename T>
