@@ -99,12 +99,13 @@ def make_cases(n):
 
 
 async def measure(n, repeats):
-    return await median_ns_per_await(make_cases(n), n, repeats)
+    return await ns_per_await_by_round(make_cases(n), n, repeats)
 
 
-async def median_ns_per_await(cases, n, repeats):
-    """{name: median ns per await} of `cases` (async functions doing n awaits each): one warm-up
-    pass, then `repeats` passes round-robin, gc.collect() before each. Runs under any library."""
+async def ns_per_await_by_round(cases, n, repeats):
+    """{name: [ns per await in each round]} of `cases` (async functions doing n awaits each): one
+    warm-up pass, then `repeats` passes round-robin, gc.collect() before each. Runs under any
+    library."""
     samples = {name: [] for name in cases}
     for round_ in range(repeats + 1):
         for name, case in cases.items():
@@ -114,7 +115,20 @@ async def median_ns_per_await(cases, n, repeats):
             elapsed = (time.perf_counter_ns() - start) / n
             if round_ > 0:
                 samples[name].append(elapsed)
+    return samples
+
+
+async def median_ns_per_await(cases, n, repeats):
+    """{name: median ns per await} of `cases`, as `ns_per_await_by_round` measures them."""
+    samples = await ns_per_await_by_round(cases, n, repeats)
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def paired_ratio(samples, name, floor_name):
+    """The median over rounds of `name`'s time over its floor's in the same round. A ratio of
+    two medians lets a slow moment of the machine that hit one row and not the other move the
+    figure; rounds a few milliseconds apart share the moment."""
+    return statistics.median(a / b for a, b in zip(samples[name], samples[floor_name]))
 
 
 def main():
@@ -130,7 +144,8 @@ def main():
 
         factory = uvloop.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
-        result = runner.run(measure(args.n, args.repeats))
+        samples = runner.run(measure(args.n, args.repeats))
+    result = {name: statistics.median(values) for name, values in samples.items()}
     floor = result["floor: await f(x)"]
     py_delegation = result["Python awaits Python coroutine x N"]
     print(f"pyasync await benchmark: Python {sys.version.split()[0]}, loop={args.loop}, N={args.n}, "
@@ -138,25 +153,27 @@ def main():
     print(f"{'case':40} {'ns/await':>10} {'x floor':>9}")
     for name, ns in result.items():
         print(f"{name:40} {ns:10.1f} {ns / floor:9.2f}")
-    cpp_delegation = result["C++ awaits Python coroutine x N"]
-    cpp_call = result["C++ awaits Python x N [pyasync::call]"]
-    print(f"{'C++ awaits Python / Python awaits Python':40} {'':10} {cpp_delegation / py_delegation:9.2f}")
-    print(f"{'  the same, fn called by pyasync::call':40} {'':10} {cpp_call / py_delegation:9.2f}")
-    cross_module = result["C++ awaits C++ (other module) x N"] / result["C++ awaits C++ (same module) x N"]
+    py_delegation_name = "Python awaits Python coroutine x N"
+    cpp_delegation = paired_ratio(samples, "C++ awaits Python coroutine x N", py_delegation_name)
+    cpp_call = paired_ratio(samples, "C++ awaits Python x N [pyasync::call]", py_delegation_name)
+    ready = paired_ratio(samples, "await ready(x) [pyasync::def]", "floor: await f(x)")
+    print("ratios (median over rounds of each round's ratio):")
+    print(f"{'C++ awaits Python / Python awaits Python':40} {'':10} {cpp_delegation:9.2f}")
+    print(f"{'  the same, fn called by pyasync::call':40} {'':10} {cpp_call:9.2f}")
+    cross_module = paired_ratio(samples, "C++ awaits C++ (other module) x N", "C++ awaits C++ (same module) x N")
     print(f"{'C++ awaits C++: other / same module':40} {'':10} {cross_module:9.2f}")
-    ready = result["await ready(x) [pyasync::def]"]
     print("goals:")
-    print(report("await ready(x) [pyasync::def] / floor", ready / floor, "await.ready", f"{floor:.1f} ns"))
-    print(report("C++ awaits Python [pyasync::call] / Python", cpp_call / py_delegation,
+    print(report("await ready(x) [pyasync::def] / floor", ready, "await.ready", f"{floor:.1f} ns"))
+    print(report("C++ awaits Python [pyasync::call] / Python", cpp_call,
                  "await.cpp_call_awaits_python", f"{py_delegation:.1f} ns"))
     print(report("C++ awaits C++: other / same module", cross_module, "await.other_module",
                  f"{result['C++ awaits C++ (same module) x N']:.1f} ns"))
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"n": args.n, "loop": args.loop, "ns_per_await": result,
-                       "ratio_ready_to_floor": result["await ready(x) [pyasync::def]"] / floor,
-                       "ratio_cpp_to_python_delegation": cpp_delegation / py_delegation,
-                       "ratio_cpp_call_to_python_delegation": cpp_call / py_delegation,
+                       "ratio_ready_to_floor": ready,
+                       "ratio_cpp_to_python_delegation": cpp_delegation,
+                       "ratio_cpp_call_to_python_delegation": cpp_call,
                        "ratio_other_to_same_module": cross_module}, out, indent=2)
 
 

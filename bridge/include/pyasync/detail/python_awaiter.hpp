@@ -68,14 +68,19 @@ T convert_result(py::object value) {
 /// The awaiter for a Python awaitable inside a task.
 ///
 /// On the loop thread it delegates as `yield from` does: the first send happens in
-/// `await_ready` (an awaitable that finishes at once never suspends the C++ frame); if it
-/// yields, the driver forwards the yielded value to the Task and routes later sends, throws and
-/// the outcome back here.
+/// `await_ready` (an awaitable that finishes at once never suspends the C++ frame, and its
+/// iterator is released there, as Python's SEND releases its receiver); if it yields, the
+/// driver takes the iterator and the yielded value, forwards the value to the Task and routes
+/// later sends, throws and the outcome back here.
 ///
 /// Away on a runtime thread it touches no Python object: it hands the awaitable to the loop
 /// (`driver::await_from_away`), where it is awaited the same way inside the Task's context; the
 /// outcome is converted to C++ on the loop (`settle_on_loop`) and the frame resumes on the
 /// runtime.
+///
+/// Held between the steps, for the destructor: `value` or `error` (an outcome not yet taken),
+/// and `awaitable_` until the first send (an awaiter never awaited, or one without a driver).
+/// Every co_await pays one inline test of the three; releasing anything is out of line.
 template <typename T>
 class python_awaiter : private delegation_target {
 public:
@@ -89,51 +94,63 @@ public:
               awaitable_(std::exchange(other.awaitable_, nullptr)), owned_(other.owned_) {}
     ~python_awaiter() {
         // All null after an await from away: nothing here may need the GIL on a runtime thread.
-        Py_XDECREF(value);
-        Py_XDECREF(error);
-        Py_XDECREF(iterator_);
-        Py_XDECREF(yielded_);
-        if (owned_) {
-            Py_XDECREF(awaitable_);
+        if (value != nullptr || error != nullptr || awaitable_ != nullptr) [[unlikely]] {
+            release_held();
         }
     }
 
     bool await_ready() {
-        if (driver_ == nullptr) {
+        if (driver_ == nullptr) [[unlikely]] {
             throw_no_driver(awaitable_);
         }
-        if (driver_->away()) {
+        if (driver_->away()) [[unlikely]] {
+            return false; // await_suspend hands awaitable_ to the loop
+        }
+        PyObject *iterator = nullptr;
+        PySendResult status = PYGEN_ERROR;
+        if (owned_ && PyCoro_CheckExact(awaitable_)) {
+            // A coroutine is its own iterator: ours takes the reference over (no count change),
+            // and a coroutine counts its own frame against the recursion limit.
+            iterator = std::exchange(awaitable_, nullptr);
+            status = PyIter_Send(iterator, Py_None, &value);
+        } else {
+            iterator = awaitable_iterator(awaitable_);
+            drop_awaitable(); // the iterator holds what it needs, as after Python's GET_AWAITABLE
+            if (iterator == nullptr) {
+                error = fetch_exception();
+                return true;
+            }
+            status = send_to_delegate(iterator, Py_None, &value);
+        }
+        if (status == PYGEN_NEXT) {
+            driver_->delegate(iterator, std::exchange(value, nullptr), *this);
             return false;
         }
-        if (owned_ && PyCoro_CheckExact(awaitable_)) {
-            // A coroutine is its own iterator: ours takes the reference over (no count change).
-            iterator_ = std::exchange(awaitable_, nullptr);
-        } else {
-            iterator_ = awaitable_iterator(awaitable_);
+        if (status == PYGEN_ERROR) {
+            error = fetch_exception(); // before the release, which may run a finalizer
         }
-        if (iterator_ == nullptr) {
-            error = fetch_exception();
-            return true;
-        }
-        switch (send_to_delegate(iterator_, Py_None, &yielded_)) {
-        case PYGEN_RETURN: value = std::exchange(yielded_, nullptr); return true;
-        case PYGEN_ERROR: error = fetch_exception(); return true;
-        case PYGEN_NEXT: break;
-        }
-        return false;
+        Py_DECREF(iterator);
+        return true;
     }
 
     void await_suspend(std::coroutine_handle<> waiter_handle) noexcept {
         waiter = waiter_handle;
-        if (iterator_ == nullptr) { // away: the loop awaits it for us
+        if (awaitable_ != nullptr) { // away: the loop awaits it for us
             settle_on_loop = &settle_for_away;
             driver_->await_from_away(std::exchange(awaitable_, nullptr), owned_, *this);
-            return;
-        }
-        driver_->delegate(std::exchange(iterator_, nullptr), std::exchange(yielded_, nullptr), *this);
+        } // else await_ready made the driver delegate to the iterator
     }
 
     T await_resume() {
+        if (value != nullptr) [[likely]] {
+            return convert_result<T>(py::reinterpret_steal<py::object>(std::exchange(value, nullptr)));
+        }
+        return resume_without_value();
+    }
+
+private:
+    /// An error, or an outcome settled away (a converted value, or none for `void`).
+    T resume_without_value() {
         if (away_outcome_.error) {
             std::rethrow_exception(away_outcome_.error);
         }
@@ -145,10 +162,24 @@ public:
         if (error != nullptr) {
             throw_python_exception(std::exchange(error, nullptr));
         }
-        return convert_result<T>(py::reinterpret_steal<py::object>(std::exchange(value, nullptr)));
+        return convert_result<T>(py::reinterpret_steal<py::object>(std::exchange(value, nullptr))); // void
     }
 
-private:
+    void drop_awaitable() noexcept {
+        PyObject *awaitable = std::exchange(awaitable_, nullptr);
+        if (owned_) {
+            Py_DECREF(awaitable);
+        }
+    }
+
+    [[gnu::noinline]] void release_held() noexcept {
+        Py_XDECREF(value);
+        Py_XDECREF(error);
+        if (owned_) {
+            Py_XDECREF(awaitable_);
+        }
+    }
+
     /// Loop thread, GIL held: turns the outcome into C++ before the frame resumes away. A
     /// `py::object` result stays a reference for the frame (which needs the GIL to use it).
     static void settle_for_away(delegation_target *self) noexcept {
@@ -177,8 +208,6 @@ private:
     driver *driver_;
     PyObject *awaitable_;
     bool owned_;
-    PyObject *iterator_ = nullptr;
-    PyObject *yielded_ = nullptr;
     outcome away_outcome_;
 };
 
