@@ -114,7 +114,7 @@ def compare(measured: Dict[str, float], baseline: Dict[str, float]) -> Tuple[Lis
         if row.name not in measured:
             continue
         value, before = measured[row.name], baseline.get(row.name)
-        ratio = f"{value / measured[row.floor]:.2f}x {row.floor}" if row.floor in measured else ""
+        ratio = f"{value / measured[row.floor]:.3f}x {row.floor}" if row.floor in measured else ""
         if before is None:
             failures[row.name] = (f"{row.name}: {value:,.0f} instructions per operation, and no baseline: run "
                                   f"tools/bench/instructions.py --update and commit {BASELINE.name}")

@@ -38,6 +38,7 @@
 #include <pyasync/detail/source_location.hpp>
 
 #include <coroutine>
+#include <cstdint>
 #include <memory>
 #include <stop_token>
 
@@ -196,7 +197,11 @@ public:
             precondition_failed("pyasync driver", "a coroutine that never suspended holds what a suspension takes");
         }
 #endif
-        return !top_ && loop_ == nullptr && trio_ == nullptr && away_ == nullptr && !stop_.stop_possible();
+        // One OR of the pointers and one branch, not a branch for each (dealloc's fast path).
+        const std::uintptr_t held = reinterpret_cast<std::uintptr_t>(top_.address()) |
+                                    reinterpret_cast<std::uintptr_t>(loop_) | reinterpret_cast<std::uintptr_t>(trio_) |
+                                    reinterpret_cast<std::uintptr_t>(away_);
+        return held == 0 && !stop_.stop_possible();
     }
     /// Makes an idle driver (`idle()`) the driver of a new coroutine, as the constructor would,
     /// writing only what an idle driver may hold otherwise: a recycled coroutine object keeps its
