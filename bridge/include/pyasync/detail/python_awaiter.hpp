@@ -5,7 +5,9 @@
 #include <pyasync/detail/driver.hpp>
 #include <pyasync/errors.hpp>
 
+#include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -79,8 +81,9 @@ T convert_result(py::object value) {
 /// runtime.
 ///
 /// Held between the steps, for the destructor: `value` or `error` (an outcome not yet taken),
-/// and `awaitable_` until the first send (an awaiter never awaited, or one without a driver).
-/// Every co_await pays one inline test of the three; releasing anything is out of line.
+/// `awaitable_` until the first send (an awaiter never awaited, or one without a driver), and
+/// the outcome settled for an await from away (constructed only then: `settle_on_loop` is set).
+/// Every co_await pays one inline test of the four (one OR); releasing anything is out of line.
 template <typename T>
 class python_awaiter : private delegation_target {
 public:
@@ -89,12 +92,15 @@ public:
             : driver_(d), awaitable_(awaitable), owned_(owned) {}
     python_awaiter(const python_awaiter &) = delete;
     python_awaiter &operator=(const python_awaiter &) = delete;
+    /// Moved only before the first step (out of `await_transform`): nothing settled away yet.
     python_awaiter(python_awaiter &&other) noexcept
             : delegation_target(std::exchange(static_cast<delegation_target &>(other), {})), driver_(other.driver_),
               awaitable_(std::exchange(other.awaitable_, nullptr)), owned_(other.owned_) {}
     ~python_awaiter() {
-        // All null after an await from away: nothing here may need the GIL on a runtime thread.
-        if (value != nullptr || error != nullptr || awaitable_ != nullptr) [[unlikely]] {
+        const std::uintptr_t held = reinterpret_cast<std::uintptr_t>(value) | reinterpret_cast<std::uintptr_t>(error) |
+                                    reinterpret_cast<std::uintptr_t>(awaitable_) |
+                                    reinterpret_cast<std::uintptr_t>(settle_on_loop);
+        if (held != 0) [[unlikely]] {
             release_held();
         }
     }
@@ -136,6 +142,7 @@ public:
     void await_suspend(std::coroutine_handle<> waiter_handle) noexcept {
         waiter = waiter_handle;
         if (awaitable_ != nullptr) { // away: the loop awaits it for us
+            std::construct_at(&away_.settled);
             settle_on_loop = &settle_for_away;
             driver_->await_from_away(std::exchange(awaitable_, nullptr), owned_, *this);
         } // else await_ready made the driver delegate to the iterator
@@ -151,12 +158,14 @@ public:
 private:
     /// An error, or an outcome settled away (a converted value, or none for `void`).
     T resume_without_value() {
-        if (away_outcome_.error) {
-            std::rethrow_exception(away_outcome_.error);
-        }
-        if constexpr (!std::is_void_v<T> && !std::is_same_v<T, py::object>) {
-            if (away_outcome_.value) {
-                return std::move(*away_outcome_.value);
+        if (settle_on_loop != nullptr) {
+            if (away_.settled.error) {
+                std::rethrow_exception(away_.settled.error);
+            }
+            if constexpr (!std::is_void_v<T> && !std::is_same_v<T, py::object>) {
+                if (away_.settled.value) {
+                    return std::move(*away_.settled.value);
+                }
             }
         }
         if (error != nullptr) {
@@ -172,11 +181,16 @@ private:
         }
     }
 
+    /// After an await from away, on the runtime thread: `value`, `error` and `awaitable_` are
+    /// null then (settled on the loop), so nothing here needs the GIL.
     [[gnu::noinline]] void release_held() noexcept {
         Py_XDECREF(value);
         Py_XDECREF(error);
         if (owned_) {
             Py_XDECREF(awaitable_);
+        }
+        if (settle_on_loop != nullptr) {
+            std::destroy_at(&away_.settled);
         }
     }
 
@@ -191,11 +205,11 @@ private:
             if constexpr (std::is_void_v<T>) {
                 Py_CLEAR(awaiter.value);
             } else if constexpr (!std::is_same_v<T, py::object>) {
-                awaiter.away_outcome_.value.emplace(
+                awaiter.away_.settled.value.emplace(
                     convert_result<T>(py::reinterpret_steal<py::object>(std::exchange(awaiter.value, nullptr))));
             }
         } catch (...) {
-            awaiter.away_outcome_.error = std::current_exception();
+            awaiter.away_.settled.error = std::current_exception();
         }
     }
 
@@ -205,10 +219,18 @@ private:
         std::exception_ptr error;
     };
 
+    /// Storage for the outcome of an await from away, constructed by `await_suspend` only then:
+    /// every other co_await pays neither its construction nor its destruction.
+    union away_slot {
+        away_slot() noexcept {}
+        ~away_slot() {}
+        outcome settled;
+    };
+
     driver *driver_;
     PyObject *awaitable_;
     bool owned_;
-    outcome away_outcome_;
+    away_slot away_;
 };
 
 /// What `pyasync::await_as<T>(obj)` returns: the awaitable (owned or borrowed) and the type.
