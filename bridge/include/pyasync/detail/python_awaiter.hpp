@@ -222,8 +222,10 @@ private:
     /// Storage for the outcome of an await from away, constructed by `await_suspend` only then:
     /// every other co_await pays neither its construction nor its destruction.
     union away_slot {
-        away_slot() noexcept {}
-        ~away_slot() {}
+        // Not `= default`: a union's defaulted constructor and destructor are deleted when a
+        // member's are not trivial (an exception_ptr's are not).
+        away_slot() noexcept {} // NOLINT(modernize-use-equals-default)
+        ~away_slot() {}         // NOLINT(modernize-use-equals-default)
         outcome settled;
     };
 
