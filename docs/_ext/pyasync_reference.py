@@ -296,7 +296,7 @@ class InstructionCounts(GeneratedDirective):
         baseline = json.loads(instructions.BASELINE.read_text())
         rows = []
         for row in instructions.ROWS:
-            ratio = f"{baseline[row.name] / baseline[row.floor]:.2f}x ``{row.floor}``" if row.floor else ""
+            ratio = f"{baseline[row.name] / baseline[row.floor]:.3f}x ``{row.floor}``" if row.floor else ""
             rows.append([f"``{row.name}``", literal(row.what), f"{baseline[row.name]:,.0f}", ratio])
         yield f"Counted with {baseline['_interpreter']}; a row fails the test command when it grows by more " \
               f"than {instructions.TOLERANCE:.0%}."
