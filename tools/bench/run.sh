@@ -16,8 +16,9 @@ if ! dpkg-query -W -f='${Status}' libgtest-dev 2>/dev/null | grep -q "install ok
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libgtest-dev >/dev/null
 fi
 cmake --preset release >/dev/null
-cmake --build --preset release --target pyasync_examples pyasync_core pyasync_package bench_runtime_native bench_harness_cases \
-  bench_boost_cases bench_boost_floor bench_gtest_floor >/dev/null
+# pyasync_fixtures_module: the plugin loads the default C++ fixtures module (pyasync_fixtures).
+cmake --build --preset release --target pyasync_examples pyasync_core pyasync_package pyasync_fixtures_module \
+  bench_runtime_native bench_harness_cases bench_boost_cases bench_boost_floor bench_gtest_floor >/dev/null
 python="$(grep -m1 '^Python3_EXECUTABLE:' build/release/CMakeCache.txt | cut -d= -f2)"
 PYTHONPATH=build/release/python "$python" tools/bench/bench_await.py "$@"
 PYTHONPATH=build/release/python "$python" tools/bench/bench_runtime.py
