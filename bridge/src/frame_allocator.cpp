@@ -11,8 +11,6 @@ namespace {
 
 /// A class keeps at most `depth` blocks, so a thread holds at most 8 × (64 + 128 + … + 1024)
 /// bytes ≈ 68 KiB, and usually one or two blocks.
-constexpr std::size_t granule = frame_granule;
-constexpr std::size_t classes = frame_classes;
 constexpr unsigned depth = 8;
 
 struct free_block {
@@ -26,8 +24,8 @@ struct free_block {
 /// each class takes the slow path (`keep_or_delete`), which registers the reaper and opens the
 /// class; the reaper closes every class again. The fast paths test nothing else.
 struct frame_cache {
-    free_block *heads[classes];
-    unsigned char room[classes];
+    free_block *heads[frame_classes];
+    unsigned char room[frame_classes];
     bool reaper_registered;
     bool exited; // set by the reaper: a frame freed later in this thread's exit goes to the heap
 };
@@ -40,7 +38,7 @@ struct cache_reaper {
     cache_reaper &operator=(const cache_reaper &) = delete;
     ~cache_reaper() {
         cache.exited = true;
-        for (std::size_t size_class = 0; size_class < classes; ++size_class) {
+        for (std::size_t size_class = 0; size_class < frame_classes; ++size_class) {
             cache.room[size_class] = 0;
             free_block *&head = cache.heads[size_class];
             while (head != nullptr) {
@@ -91,7 +89,7 @@ void *allocate_frame_of_class(std::size_t size_class) {
             return frame;
         }
     }
-    return ::operator new((size_class + 1) * granule);
+    return ::operator new((size_class + 1) * frame_granule);
 }
 
 void free_frame_of_class(void *frame, std::size_t size_class) noexcept {

@@ -184,7 +184,7 @@ public:
                loop_ == nullptr && !stop_.stop_possible() && away_ == nullptr && trio_ == nullptr;
     }
     /// `idle()` for a finished coroutine that never suspended where Python could see it (never
-    /// yielded to whoever drove it), in five tests instead of eight: the fast path of every
+    /// yielded to whoever drove it), in two tests instead of eight: the fast path of every
     /// finished `await`. Without such a suspension, a frame can make the driver take only the
     /// loop, trio's side and a stop state (by asking for them), and the away state (a coroutine
     /// started on a runtime by `future_into_py`, which no Python code sends to). The rest it takes

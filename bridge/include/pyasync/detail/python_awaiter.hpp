@@ -171,7 +171,8 @@ private:
         if (error != nullptr) {
             throw_python_exception(std::exchange(error, nullptr));
         }
-        return convert_result<T>(py::reinterpret_steal<py::object>(std::exchange(value, nullptr))); // void
+        // Only `void` comes here without an error: its outcome away was settled as nothing.
+        return convert_result<T>(py::reinterpret_steal<py::object>(std::exchange(value, nullptr)));
     }
 
     void drop_awaitable() noexcept {
